@@ -1,0 +1,116 @@
+#pragma once
+// Kepler's configuration: v0.11 YAML and flags with the same precedence (spec §2),
+// plus our own additions. CAF-free so it can be tested on its own.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kepler {
+
+/// Bit set of exported metric levels (spec §2.2).
+enum metrics_level : unsigned {
+  level_node = 1,
+  level_process = 2,
+  level_container = 4,
+  level_vm = 8,
+  level_pod = 16,
+  level_all = 31,
+};
+
+struct kepler_config {
+  struct {
+    std::string level = "info";  ///< debug | info | warn | error
+    std::string format = "text"; ///< text | json
+  } log;
+  struct {
+    std::string sysfs = "/sys";
+    std::string procfs = "/proc";
+  } host;
+  struct {
+    std::chrono::nanoseconds interval = std::chrono::seconds(5);
+    std::chrono::nanoseconds staleness = std::chrono::milliseconds(500);
+    int64_t max_terminated = 500;
+    int64_t min_terminated_energy_threshold = 10;  ///< joules
+    /// Ours: how long a terminated workload stays exported (two 30 s scrapes by default).
+    std::chrono::nanoseconds terminated_retention = std::chrono::seconds(60);
+  } monitor;
+  struct {
+    std::vector<std::string> zones;
+  } rapl;
+  struct {
+    /// Kepler HEAD's key; ours defaults to RAPL, then the fake meter as the last resort.
+    std::vector<std::string> preferred_meters{"rapl", "fake"};
+  } cpu;
+  struct {
+    struct {
+      bool enabled = false;
+    } stdout_exporter;
+    struct {
+      bool enabled = true;
+      std::vector<std::string> debug_collectors{"go"};
+      unsigned metrics_level = level_all;
+    } prometheus;
+  } exporter;
+  struct {
+    bool pprof_enabled = false;
+  } debug;
+  struct {
+    std::string config_file;
+    std::vector<std::string> listen_addresses{":28282"};
+  } web;
+  struct {
+    bool enabled = false;
+    std::string config;
+    std::string node_name;
+  } kube;
+  struct {
+    bool enabled = false;
+    std::vector<std::string> zones;  ///< empty = package, core, dram
+    double idle_watts = 10.0;        ///< ours: package watts at 0 % CPU
+    double max_watts = 60.0;         ///< ours: package watts at 100 % CPU
+  } fake_cpu_meter;
+};
+
+/// What parsing the command line decided.
+struct config_outcome {
+  enum class action { run, exit } next = action::run;
+  int exit_code = 0;
+  std::string message;                ///< --help / --version text, or the error report
+  kepler_config config;
+  std::vector<std::string> warnings;  ///< e.g. unknown YAML keys, deprecated aliases
+};
+
+/// Defaults, then the YAML file of --config.file (validated on its own), then only the flags
+/// the user typed; trims, validates again. All errors are reported at once as
+/// `invalid configuration: e1, e2, …` with exit code 1.
+config_outcome load_config(int argc, const char* const* argv);
+
+/// Checks a configuration (spec §2.4) and returns one message per problem, naming the setting.
+std::vector<std::string> validate(const kepler_config& config);
+
+/// The effective configuration as YAML in Kepler's key names (for the start-up banner).
+std::string to_yaml(const kepler_config& config);
+
+/// Parses a metrics level name (node, process, container, vm, pod; case-insensitive).
+bool parse_metrics_level(const std::string& name, unsigned& bit);
+
+/// Names of the levels set in a bit set, in the order node, process, container, vm, pod.
+std::vector<std::string> metrics_level_names(unsigned levels);
+
+/// Trims the strings the spec names (§2.1 step 4), plus our list entries.
+void sanitize(kepler_config& config);
+
+/// Parses a Go duration ("5s", "500ms", "1m30s", "1.5h", "-2us", "0"); false on bad syntax
+/// or overflow, leaving `out` untouched.
+bool parse_duration(std::string_view text, std::chrono::nanoseconds& out);
+
+/// Formats a duration as Go's time.Duration.String() does ("5s", "500ms", "1m30s", "0s").
+std::string format_duration(std::chrono::nanoseconds duration);
+
+/// The `--version` text: `kepler version <v>` plus revision and branch when known.
+std::string version_text();
+
+}  // namespace kepler

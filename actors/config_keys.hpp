@@ -1,0 +1,73 @@
+#pragma once
+// The table of known YAML keys: one line per key, shared by decoding and printing.
+
+#include "actors/config.hpp"
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace kepler::detail {
+
+/// A metricsLevel bit set: a level name or a list of them in YAML.
+struct level_set {
+  unsigned* bits;
+};
+
+/// A key accepted for compatibility but never applied (redfish).
+struct ignored_key {
+  std::string_view warning_if_true;  ///< logged when the key is a true boolean
+};
+
+/// Where a key's value goes.
+using key_target = std::variant<std::string*, bool*, int64_t*, double*, std::chrono::nanoseconds*,
+                                std::vector<std::string>*, level_set, ignored_key>;
+
+/// A known key: its full dotted path in Kepler's names and its field.
+struct key_binding {
+  std::string_view path;
+  key_target target;
+};
+
+inline constexpr std::string_view redfish_warning =
+    "redfish is not supported; experimental.platform.redfish is ignored";
+
+/// Every key the YAML file may hold, bound to `c`'s fields, in printing order.
+inline std::vector<key_binding> known_keys(kepler_config& c) {
+  auto& prom = c.exporter.prometheus;
+  return {
+      {"log.level", &c.log.level},
+      {"log.format", &c.log.format},
+      {"host.sysfs", &c.host.sysfs},
+      {"host.procfs", &c.host.procfs},
+      {"monitor.interval", &c.monitor.interval},
+      {"monitor.staleness", &c.monitor.staleness},
+      {"monitor.maxTerminated", &c.monitor.max_terminated},
+      {"monitor.minTerminatedEnergyThreshold", &c.monitor.min_terminated_energy_threshold},
+      {"monitor.terminatedRetention", &c.monitor.terminated_retention},
+      {"rapl.zones", &c.rapl.zones},
+      {"cpu.preferredMeters", &c.cpu.preferred_meters},
+      {"exporter.stdout.enabled", &c.exporter.stdout_exporter.enabled},
+      {"exporter.prometheus.enabled", &prom.enabled},
+      {"exporter.prometheus.debugCollectors", &prom.debug_collectors},
+      {"exporter.prometheus.metricsLevel", level_set{&prom.metrics_level}},
+      {"debug.pprof.enabled", &c.debug.pprof_enabled},
+      {"web.configFile", &c.web.config_file},
+      {"web.listenAddresses", &c.web.listen_addresses},
+      {"kube.enabled", &c.kube.enabled},
+      {"kube.config", &c.kube.config},
+      {"kube.nodeName", &c.kube.node_name},
+      {"dev.fake-cpu-meter.enabled", &c.fake_cpu_meter.enabled},
+      {"dev.fake-cpu-meter.zones", &c.fake_cpu_meter.zones},
+      {"dev.fake-cpu-meter.idleWatts", &c.fake_cpu_meter.idle_watts},
+      {"dev.fake-cpu-meter.maxWatts", &c.fake_cpu_meter.max_watts},
+      {"experimental.platform.redfish.enabled", ignored_key{redfish_warning}},
+      {"experimental.platform.redfish.nodeName", ignored_key{}},
+      {"experimental.platform.redfish.configFile", ignored_key{}},
+      {"experimental.platform.redfish.httpTimeout", ignored_key{}},
+  };
+}
+
+}  // namespace kepler::detail

@@ -1,0 +1,25 @@
+#include "actors/cpu_time_actor.hpp"
+
+#include "actors/clock.hpp"
+
+namespace kepler {
+
+cpu_source_actor::behavior_type procfs_cpu_time(
+    cpu_source_actor::stateful_pointer<cpu_time_state> self, std::string procfs_root,
+    std::shared_ptr<actor_stats> stats) {
+  self->state.scanner = std::make_unique<process_scanner>(std::move(procfs_root));
+  self->state.stats = std::move(stats);
+  return {
+      [=](caf::get_atom) -> caf::result<cpu_sample> {
+        if (self->state.stats)
+          self->state.stats->set_mailbox_depth("procfs_cpu_time", self->mailbox().size());
+        int64_t mono = monotonic_now_ns();
+        int64_t wall = wall_now_ns();
+        auto table = self->state.scanner->scan();
+        if (!table) return make_sensor_error(sensor_errc::read_failed, table.error_message());
+        return cpu_sample{std::make_shared<const process_table>(std::move(table).value()), mono, wall};
+      },
+  };
+}
+
+}  // namespace kepler

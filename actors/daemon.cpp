@@ -1,0 +1,162 @@
+#include "actors/daemon.hpp"
+
+#include <csignal>
+#include <cstdlib>
+#include <thread>
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "actors/cpu_time_actor.hpp"
+#include "actors/energy_sampler_actor.hpp"
+#include "actors/engine_actor.hpp"
+#include "actors/http_server_actor.hpp"
+#include "actors/power_meter.hpp"
+#include "actors/source_supervisor.hpp"
+#include "actors/stdout_exporter_actor.hpp"
+#include "sensors/procfs.hpp"
+
+namespace kepler {
+namespace {
+
+/// Fastest plausible power of one zone: bounds how often a sampler must read to see every wrap.
+constexpr double max_plausible_zone_watts = 1000.0;
+
+std::string node_name_for(const kepler_config& config) {
+  if (!config.kube.node_name.empty()) return config.kube.node_name;
+  char host[256] = {};
+  return gethostname(host, sizeof host - 1) == 0 ? host : "";
+}
+
+render_context make_render_context(const kepler_config& config) {
+  render_context ctx;
+  ctx.node_name = node_name_for(config);
+  ctx.metrics_level = config.exporter.prometheus.metrics_level;
+  ctx.version = KEPLER_VERSION;
+  ctx.revision = KEPLER_REVISION;
+  ctx.branch = KEPLER_BRANCH;
+  utsname uts{};
+  std::string machine = uname(&uts) == 0 ? uts.machine : "";
+  ctx.arch = machine == "x86_64" ? "amd64" : machine == "aarch64" ? "arm64" : machine;
+  ctx.compiler = "gcc-" __VERSION__;
+  if (auto cpuinfo = read_text_file(config.host.procfs + "/cpuinfo")) ctx.cpus = parse_cpuinfo(cpuinfo.value());
+  return ctx;
+}
+
+energy_source spawn_energy_source(caf::actor_system& system, const zone_source& zone,
+                                  const std::string& source, caf::timespan interval,
+                                  const std::shared_ptr<actor_stats>& stats) {
+  std::string name = source + "_sampler:" + zone.label;
+  auto period = sampler_poll_period(zone.zone.max_energy_uj, max_plausible_zone_watts, interval);
+  supervisor_config<energy_reading> sup;
+  sup.name = name;
+  sup.stats = stats;
+  sup.spawn_child = [zone, period, stats, name](caf::local_actor* parent, uint64_t generation) {
+    energy_sampler_config cfg{zone.zone.path, zone.make_reader(), zone.zone.max_energy_uj,
+                              generation, period, stats, name};
+    return energy_source_actor{parent->spawn<caf::detached>(energy_sampler, std::move(cfg))};
+  };
+  auto handle = system.spawn(source_supervisor<energy_reading>, std::move(sup));
+  return energy_source{energy_source_actor{handle}, source, zone.label};
+}
+
+cpu_source_actor spawn_cpu_source(caf::actor_system& system, const kepler_config& config,
+                                  const std::shared_ptr<actor_stats>& stats) {
+  supervisor_config<cpu_sample> sup;
+  sup.name = "procfs_cpu_time";
+  sup.stats = stats;
+  std::string procfs = config.host.procfs;
+  sup.spawn_child = [procfs, stats](caf::local_actor* parent, uint64_t) {
+    return cpu_source_actor{parent->spawn<caf::detached>(procfs_cpu_time, procfs, stats)};
+  };
+  return cpu_source_actor{system.spawn(source_supervisor<cpu_sample>, std::move(sup))};
+}
+
+void wait_for_stop_signal() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  int received = 0;
+  sigwait(&signals, &received);
+  spdlog::info("received {}, shutting down", received == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+/// A sensor read that hangs must not turn a stop into a hang: exit anyway after a grace period.
+void arm_shutdown_watchdog() {
+  std::thread([] {
+    std::this_thread::sleep_for(std::chrono::seconds(4));
+    spdlog::warn("shutdown took longer than 4 s (a sensor read hangs?); exiting now");
+    std::_Exit(0);
+  }).detach();
+}
+
+}  // namespace
+
+int run_daemon(const kepler_config& config) {
+  auto meter = select_power_meter(config);
+  for (const auto& note : meter.notes) {
+    if (note.warning) spdlog::warn("{}", note.text);
+    else spdlog::info("{}", note.text);
+  }
+
+  metrics_server::options web{config.web.listen_addresses, config.exporter.prometheus.enabled};
+  auto server = metrics_server::start(web);
+  if (!server) {
+    spdlog::error("{}", server.error_message());
+    return 1;
+  }
+  std::shared_ptr<metrics_server> http_endpoint = std::move(server).value();
+  for (const auto& address : config.web.listen_addresses) spdlog::info("Listening on address={}", address);
+
+  caf::actor_system_config caf_config;
+  caf_config.add_message_types<caf::id_block::kepler>();
+  {
+    caf::actor_system system{caf_config};
+    auto stats = std::make_shared<actor_stats>();
+    auto interval = std::chrono::duration_cast<caf::timespan>(config.monitor.interval);
+
+    engine_config engine;
+    for (const auto& zone : meter.zones) {
+      engine.zones.push_back(zone.zone);
+      engine.energy_sources.push_back(spawn_energy_source(system, zone, meter.source, interval, stats));
+    }
+    engine.cpu_source = spawn_cpu_source(system, config, stats);
+    auto http_actor = system.spawn(http_server, http_endpoint, make_render_context(config), stats);
+    engine.sinks.push_back(http_actor);
+    caf::actor stdout_actor;
+    if (config.exporter.stdout_exporter.enabled) {
+      stdout_actor = system.spawn<caf::detached>(stdout_exporter, stdout);
+      engine.sinks.push_back(stdout_actor);
+    }
+    engine.interval = interval;
+    engine.deadline = interval * 4 / 5;
+    engine.terminated = terminated_policy{
+        config.monitor.max_terminated,
+        static_cast<uint64_t>(config.monitor.min_terminated_energy_threshold) * 1'000'000,
+        config.monitor.terminated_retention.count()};
+    engine.stats = stats;
+    engine.procfs_root = config.host.procfs;
+    auto energy_sources = engine.energy_sources;
+    auto engine_cpu_source = engine.cpu_source;
+    auto engine_actor = system.spawn(attribution_engine, std::move(engine));
+    spdlog::info("Starting Kepler: {} zone(s) from {}, interval {} ms", meter.zones.size(),
+                 meter.source.empty() ? "no meter" : meter.source,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(interval).count());
+
+    wait_for_stop_signal();
+    arm_shutdown_watchdog();
+    std::vector<caf::actor> roots{engine_actor, http_actor,
+                                  caf::actor_cast<caf::actor>(engine_cpu_source)};
+    for (const auto& source : energy_sources) roots.push_back(caf::actor_cast<caf::actor>(source.handle));
+    if (stdout_actor) roots.push_back(stdout_actor);
+    for (const auto& actor : roots) caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+    http_endpoint->stop();
+  }  // the actor system waits here for every actor to finish
+  spdlog::info("Graceful shutdown completed");
+  return 0;
+}
+
+}  // namespace kepler

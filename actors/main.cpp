@@ -1,0 +1,50 @@
+// The kepler daemon: configuration, logging, then the actor system until SIGTERM/SIGINT.
+
+#include <csignal>
+#include <cstdio>
+
+#include <spdlog/spdlog.h>
+
+#include "actors/config.hpp"
+#include "actors/daemon.hpp"
+#include "actors/logging.hpp"
+
+namespace {
+
+/// Block the stop signals before any thread starts, so only sigwait() in main sees them.
+void block_stop_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+/// The effective configuration, framed as Kepler prints it (spec §2.5).
+void print_config_banner(const kepler::kepler_config& config) {
+  const char* rule = "━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━\n";
+  std::printf("%s Configuration\n%s%s%s", rule, rule, kepler::to_yaml(config).c_str(), rule);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto outcome = kepler::load_config(argc, argv);
+  if (outcome.next == kepler::config_outcome::action::exit) {
+    std::fputs(outcome.message.c_str(), outcome.exit_code == 0 ? stdout : stderr);
+    if (!outcome.message.empty() && outcome.message.back() != '\n')
+      std::fputc('\n', outcome.exit_code == 0 ? stdout : stderr);
+    return outcome.exit_code;
+  }
+  const auto& config = outcome.config;
+  block_stop_signals();
+  kepler::setup_logging(config.log.level, config.log.format,
+                        config.exporter.stdout_exporter.enabled ? stderr : stdout);
+  for (const auto& warning : outcome.warnings) spdlog::warn("{}", warning);
+  spdlog::info("Kepler version information version={} revision={} branch={}", KEPLER_VERSION,
+               KEPLER_REVISION, KEPLER_BRANCH);
+  if (config.log.format == "text" && (config.log.level == "debug" || config.log.level == "info"))
+    print_config_banner(config);
+  return kepler::run_daemon(config);
+}

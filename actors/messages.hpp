@@ -1,0 +1,70 @@
+#pragma once
+// Every message type, atom, error code and actor interface of the daemon.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <caf/all.hpp>
+
+#include "actors/snapshot.hpp"
+#include "sensors/energy_reading.hpp"
+#include "sensors/process_scanner.hpp"
+
+static_assert(CAF_VERSION >= 1706 && CAF_VERSION < 1800, "written for CAF 0.17");
+
+namespace kepler {
+
+/// One scan of every process's CPU time, with when it was taken.
+struct cpu_sample {
+  std::shared_ptr<const process_table> table;
+  int64_t measured_mono_ns = 0;
+  int64_t measured_wall_ns = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, energy_reading& x) {
+  return f(caf::meta::type_name("energy_reading"), x.zone_id, x.raw_uj, x.total_uj,
+           x.max_energy_uj, x.generation, x.measured_mono_ns, x.measured_wall_ns);
+}
+
+/// Why a source could not answer.
+enum class sensor_errc : uint8_t {
+  read_failed = 1,  ///< the sensor returned an error (context holds its message)
+  unavailable,      ///< the source is restarting
+  busy,             ///< the previous request is still being served (a read hangs)
+};
+
+std::string to_string(sensor_errc code);
+
+/// A sensor error with a human-readable context message.
+caf::error make_sensor_error(sensor_errc code, std::string message = {});
+
+/// Renders a CAF error, including our sensor category, as text.
+std::string describe(const caf::error& err);
+
+}  // namespace kepler
+
+// Immutable data shared by pointer between actors of one process; never serialized.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kepler::cpu_sample)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kepler::snapshot_ptr)
+
+CAF_BEGIN_TYPE_ID_BLOCK(kepler, caf::first_custom_type_id)
+CAF_ADD_TYPE_ID(kepler, (kepler::energy_reading))
+CAF_ADD_ATOM(kepler, kepler, restart_atom, "restart")
+CAF_ADD_ATOM(kepler, kepler, poll_atom, "poll")
+CAF_END_TYPE_ID_BLOCK(kepler)
+
+namespace kepler {
+
+/// A source that answers `get` with its latest reading.
+template <class Reading>
+using source_actor = caf::typed_actor<typename caf::replies_to<caf::get_atom>::template with<Reading>>;
+
+using energy_source_actor = source_actor<energy_reading>;
+using cpu_source_actor = source_actor<cpu_sample>;
+
+/// An energy sampler also polls itself between requests so it never misses a wrap.
+using energy_sampler_actor = energy_source_actor::extend<caf::reacts_to<poll_atom>>;
+
+}  // namespace kepler

@@ -1,0 +1,24 @@
+#pragma once
+// Renders a snapshot as Prometheus exposition text with Kepler's metric names and labels
+// (spec §6) plus our self-metrics. Called once per snapshot, never per scrape.
+
+#include <string>
+#include <vector>
+
+#include "actors/snapshot.hpp"
+#include "sensors/procfs.hpp"
+
+namespace kepler {
+
+/// Values fixed for the daemon's lifetime.
+struct render_context {
+  std::string node_name;
+  unsigned metrics_level = 31;  ///< bit set of metrics_level (config.hpp)
+  std::string version, revision, branch, arch, compiler;
+  std::vector<cpu_info> cpus;
+};
+
+/// The whole /metrics document for one snapshot.
+std::string render_metrics(const snapshot& snap, const render_context& context);
+
+}  // namespace kepler

@@ -1,0 +1,83 @@
+#pragma once
+// The immutable result of one attribution interval, shared with every exporter.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sensors/process_scanner.hpp"
+#include "sensors/self_stats.hpp"
+
+namespace kepler {
+
+/// Node-level energy of one zone (RAPL sockets summed), totals since start.
+struct node_zone_stats {
+  std::string name;  ///< package, core, dram, ...
+  std::string path;  ///< the zone directory, or `aggregated-<name>` for several sockets
+  uint64_t total_uj = 0, active_uj = 0, idle_uj = 0;
+  /// Active energy no live process accounts for (exited between scans, interrupts).
+  uint64_t unattributed_uj = 0;
+  double watts = 0, active_watts = 0, idle_watts = 0, unattributed_watts = 0;
+  /// active − (running + terminated + retired workloads + unattributed); 0 unless a bug.
+  int64_t conservation_error_uj = 0;
+};
+
+/// One physical zone (one socket's package, core, ...), DIFFERENCES #18.
+struct socket_zone_stats {
+  std::string name;
+  int index = 0;
+  std::string path;
+  uint64_t total_uj = 0;
+  double watts = 0;
+};
+
+/// A process as exported; its per-zone values live in the snapshot's flat arrays.
+struct process_row {
+  process_key key;
+  std::shared_ptr<const process_info> info;
+  uint64_t cpu_ns = 0;                 ///< lifetime CPU time
+  uint64_t window_cpu_ns = 0;          ///< CPU time in the last window
+  int64_t terminated_at_mono_ns = 0;   ///< 0 while running
+};
+
+/// Health of one source as the engine saw it.
+struct source_health {
+  std::string source;  ///< rapl, fake-cpu-meter, procfs
+  std::string zone;    ///< zone id, empty for CPU-time sources
+  bool up = false;
+  uint64_t errors = 0;
+  double last_success_seconds = 0;  ///< wall clock, 0 = never
+};
+
+/// Self-observation of one actor.
+struct actor_health {
+  std::string actor;
+  uint64_t restarts = 0;
+  uint64_t mailbox_depth = 0;
+};
+
+/// Everything one interval produced. Per-process zone values are row-major:
+/// `running_energy_uj[i * zones.size() + z]`.
+struct snapshot {
+  uint64_t sequence = 0;
+  int64_t wall_ns = 0;
+  int64_t mono_ns = 0;
+  double usage_ratio = 0;
+  std::vector<node_zone_stats> zones;
+  std::vector<socket_zone_stats> sockets;
+  std::vector<process_row> running;
+  std::vector<uint64_t> running_energy_uj;
+  std::vector<double> running_watts;
+  std::vector<process_row> terminated;
+  std::vector<uint64_t> terminated_energy_uj;
+  // Filled by the engine actor: how the pipeline itself is doing.
+  std::vector<source_health> sources;
+  std::vector<actor_health> actors;
+  double collection_seconds = 0;
+  self_stats self;
+};
+
+using snapshot_ptr = std::shared_ptr<const snapshot>;
+
+}  // namespace kepler

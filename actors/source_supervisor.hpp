@@ -1,0 +1,107 @@
+#pragma once
+// Supervises one source actor and is its stable address (ARCHITECTURE §5): requests are
+// forwarded to the child, at most one at a time; a child that dies is restarted with
+// backoff while the others keep going.
+
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+#include "actors/actor_stats.hpp"
+#include "actors/backoff.hpp"
+#include "actors/messages.hpp"
+
+namespace kepler {
+
+template <class Reading>
+using supervisor_actor =
+    typename source_actor<Reading>::template extend<caf::reacts_to<restart_atom>>;
+
+template <class Reading>
+struct supervisor_config {
+  std::string name;  ///< actor label in self-metrics, e.g. `rapl_sampler:package-0`
+  /// Spawns (and does not monitor) a fresh child; `generation` counts incarnations.
+  std::function<source_actor<Reading>(caf::local_actor* parent, uint64_t generation)> spawn_child;
+  std::shared_ptr<actor_stats> stats;
+  std::function<double()> random = [] { return std::uniform_real_distribution<>(0, 1)(rng()); };
+
+  static std::mt19937& rng() {
+    thread_local std::mt19937 engine{std::random_device{}()};
+    return engine;
+  }
+};
+
+template <class Reading>
+struct supervisor_state {
+  static inline const char* name = "source_supervisor";
+  supervisor_config<Reading> config;
+  source_actor<Reading> child;
+  uint64_t generation = 0;
+  bool request_in_flight = false;
+  std::unique_ptr<backoff> delay;
+};
+
+template <class Reading>
+void start_child(typename supervisor_actor<Reading>::template stateful_pointer<supervisor_state<Reading>> self) {
+  auto& st = self->state;
+  st.child = st.config.spawn_child(self, ++st.generation);
+  self->monitor(st.child);
+}
+
+template <class Reading>
+typename supervisor_actor<Reading>::behavior_type source_supervisor(
+    typename supervisor_actor<Reading>::template stateful_pointer<supervisor_state<Reading>> self,
+    supervisor_config<Reading> config) {
+  using namespace std::chrono_literals;
+  self->state.delay = std::make_unique<backoff>(100ms, 30s, config.random);
+  self->state.config = std::move(config);
+  start_child<Reading>(self);
+
+  self->set_down_handler([=](caf::down_msg& down) {
+    auto& st = self->state;
+    if (!st.child || down.source != st.child.address()) return;
+    st.child = nullptr;
+    st.request_in_flight = false;
+    if (st.config.stats) st.config.stats->add_restart(st.config.name);
+    auto wait = st.delay->next();
+    spdlog::warn("{} stopped ({}); restarting in {} ms", st.config.name, describe(down.reason),
+                 wait.count());
+    self->delayed_send(self, wait, restart_atom_v);
+  });
+  self->set_exit_handler([=](caf::exit_msg& exit) {
+    if (self->state.child) self->send_exit(self->state.child, exit.reason);
+    self->quit(exit.reason);
+  });
+
+  return {
+      [=](caf::get_atom) -> caf::result<Reading> {
+        auto& st = self->state;
+        if (st.config.stats) st.config.stats->set_mailbox_depth(st.config.name + "/supervisor", self->mailbox().size());
+        if (!st.child) return make_sensor_error(sensor_errc::unavailable, st.config.name + " is restarting");
+        if (st.request_in_flight)
+          return make_sensor_error(sensor_errc::busy, st.config.name + " has not answered its last request");
+        st.request_in_flight = true;
+        auto promise = self->template make_response_promise<Reading>();
+        self->request(st.child, caf::infinite, caf::get_atom_v)
+            .then(
+                [=](Reading& reading) mutable {
+                  self->state.request_in_flight = false;
+                  self->state.delay->reset();
+                  promise.deliver(std::move(reading));
+                },
+                [=](caf::error& err) mutable {
+                  self->state.request_in_flight = false;
+                  promise.deliver(std::move(err));
+                });
+        return promise;
+      },
+      [=](restart_atom) {
+        if (!self->state.child) start_child<Reading>(self);
+      },
+  };
+}
+
+}  // namespace kepler

@@ -1,0 +1,22 @@
+# Finds CAF 0.17 (Debian's libcaf-dev ships no CMake config) and defines CAF::core.
+find_path(CAF_INCLUDE_DIR caf/all.hpp)
+find_library(CAF_CORE_LIBRARY caf_core)
+if(CAF_INCLUDE_DIR AND EXISTS "${CAF_INCLUDE_DIR}/caf/config.hpp")
+  file(STRINGS "${CAF_INCLUDE_DIR}/caf/config.hpp" caf_version_line REGEX "^#define CAF_VERSION [0-9]+")
+  string(REGEX REPLACE "^#define CAF_VERSION ([0-9]+).*" "\\1" caf_version_number "${caf_version_line}")
+  math(EXPR caf_major "${caf_version_number} / 10000")
+  math(EXPR caf_minor "(${caf_version_number} / 100) % 100")
+  math(EXPR caf_patch "${caf_version_number} % 100")
+  set(CAF_VERSION "${caf_major}.${caf_minor}.${caf_patch}")
+endif()
+include(FindPackageHandleStandardArgs)
+find_package_handle_standard_args(CAF REQUIRED_VARS CAF_INCLUDE_DIR CAF_CORE_LIBRARY VERSION_VAR CAF_VERSION)
+if(CAF_FOUND AND NOT CAF_VERSION VERSION_LESS 0.18)
+  message(FATAL_ERROR "CAF ${CAF_VERSION} found; this project is written for CAF 0.17")
+endif()
+if(CAF_FOUND AND NOT TARGET CAF::core)
+  add_library(CAF::core UNKNOWN IMPORTED)
+  set_target_properties(CAF::core PROPERTIES IMPORTED_LOCATION "${CAF_CORE_LIBRARY}"
+                        INTERFACE_INCLUDE_DIRECTORIES "${CAF_INCLUDE_DIR}"
+                        INTERFACE_LINK_LIBRARIES Threads::Threads)
+endif()

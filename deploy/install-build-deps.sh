@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs everything Kepler needs to build, run and test on Debian 12 (bookworm).
+# Idempotent: packages already present are not fetched again.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git ca-certificates curl
+  libcaf-dev libboost1.74-dev libsimdjson-dev prometheus-cpp-dev libyaml-cpp-dev
+  libcli11-dev libspdlog-dev libfmt-dev catch2
+  python3 prometheus  # integration tests: the harness and a real Prometheus server (+ promtool)
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+as_root=()
+[ "$(id -u)" -eq 0 ] || as_root=(sudo)
+"${as_root[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

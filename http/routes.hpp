@@ -1,0 +1,36 @@
+#pragma once
+// Request → response for the metrics endpoint, free of sockets so it can be tested directly.
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace kepler {
+
+/// What the server knows when it answers one request.
+struct route_state {
+  bool metrics_enabled = true;                  ///< exporter.prometheus.enabled
+  bool ready = false;                           ///< publish() has been called at least once
+  std::shared_ptr<const std::string> metrics;  ///< last published document; null before that
+};
+
+/// The answer to one request. Bodies are shared so a large document is never copied per scrape.
+struct route_response {
+  unsigned status = 200;
+  std::string_view content_type;            ///< static text, valid for the program's lifetime
+  std::shared_ptr<const std::string> body;  ///< never null
+  bool allow_get_head = false;              ///< a 405 that must carry `Allow: GET, HEAD`
+};
+
+inline constexpr std::string_view metrics_content_type = "text/plain; version=0.0.4; charset=utf-8";
+inline constexpr std::string_view html_content_type = "text/html; charset=utf-8";
+inline constexpr std::string_view text_content_type = "text/plain; charset=utf-8";
+
+/// Answers `method target` (the request-target as sent; a query string is ignored).
+/// HEAD is answered like GET: leaving the body out is the transport's job.
+route_response route(std::string_view method, std::string_view target, const route_state& state);
+
+/// The landing page at `/`, listing the endpoints that are served.
+std::string index_page(bool metrics_enabled);
+
+}  // namespace kepler

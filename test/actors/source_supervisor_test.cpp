@@ -1,0 +1,99 @@
+#include "actors/source_supervisor.hpp"
+
+#include <atomic>
+#include <stdexcept>
+
+#include <catch2/catch.hpp>
+
+#include "actors/energy_sampler_actor.hpp"
+#include "test/support/caf_fixture.hpp"
+
+using namespace kepler;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Asks `target` for a reading and returns it, or the error text.
+std::variant<energy_reading, std::string> ask(testing::caf_fixture& fix,
+                                              const energy_source_actor& target) {
+  std::variant<energy_reading, std::string> answer = std::string("no answer");
+  auto handle = fix.self()->request(target, caf::infinite, caf::get_atom_v);
+  fix.run();
+  handle.receive([&](energy_reading& r) { answer = r; },
+                 [&](caf::error& e) { answer = describe(e); });
+  return answer;
+}
+
+supervisor_config<energy_reading> sampler_supervisor(std::shared_ptr<std::atomic<int>> reads_until_crash,
+                                                     std::shared_ptr<actor_stats> stats) {
+  supervisor_config<energy_reading> config;
+  config.name = "rapl_sampler:package-0";
+  config.stats = stats;
+  config.random = [] { return 0.5; };  // no jitter: the first backoff is exactly 100 ms
+  config.spawn_child = [reads_until_crash, stats](caf::local_actor* parent, uint64_t generation) {
+    energy_sampler_config cfg;
+    cfg.zone_id = "/p0";
+    cfg.generation = generation;
+    cfg.poll_period = 1h;
+    cfg.read_energy = [reads_until_crash, generation]() -> result<uint64_t> {
+      if (generation == 1 && --*reads_until_crash < 0) throw std::runtime_error("sensor exploded");
+      return uint64_t{5'000'000};
+    };
+    return energy_source_actor{parent->spawn(energy_sampler, cfg)};
+  };
+  return config;
+}
+
+}  // namespace
+
+TEST_CASE("a sampler that throws is restarted with backoff and answers again") {
+  testing::caf_fixture fix;
+  auto stats = std::make_shared<actor_stats>();
+  auto reads = std::make_shared<std::atomic<int>>(2);  // baseline + one request, then it throws
+  auto supervisor = fix.system().spawn(source_supervisor<energy_reading>, sampler_supervisor(reads, stats));
+  fix.run();
+
+  auto first = ask(fix, supervisor);
+  REQUIRE(std::holds_alternative<energy_reading>(first));
+  CHECK(std::get<energy_reading>(first).generation == 1);
+
+  auto crashed = ask(fix, supervisor);  // this read throws: the child dies
+  REQUIRE(std::holds_alternative<std::string>(crashed));
+  fix.run();
+  auto restarting = ask(fix, supervisor);
+  REQUIRE(std::holds_alternative<std::string>(restarting));
+  CHECK(std::get<std::string>(restarting).find("unavailable") != std::string::npos);
+
+  fix.advance(100ms);
+  auto back = ask(fix, supervisor);
+  REQUIRE(std::holds_alternative<energy_reading>(back));
+  CHECK(std::get<energy_reading>(back).generation == 2);
+  auto health = stats->read();
+  auto restarted = std::find_if(health.begin(), health.end(),
+                                [](auto& a) { return a.actor == "rapl_sampler:package-0"; });
+  REQUIRE(restarted != health.end());
+  CHECK(restarted->restarts == 1);
+
+  fix.shutdown(supervisor);
+}
+
+TEST_CASE("a second request while the first is unanswered is refused as busy") {
+  testing::caf_fixture fix;
+  supervisor_config<energy_reading> config;
+  config.name = "slow";
+  config.spawn_child = [](caf::local_actor* parent, uint64_t) {
+    return energy_source_actor{parent->spawn([](energy_source_actor::pointer self) -> energy_source_actor::behavior_type {
+      return {[=](caf::get_atom) -> caf::result<energy_reading> {
+        return self->make_response_promise<energy_reading>();  // never delivered: a hung read
+      }};
+    })};
+  };
+  auto supervisor = fix.system().spawn(source_supervisor<energy_reading>, config);
+  fix.run();
+  fix.self()->request(supervisor, caf::infinite, caf::get_atom_v);
+  fix.run();
+  auto second = ask(fix, supervisor);
+  REQUIRE(std::holds_alternative<std::string>(second));
+  CHECK(std::get<std::string>(second).find("busy") != std::string::npos);
+  fix.shutdown(supervisor);
+}

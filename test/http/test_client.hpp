@@ -1,0 +1,97 @@
+#pragma once
+// A minimal blocking HTTP client for the server tests (Beast, synchronous, with timeouts).
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include <sys/socket.h>
+#include <sys/time.h>
+
+namespace kepler::test {
+
+namespace net = boost::asio;
+namespace http = boost::beast::http;
+using tcp = net::ip::tcp;
+
+/// What a test looks at in a response.
+struct reply {
+  unsigned status = 0;
+  std::string content_type;
+  std::string allow;
+  std::string content_length;
+  std::string body;
+  bool keep_alive = false;
+};
+
+/// One client connection; every blocking call gives up after `timeout`.
+class client {
+ public:
+  explicit client(unsigned short port, std::string_view host = "127.0.0.1",
+                  std::chrono::seconds timeout = std::chrono::seconds(10))
+      : socket_(ioc_) {
+    socket_.connect({net::ip::make_address(std::string(host)), port});
+    timeval tv{static_cast<time_t>(timeout.count()), 0};
+    setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(socket_.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  }
+
+  /// Sends one request and reads its response (HEAD responses are read without a body).
+  reply request(http::verb method, std::string_view target, bool keep_alive = true) {
+    http::request<http::empty_body> req{method, std::string(target), 11};
+    req.set(http::field::host, "localhost");
+    req.keep_alive(keep_alive);
+    http::write(socket_, req);
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(256 * 1024 * 1024);
+    parser.skip(method == http::verb::head);
+    http::read(socket_, buffer_, parser);
+    const auto& res = parser.get();
+    reply out;
+    out.status = res.result_int();
+    out.content_type = std::string(res[http::field::content_type]);
+    out.allow = std::string(res[http::field::allow]);
+    out.content_length = std::string(res[http::field::content_length]);
+    out.body = res.body();
+    out.keep_alive = res.keep_alive();
+    return out;
+  }
+  reply get(std::string_view target) { return request(http::verb::get, target); }
+
+  /// Writes raw bytes, then reads everything until the server closes the connection.
+  std::string exchange_raw(std::string_view bytes) {
+    net::write(socket_, net::buffer(bytes.data(), bytes.size()));
+    return read_to_end();
+  }
+
+  /// Reads until the server closes; throws if it does not within the timeout.
+  std::string read_to_end() {
+    std::string out;
+    boost::system::error_code ec;
+    net::read(socket_, net::dynamic_buffer(out), ec);
+    if (ec != net::error::eof && ec != net::error::connection_reset) throw boost::system::system_error(ec);
+    return out;
+  }
+
+  tcp::socket& socket() { return socket_; }
+
+ private:
+  net::io_context ioc_;
+  tcp::socket socket_;
+  boost::beast::flat_buffer buffer_;
+};
+
+/// One request on a fresh connection.
+inline reply fetch(unsigned short port, std::string_view target, http::verb method = http::verb::get) {
+  return client(port).request(method, target, false);
+}
+
+}  // namespace kepler::test
