@@ -117,6 +117,11 @@ int run_daemon(const kepler_config& config) {
     caf::actor_system system{caf_config};
     auto stats = std::make_shared<actor_stats>();
     auto interval = std::chrono::duration_cast<caf::timespan>(config.monitor.interval);
+    if (interval.count() == 0) {
+      // v0.11's scrape-driven mode: we never refresh on scrapes (DIFFERENCES #4).
+      spdlog::warn("monitor.interval 0 (refresh on scrape) is not supported; refreshing every 5s");
+      interval = std::chrono::seconds(5);
+    }
 
     engine_config engine;
     for (const auto& zone : meter.zones) {

@@ -12,7 +12,9 @@ caf::behavior http_server(caf::stateful_actor<http_server_state>* self,
       [=](const snapshot_ptr& snap) {
         auto& st = self->state;
         if (st.stats) st.stats->set_mailbox_depth("http_server", self->mailbox().size());
-        st.server->publish(std::make_shared<const std::string>(render_metrics(*snap, st.context)));
+        auto text = std::make_shared<const std::string>(render_metrics(*snap, st.context, st.last_size));
+        st.last_size = text->size();
+        st.server->publish(std::move(text));
       },
   };
 }

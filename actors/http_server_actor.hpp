@@ -16,6 +16,7 @@ struct http_server_state {
   std::shared_ptr<metrics_server> server;
   render_context context;
   std::shared_ptr<actor_stats> stats;
+  std::size_t last_size = 0;  ///< of the previous document: the next one's allocation
 };
 
 caf::behavior http_server(caf::stateful_actor<http_server_state>* self,

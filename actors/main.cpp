@@ -3,6 +3,8 @@
 #include <csignal>
 #include <cstdio>
 
+#include <malloc.h>
+
 #include <spdlog/spdlog.h>
 
 #include "actors/config.hpp"
@@ -27,9 +29,19 @@ void print_config_banner(const kepler::kepler_config& config) {
   std::fflush(stdout);
 }
 
+/// Keeps the resident set small: each rendered document is megabytes, allocated once per
+/// interval. A fixed mmap threshold returns such blocks to the kernel when they are freed
+/// (glibc's adaptive threshold would keep them on the heap), and few arenas bound per-thread
+/// caches.
+void tune_allocator() {
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  mallopt(M_ARENA_MAX, 2);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  tune_allocator();
   auto outcome = kepler::load_config(argc, argv);
   if (outcome.next == kepler::config_outcome::action::exit) {
     std::fputs(outcome.message.c_str(), outcome.exit_code == 0 ? stdout : stderr);

@@ -1,5 +1,6 @@
 #include "actors/metrics_renderer.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <unordered_set>
@@ -178,10 +179,11 @@ void render_self(exposition_writer& out, const self_stats& self) {
 
 }  // namespace
 
-std::string render_metrics(const snapshot& snap, const render_context& ctx) {
+std::string render_metrics(const snapshot& snap, const render_context& ctx, std::size_t size_hint) {
   exposition_writer out;
-  // About 200 bytes per process series keeps the buffer from regrowing.
-  out.reserve(4096 + snap.running.size() * (snap.zones.size() * 2 + 1) * 200);
+  // About 300 bytes per process series, or the last size plus room to grow.
+  std::size_t estimate = 8192 + (snap.running.size() + snap.terminated.size()) * (snap.zones.size() * 2 + 1) * 300;
+  out.reserve(std::max(estimate, size_hint + size_hint / 8));
   render_info(out, ctx);
   if (ctx.metrics_level & level_node) render_node(out, snap, ctx);
   if (ctx.metrics_level & level_process) {

@@ -18,7 +18,9 @@ struct render_context {
   std::vector<cpu_info> cpus;
 };
 
-/// The whole /metrics document for one snapshot.
-std::string render_metrics(const snapshot& snap, const render_context& context);
+/// The whole /metrics document for one snapshot. `size_hint` (the previous document's size)
+/// lets the buffer be allocated once instead of doubling its way up.
+std::string render_metrics(const snapshot& snap, const render_context& context,
+                           std::size_t size_hint = 0);
 
 }  // namespace kepler

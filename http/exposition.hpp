@@ -27,7 +27,8 @@ class exposition_writer {
     sample(name, std::span<const label>(labels.begin(), labels.size()), value);
   }
 
-  /// Pre-allocates room for the whole document.
+  /// Pre-allocates room for the whole document. Pass about the previous document's size:
+  /// growing a multi-megabyte string by doubling costs several times the render itself.
   void reserve(std::size_t bytes) { out_.reserve(bytes); }
   /// Hands over the document and leaves the writer empty.
   std::string take() {

@@ -52,6 +52,18 @@ ssize_t read_relative(int dir_fd, const char* rel_path, char* buf, std::size_t s
   return n < 0 ? -err : n;
 }
 
+/// Reads the `exe` link of a process; returns 0, or the errno of a failure that is not an
+/// expected "no binary to show" (ENOENT: kernel thread or exited; EACCES/EPERM: not ours).
+int read_exe(int dir_fd, const char* rel_path, std::string& exe) {
+  char target[PATH_MAX];
+  const ssize_t len = ::readlinkat(dir_fd, rel_path, target, sizeof target);
+  if (len >= 0) {
+    exe.assign(target, static_cast<std::size_t>(len));
+    return 0;
+  }
+  return errno == ENOENT || errno == EACCES || errno == EPERM ? 0 : errno;
+}
+
 /// The process exited between the directory listing and the read.
 bool vanished(int err) { return err == ENOENT || err == ESRCH; }
 
@@ -95,8 +107,8 @@ result<process_table> process_scanner::scan() {
     errno = 0;
     const dirent* entry = ::readdir(dir.get());
     if (entry == nullptr) {
-      if (errno != 0) return make_error("unable to list " + procfs_root_ + ": " + errno_text(errno));
-      break;
+      if (errno == 0) break;
+      return make_error("unable to list " + procfs_root_ + ": " + errno_text(errno));
     }
     std::size_t pid_len = 0;
     if (!is_pid_name(entry->d_name, pid_len)) continue;
@@ -124,18 +136,11 @@ result<process_table> process_scanner::scan() {
     if (inserted) {
       // First sight of this (pid, start time): read its metadata, once per lifetime.
       auto info = std::make_shared<process_info>();
-      info->comm = st.comm;
-      char target[PATH_MAX];
-      const ssize_t len =
-          ::readlinkat(dir_fd, pid_path(rel, entry->d_name, pid_len, "exe"), target, sizeof target);
-      const int err = len < 0 ? errno : 0;
-      if (len >= 0) {
-        info->exe.assign(target, static_cast<std::size_t>(len));
-      } else if (err != ENOENT && err != EACCES && err != EPERM) {
-        // ENOENT: kernel thread or exited; EACCES/EPERM: not ours to inspect. Anything else
-        // is unexpected: skip the process now and retry its metadata next scan.
+      info->comm = st.comm;  // the same task->comm that /proc/<pid>/comm shows
+      const int err = read_exe(dir_fd, pid_path(rel, entry->d_name, pid_len, "exe"), info->exe);
+      if (err != 0) {  // unexpected: skip the process now, retry its metadata next scan
         cache_.erase(it);
-        if (err != ESRCH) ++table.skipped;
+        if (!vanished(err)) ++table.skipped;
         continue;
       }
       it->second.info = std::move(info);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -102,6 +103,39 @@ bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+/// Reads a candidate's trimmed `name` and its `max_energy_range_uj`; false (with a warning
+/// unless it is a control-type directory) when the entry is not a usable zone. `energy_uj`
+/// is only checked for presence: it is root-only on current kernels, and reading it is the
+/// sampler's job.
+bool read_zone_files(const candidate& c, std::string& name, uint64_t& max_uj,
+                     std::vector<std::string>& warnings) {
+  auto name_text = read_text_file(c.path + "/name");
+  name = name_text ? std::string(trim_space(name_text.value())) : std::string();
+  if (name.empty()) {
+    if (!is_control_dir(c.dir_name))
+      warnings.push_back("skipping powercap zone " + c.path + ": " +
+                         (name_text ? "empty name" : name_text.error_message()));
+    return false;
+  }
+  if (!file_exists(c.path + "/energy_uj")) {
+    warnings.push_back("skipping RAPL zone " + c.path + ": no energy_uj file");
+    return false;
+  }
+  const auto max_path = c.path + "/max_energy_range_uj";
+  auto max_text = read_text_file(max_path);
+  if (!max_text) {
+    warnings.push_back("skipping RAPL zone " + c.path + ": " + max_text.error_message());
+    return false;
+  }
+  const auto max_value = trim_space(max_text.value());
+  if (!parse_decimal(max_value, max_uj)) {
+    warnings.push_back("skipping RAPL zone " + c.path + ": invalid " + max_path + ": '" +
+                       std::string(max_value) + "'");
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 rapl_discovery discover_rapl_zones(const std::string& sysfs_root,
@@ -126,33 +160,12 @@ rapl_discovery discover_rapl_zones(const std::string& sysfs_root,
   // (name, index) → zone, and whether it came from a standard `intel-rapl:` directory.
   std::map<std::pair<std::string, int>, std::pair<rapl_zone, bool>> by_key;
   for (const auto& c : candidates) {
-    auto name_text = read_text_file(c.path + "/name");
-    const auto raw_name = name_text ? trim_space(name_text.value()) : std::string_view{};
-    if (raw_name.empty()) {
-      if (!is_control_dir(c.dir_name))
-        out.warnings.push_back("skipping powercap zone " + c.path + ": " +
-                               (name_text ? "empty name" : name_text.error_message()));
-      continue;
-    }
-    if (!file_exists(c.path + "/energy_uj")) {
-      out.warnings.push_back("skipping RAPL zone " + c.path + ": no energy_uj file");
-      continue;
-    }
-    const auto max_path = c.path + "/max_energy_range_uj";
-    auto max_text = read_text_file(max_path);
+    std::string raw_name;
     uint64_t max_uj = 0;
-    if (!max_text) {
-      out.warnings.push_back("skipping RAPL zone " + c.path + ": " + max_text.error_message());
-      continue;
-    }
-    if (!parse_decimal(trim_space(max_text.value()), max_uj)) {
-      out.warnings.push_back("skipping RAPL zone " + c.path + ": invalid " + max_path + ": '" +
-                             std::string(trim_space(max_text.value())) + "'");
-      continue;
-    }
+    if (!read_zone_files(c, raw_name, max_uj, out.warnings)) continue;
 
     std::string_view base = raw_name;
-    int index = 0;
+    int index = 0;  // from the name, never from the directory (ids can be reversed)
     if (!split_indexed_name(raw_name, base, index)) {
       auto it = next_index.find(base);
       index = it == next_index.end() ? 0 : it->second;

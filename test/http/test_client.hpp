@@ -1,9 +1,12 @@
 #pragma once
-// A minimal blocking HTTP client for the server tests (Beast, synchronous, with timeouts).
+// A minimal blocking HTTP client for the server tests (Beast, synchronous, with timeouts),
+// and helpers that start a server on a loopback port.
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -12,6 +15,10 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+
+#include <catch2/catch.hpp>
+
+#include "http/metrics_server.hpp"
 
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -92,6 +99,29 @@ class client {
 /// One request on a fresh connection.
 inline reply fetch(unsigned short port, std::string_view target, http::verb method = http::verb::get) {
   return client(port).request(method, target, false);
+}
+
+/// Starts a server on `addresses`, failing the test with the server's message if it cannot.
+inline std::unique_ptr<metrics_server> start_on(std::vector<std::string> addresses, bool metrics_enabled = true) {
+  auto started = metrics_server::start({std::move(addresses), metrics_enabled});
+  if (!started) FAIL(started.error_message());
+  return std::move(started).value();
+}
+
+/// Starts a server on an ephemeral loopback port.
+inline std::unique_ptr<metrics_server> start_local(bool metrics_enabled = true) {
+  return start_on({"127.0.0.1:0"}, metrics_enabled);
+}
+
+inline std::shared_ptr<const std::string> document(std::string text) {
+  return std::make_shared<const std::string>(std::move(text));
+}
+
+/// A document of about 1.3 MB, so that a scrape spans many socket writes.
+inline std::shared_ptr<const std::string> large_document(char tag) {
+  std::string text;
+  for (int i = 0; i < 40000; ++i) text += "kepler_process_cpu_watts{pid=\"" + std::to_string(i) + "\"} " + tag + "\n";
+  return document(std::move(text));
 }
 
 }  // namespace kepler::test

@@ -145,8 +145,9 @@ class RaplDaemonTest(unittest.TestCase):
             self.assertEqual(set(sample.labels), expected, f"labels of {name}: {sample.labels}")
 
     def for_each_snapshot(self, check):
-        """Runs `check(index, metrics)` on every snapshot of the measured window."""
-        for index, snapshot in enumerate(self.seen.window):
+        """Runs `check(index, metrics)` on every snapshot seen, warm-up included: the exact
+        invariants hold from the first snapshot on (DIFFERENCES #2)."""
+        for index, snapshot in enumerate(self.seen.all_snapshots):
             with self.subTest(snapshot=index):
                 check(index, snapshot.metrics)
 
@@ -403,7 +404,7 @@ class RaplDaemonTest(unittest.TestCase):
         sleeper = metrics.one("kepler_process_cpu_joules_total", pid=str(self.sleeper.pid), zone="package")
         burner = metrics.one("kepler_process_cpu_joules_total", pid=str(self.burner.pid), zone="package")
         self.assertEqual(sleeper.labels["comm"], self.sleeper.comm)
-        self.assertLess(sleeper.value, 0.01 * burner.value)
+        self.assertLessEqual(sleeper.value, 0.01 * burner.value)
 
     def test_burner_power_is_a_large_share_of_active_power(self):
         metrics = self.seen.last

@@ -103,7 +103,8 @@ TEST_CASE("the socket index comes from the zone name when directory ids are reve
 }
 
 TEST_CASE("a zone with an empty name is rejected with a warning", "[rapl]") {
-  const auto found = discover_rapl_zones(fixture_sysfs("powertelemetry_intel_rapl_domain_name_empty"), {});
+  const auto sysfs = fixture_sysfs("powertelemetry_intel_rapl_domain_name_empty");
+  const auto found = discover_rapl_zones(sysfs, {});
   CHECK(found.zones.empty());
   REQUIRE(found.warnings.size() == 1);
   CHECK(any_warning_contains(found, "intel-rapl:1"));
@@ -237,4 +238,16 @@ TEST_CASE("blank zone filter entries select every zone", "[rapl]") {
   const auto found = discover_rapl_zones(fixture_sysfs("procfs_i7-8650U_laptop"), {"", " "});
   CHECK(found.warnings.empty());
   CHECK(found.zones.size() == 3);
+}
+
+TEST_CASE("two standard zones with the same name and index keep the first with a warning",
+          "[rapl]") {
+  temp_tree t;
+  write_zone(t, "sys/class/powercap/intel-rapl:0", "package-0", "1\n");
+  write_zone(t, "sys/class/powercap/intel-rapl:1", "package-0", "2\n");
+  const auto found = discover_rapl_zones(t.path("sys"), {});
+  REQUIRE(found.zones.size() == 1);
+  CHECK(found.zones[0].path.ends_with("intel-rapl:0"));
+  REQUIRE(found.warnings.size() == 1);
+  CHECK(any_warning_contains(found, "intel-rapl:1"));
 }

@@ -1,11 +1,11 @@
 #include "sensors/self_stats.hpp"
 
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 
-#include <chrono>
 #include <ctime>
 #include <vector>
 
@@ -31,9 +31,15 @@ TEST_CASE("self stats of a fake procfs follow its files", "[self_stats]") {
 }
 
 TEST_CASE("self stats of this process are plausible and count its descriptors", "[self_stats]") {
-  // Burn a little cpu so the tick-based counters are non-zero.
-  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
-  for (volatile uint64_t spins = 0; std::chrono::steady_clock::now() < until;) spins = spins + 1;
+  // Burn 50 ms of cpu (not wall time: the machine may be busy) so the tick-based counters
+  // are non-zero.
+  const auto cpu_now = [] {
+    timespec ts{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+  };
+  const double until = cpu_now() + 0.05;
+  for (volatile uint64_t spins = 0; cpu_now() < until;) spins = spins + 1;
 
   const auto before = read_self_stats("/proc");
   REQUIRE(before.ok());
