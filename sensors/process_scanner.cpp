@@ -1,6 +1,7 @@
 #include "sensors/process_scanner.hpp"
 
 #include <dirent.h>
+#include <time.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -13,6 +14,14 @@
 namespace kepler {
 
 namespace {
+
+/// CLOCK_BOOTTIME: the clock process start times are counted on.
+uint64_t boot_clock_ns() {
+  timespec now{};
+  ::clock_gettime(CLOCK_BOOTTIME, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(now.tv_nsec);
+}
+
 
 constexpr uint64_t ns_per_second = 1'000'000'000;
 
@@ -98,6 +107,8 @@ result<process_table> process_scanner::scan() {
 
   process_table table;
   table.node = node.value();
+  table.ns_per_tick = ticks_to_ns(1);
+  table.uptime_ns = boot_clock_ns();
   table.processes.reserve(last_process_count_ + last_process_count_ / 8 + 16);
   const uint64_t scan_id = ++scan_count_;
 

@@ -145,11 +145,17 @@ class RaplDaemonTest(unittest.TestCase):
             self.assertEqual(set(sample.labels), expected, f"labels of {name}: {sample.labels}")
 
     def for_each_snapshot(self, check):
-        """Runs `check(index, metrics)` on every snapshot seen, warm-up included: the exact
-        invariants hold from the first snapshot on (DIFFERENCES #2)."""
-        for index, snapshot in enumerate(self.seen.all_snapshots):
-            with self.subTest(snapshot=index):
-                check(index, snapshot.metrics)
+        """Runs `check(metrics)` on every snapshot seen, warm-up included (the exact invariants
+        hold from the first snapshot on, DIFFERENCES #2); fails once, naming the first failure."""
+        snapshots = self.seen.all_snapshots
+        failures = []
+        for index, snapshot in enumerate(snapshots):
+            try:
+                check(snapshot.metrics)
+            except AssertionError as error:
+                failures.append(f"snapshot {index}: {error}")
+        if failures:
+            self.fail(f"{len(failures)} of {len(snapshots)} snapshots fail; first: {failures[0]}")
 
     # ------------------------------------------------------------------ start-up
 
@@ -249,7 +255,7 @@ class RaplDaemonTest(unittest.TestCase):
     # ------------------------------------------------------------------ exact invariants (§10.1, DIFFERENCES #2, #9)
 
     def test_node_energy_is_active_plus_idle_to_the_microjoule(self):
-        def check(_, metrics):
+        def check(metrics):
             total = zone_values(metrics, "kepler_node_cpu_joules_total")
             active = zone_values(metrics, "kepler_node_cpu_active_joules_total")
             idle = zone_values(metrics, "kepler_node_cpu_idle_joules_total")
@@ -259,7 +265,7 @@ class RaplDaemonTest(unittest.TestCase):
         self.for_each_snapshot(check)
 
     def test_node_power_is_active_plus_idle(self):
-        def check(_, metrics):
+        def check(metrics):
             watts = zone_values(metrics, "kepler_node_cpu_watts")
             active = zone_values(metrics, "kepler_node_cpu_active_watts")
             idle = zone_values(metrics, "kepler_node_cpu_idle_watts")
@@ -269,7 +275,7 @@ class RaplDaemonTest(unittest.TestCase):
         self.for_each_snapshot(check)
 
     def test_running_process_power_plus_unattributed_is_node_active_power(self):
-        def check(_, metrics):
+        def check(metrics):
             active = zone_values(metrics, "kepler_node_cpu_active_watts")
             unattributed = zone_values(metrics, "kepler_node_cpu_unattributed_watts")
             for zone in self.zones():
@@ -281,7 +287,7 @@ class RaplDaemonTest(unittest.TestCase):
         self.for_each_snapshot(check)
 
     def test_process_energy_plus_unattributed_is_node_active_energy(self):
-        def check(_, metrics):
+        def check(metrics):
             active = zone_values(metrics, "kepler_node_cpu_active_joules_total")
             unattributed = zone_values(metrics, "kepler_node_cpu_unattributed_joules_total")
             for zone in self.zones():
@@ -296,8 +302,8 @@ class RaplDaemonTest(unittest.TestCase):
         self.for_each_snapshot(check)
 
     def test_conservation_self_check_reports_zero(self):
-        """The daemon's own conservation metric (DIFFERENCES #19) agrees with the sums above."""
-        def check(_, metrics):
+        # The daemon's own conservation metric (DIFFERENCES #19) must agree with the sums above.
+        def check(metrics):
             errors = zone_values(metrics, "kepler_energy_conservation_error_joules")
             self.assertEqual(set(errors), self.zones())
             for zone, error in errors.items():
@@ -305,7 +311,7 @@ class RaplDaemonTest(unittest.TestCase):
         self.for_each_snapshot(check)
 
     def test_active_share_of_power_is_the_usage_ratio(self):
-        def check(_, metrics):
+        def check(metrics):
             ratio = metrics.value("kepler_node_cpu_usage_ratio")
             watts = zone_values(metrics, "kepler_node_cpu_watts")
             active = zone_values(metrics, "kepler_node_cpu_active_watts")
@@ -316,31 +322,31 @@ class RaplDaemonTest(unittest.TestCase):
         self.for_each_snapshot(check)
 
     def test_active_share_of_each_energy_increment_is_the_usage_ratio(self):
-        """Same window for energy and CPU (DIFFERENCES #3): Δactive / Δtotal = that window's ratio."""
-        pairs = zip(self.seen.window, self.seen.window[1:])
-        checked = 0
-        for index, (before, after) in enumerate(pairs):
+        # Same window for energy and CPU (DIFFERENCES #3): Δactive / Δtotal = that window's ratio.
+        def delta_uj(before, after, name, zone):
+            return h.microjoules(after.value(name, zone=zone)) - h.microjoules(before.value(name, zone=zone))
+
+        checked, failures = 0, []
+        for index, (before, after) in enumerate(zip(self.seen.window, self.seen.window[1:]), 1):
             if after.seen_at - before.seen_at > 1.5 * INTERVAL_S:
-                continue   # a snapshot in between was missed; the window is not one interval
+                continue   # a snapshot in between was missed: not one window
             ratio = after.metrics.value("kepler_node_cpu_usage_ratio")
             for zone in self.zones():
-                delta_total = h.microjoules(after.metrics.value("kepler_node_cpu_joules_total", zone=zone)
-                                            - before.metrics.value("kepler_node_cpu_joules_total", zone=zone))
-                delta_active = h.microjoules(after.metrics.value("kepler_node_cpu_active_joules_total", zone=zone)
-                                             - before.metrics.value("kepler_node_cpu_active_joules_total", zone=zone))
-                with self.subTest(snapshot=index + 1, zone=zone):
-                    self.assertGreater(delta_total, 0)
-                    self.assertLessEqual(abs(delta_active - delta_total * ratio), 2 + 1e-6 * delta_total,
-                                         f"Δactive {delta_active} µJ vs Δtotal {delta_total} µJ × ratio {ratio}")
-                    checked += 1
-        self.assertGreater(checked, 0)
+                total = delta_uj(before.metrics, after.metrics, "kepler_node_cpu_joules_total", zone)
+                active = delta_uj(before.metrics, after.metrics, "kepler_node_cpu_active_joules_total", zone)
+                checked += 1
+                if total <= 0 or abs(active - total * ratio) > 1 + 1e-6 * total:
+                    failures.append(f"window {index} {zone}: Δactive {active} µJ, Δtotal {total} µJ, "
+                                    f"ratio {ratio}")
+        self.assertGreater(checked, 0, "no two consecutive snapshots one interval apart")
+        self.assertFalse(failures, f"{len(failures)} of {checked} windows; first: {failures[:1]}")
 
     def test_usage_ratio_is_between_zero_and_one(self):
-        self.for_each_snapshot(lambda _, metrics: self.assertTrue(
+        self.for_each_snapshot(lambda metrics: self.assertTrue(
             0 <= metrics.value("kepler_node_cpu_usage_ratio") <= 1))
 
     def test_all_watts_are_non_negative(self):
-        def check(_, metrics):
+        def check(metrics):
             for sample in metrics.samples:
                 if sample.name.endswith("_watts"):
                     self.assertGreaterEqual(sample.value, 0, f"{sample.name}{sample.labels}")
@@ -361,8 +367,8 @@ class RaplDaemonTest(unittest.TestCase):
                                 f"{zone}: {joules / seconds:.3f} W vs driven {driven} W")
 
     def test_node_watts_gauge_matches_driven_power(self):
-        """Each window's watts are off by up to one driver period of staleness at each end;
-        over consecutive windows those errors cancel, so the mean must be within 2 %."""
+        # Each window's watts are off by up to one driver period of counter staleness at each
+        # end; over consecutive windows those errors cancel, so the mean must be within 2 %.
         per_window_slack = RATE_TOLERANCE + 2 * self.driver.period_s / INTERVAL_S
         for zone, driven in self.driver.watts().items():
             gauges = [s.metrics.value("kepler_node_cpu_watts", zone=zone) for s in self.seen.window]

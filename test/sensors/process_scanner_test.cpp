@@ -177,6 +177,19 @@ TEST_CASE("a real /proc scan finds this test with its comm and exe", "[process_s
   CHECK(scanner.cached_processes() == table.value().processes.size());
 }
 
+TEST_CASE("a scan is stamped on the boot clock that process start times use",
+          "[process_scanner][proc]") {
+  process_scanner scanner("/proc");
+  const auto table = scanner.scan();
+  REQUIRE(table.ok());
+  CHECK(table.value().ns_per_tick * static_cast<uint64_t>(clock_ticks_per_second()) == 1'000'000'000);
+  const auto* self = find_pid(table.value(), ::getpid());
+  REQUIRE(self != nullptr);
+  const uint64_t started_ns = self->key.start_ticks * table.value().ns_per_tick;
+  CHECK(started_ns <= table.value().uptime_ns);
+  CHECK(table.value().uptime_ns - started_ns < 600'000'000'000ull);  // this test began minutes ago at most
+}
+
 TEST_CASE("a child started by the test appears and disappears with its process",
           "[process_scanner][proc]") {
   process_scanner scanner("/proc");
