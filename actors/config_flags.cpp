@@ -115,7 +115,7 @@ void add_core_flags(flag_table& flags) {
   flags.value("--host.procfs", "Host procfs path", std::string("/proc"),
               [](kepler_config& c, const std::string& v) { c.host.procfs = v; })
       ->default_str("/proc");
-  flags.value("--monitor.interval", "Interval for monitoring resources (0 = scrape-driven only)",
+  flags.value("--monitor.interval", "Interval between snapshots (0, scrape-driven in v0.11, means 5s here)",
               std::string("5s"),
               [](kepler_config& c, const std::string& v) {
                 parse_duration(trim(v), c.monitor.interval);

@@ -84,12 +84,13 @@ void wait_for_stop_signal() {
   spdlog::info("received {}, shutting down", received == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
-/// A sensor read that hangs must not turn a stop into a hang: exit anyway after a grace period.
+/// A sensor read that hangs must not turn a stop into a hang: exit anyway after a grace
+/// period, with code 1 because the stop was not graceful.
 void arm_shutdown_watchdog() {
   std::thread([] {
     std::this_thread::sleep_for(std::chrono::seconds(4));
-    spdlog::warn("shutdown took longer than 4 s (a sensor read hangs?); exiting now");
-    std::_Exit(0);
+    spdlog::error("shutdown took longer than 4 s (a sensor read hangs?); exiting without waiting");
+    std::_Exit(1);
   }).detach();
 }
 

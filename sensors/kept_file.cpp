@@ -40,7 +40,7 @@ std::size_t raise_open_file_limit() {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
   const rlim_t wanted = std::min<rlim_t>(limit.rlim_max, wanted_file_descriptors);
-  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur < wanted) {
+  if (limit.rlim_cur < wanted) {  // never lowered (RLIM_INFINITY is the largest rlim_t)
     rlimit raised = limit;
     raised.rlim_cur = wanted;
     if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;  // else: keep what we have

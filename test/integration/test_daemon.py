@@ -55,7 +55,6 @@ class Observation:
         self.window = []      # consecutive snapshots of the measured window
         self.package_wraps = 0
         self.short_burner = None
-        self.short_burner_stopped_at = None
 
     @property
     def all_snapshots(self):
@@ -79,11 +78,11 @@ def observe(daemon, driver, workdir):
         seen.window.append(watcher.next_snapshot(timeout=4 * INTERVAL_S))
         if seen.short_burner.running() and time.monotonic() - started >= SHORT_BURNER_S:
             seen.short_burner.stop()
-            seen.short_burner_stopped_at = time.monotonic()
     seen.package_wraps = driver.wraps("package") - wraps_before
     h.log(f"observed {len(seen.window)} snapshots over "
           f"{seen.window[-1].seen_at - seen.window[0].seen_at:.2f} s, "
-          f"{seen.package_wraps} package wraps")
+          f"{seen.package_wraps} package wraps, powercap driver's longest stall "
+          f"{driver.longest_stall_s() * 1000:.0f} ms")
     return seen
 
 
@@ -143,6 +142,10 @@ class RaplDaemonTest(unittest.TestCase):
         self.assertTrue(series, f"{name} missing")
         for sample in series:
             self.assertEqual(set(sample.labels), expected, f"labels of {name}: {sample.labels}")
+
+    def driver_stall_note(self):
+        """Context for rate failures: a starved driver leaves counters stale (host overloaded)."""
+        return f" (powercap driver's longest stall: {self.driver.longest_stall_s() * 1000:.0f} ms)"
 
     def for_each_snapshot(self, check):
         """Runs `check(metrics)` on every snapshot seen, warm-up included (the exact invariants
@@ -364,7 +367,8 @@ class RaplDaemonTest(unittest.TestCase):
             with self.subTest(zone=zone):
                 h.log(f"{zone}: {joules / seconds:.3f} W from energy over {seconds:.2f} s, driven {driven} W")
                 self.assertTrue(h.close(joules / seconds, driven, RATE_TOLERANCE),
-                                f"{zone}: {joules / seconds:.3f} W vs driven {driven} W")
+                                f"{zone}: {joules / seconds:.3f} W vs driven {driven} W"
+                                f"{self.driver_stall_note()}")
 
     def test_node_watts_gauge_matches_driven_power(self):
         # Each window's watts are off by up to one driver period of counter staleness at each
@@ -376,9 +380,11 @@ class RaplDaemonTest(unittest.TestCase):
             with self.subTest(zone=zone):
                 h.log(f"{zone}: mean watts gauge {mean:.3f} W (min {min(gauges):.3f}, max {max(gauges):.3f}), "
                       f"driven {driven} W")
-                self.assertTrue(h.close(mean, driven, RATE_TOLERANCE), f"mean {mean} vs {driven}")
-                for gauge in gauges:
-                    self.assertTrue(h.close(gauge, driven, per_window_slack), f"{gauge} vs {driven}")
+                self.assertTrue(h.close(mean, driven, RATE_TOLERANCE),
+                                f"mean {mean} vs {driven}{self.driver_stall_note()}")
+                for index, gauge in enumerate(gauges):
+                    self.assertTrue(h.close(gauge, driven, per_window_slack),
+                                    f"window {index}: {gauge} vs {driven}{self.driver_stall_note()}")
 
     def test_package_counter_wrapped_and_node_energy_never_decreased(self):
         self.assertGreaterEqual(self.seen.package_wraps, 1, "the driven package counter never wrapped")
@@ -412,21 +418,21 @@ class RaplDaemonTest(unittest.TestCase):
         self.assertEqual(sleeper.labels["comm"], self.sleeper.comm)
         self.assertLessEqual(sleeper.value, 0.01 * burner.value)
 
-    def test_burner_power_is_a_large_share_of_active_power(self):
-        metrics = self.seen.last
-        burner = metrics.one("kepler_process_cpu_watts", pid=str(self.burner.pid), zone="package").value
-        active = metrics.value("kepler_node_cpu_active_watts", zone="package")
-        self.assertGreater(burner, 0.3 * active, f"burner {burner} W of active {active} W")
-
     def test_counters_never_decrease_between_scrapes(self):
         snapshots = self.seen.all_snapshots
-        for index, (before, after) in enumerate(zip(snapshots, snapshots[1:])):
+        checked, decreases = 0, []
+        for index, (before, after) in enumerate(zip(snapshots, snapshots[1:]), 1):
             previous = before.metrics.by_key()
             for sample in after.metrics.samples:
                 if after.metrics.family_type(sample.name) != "counter" or sample.key not in previous:
                     continue
-                with self.subTest(snapshot=index + 1, series=sample.key):
-                    self.assertGreaterEqual(sample.value, previous[sample.key])
+                checked += 1
+                if sample.value < previous[sample.key]:
+                    decreases.append(f"snapshot {index}: {sample.name}{sample.labels} "
+                                     f"{previous[sample.key]} -> {sample.value}")
+        self.assertGreater(checked, 0)
+        self.assertFalse(decreases, f"{len(decreases)} of {checked} counter samples decreased; "
+                                    f"first: {decreases[:1]}")
 
     def test_exited_process_is_reported_terminated_with_energy(self):
         pid = str(self.seen.short_burner.pid)

@@ -16,10 +16,16 @@ import kepler_harness as h
 # ~9 s window keep that below 1.4 %, inside the 2 % asked for, whatever the phase of the two clocks.
 DAEMON_INTERVAL = "100ms"
 DRIVER_PERIOD_S = 0.02
-SCRAPING_S = 15.0
+SCRAPING_S = 13.0             # after the first scrape: enough for one 10 s window and its offset
 RATE_WINDOW = "10s"
 RATE_TOLERANCE = 0.02
-PROCESS_SUM_TOLERANCE = 0.05   # series that start or end inside the window lose part of their rate
+# rate() cannot see the energy of a process's first scrape, nor what it used between its last
+# `running` sample and the `terminated` series that replaces it: host process churn (a parallel
+# build, say) shows up as a shortfall of the summed rates.
+PROCESS_SUM_TOLERANCE = 0.05
+# Busy CPU time that no process owns (interrupts, steal on VMs) is unattributed by design, so
+# processes alone fall further short of the node's active energy.
+PROCESS_ONLY_TOLERANCE = 0.10
 
 
 def by_zone(result):
@@ -43,6 +49,7 @@ class PrometheusScrapeTest(unittest.TestCase):
             cls.prometheus = h.Prometheus(workdir, f"127.0.0.1:{port}")
             cls.daemon.start()
             cls.prometheus.start()
+            cls.prometheus.wait_for_first_scrape()
             h.log(f"prometheus on port {cls.prometheus.port} scraping for {SCRAPING_S:.0f} s")
             time.sleep(SCRAPING_S)
         except BaseException:
@@ -65,8 +72,8 @@ class PrometheusScrapeTest(unittest.TestCase):
         cls.driver.stop()
         cls._tmp.cleanup()
 
-    def query_by_zone(self, promql):
-        result = by_zone(self.prometheus.query(promql))
+    def query_by_zone(self, promql, at=None):
+        result = by_zone(self.prometheus.query(promql, at))
         self.assertEqual(set(result), set(self.driver.watts()), f"zones of {promql}")
         return result
 
@@ -80,7 +87,8 @@ class PrometheusScrapeTest(unittest.TestCase):
             with self.subTest(zone=zone):
                 h.log(f"{zone}: rate {rates[zone]:.3f} W, driven {driven} W")
                 self.assertTrue(h.close(rates[zone], driven, RATE_TOLERANCE),
-                                f"{zone}: rate {rates[zone]} W vs driven {driven} W")
+                                f"{zone}: rate {rates[zone]} W vs driven {driven} W (powercap driver's "
+                                f"longest stall {self.driver.longest_stall_s() * 1000:.0f} ms)")
 
     def test_process_energy_rate_adds_up_to_node_active_rate(self):
         processes = self.query_by_zone(
@@ -93,11 +101,33 @@ class PrometheusScrapeTest(unittest.TestCase):
                 h.log(f"{zone}: Σ process rate {processes[zone]:.3f} W + unattributed "
                       f"{unattributed[zone]:.3f} W, node active {active[zone]:.3f} W")
                 self.assertGreater(active[zone], 0)
-                self.assertTrue(h.close(processes[zone], active[zone], PROCESS_SUM_TOLERANCE),
+                self.assertTrue(h.close(processes[zone], active[zone], PROCESS_ONLY_TOLERANCE),
                                 f"{zone}: Σ process {processes[zone]} W vs active {active[zone]} W")
-                self.assertTrue(h.close(processes[zone] + unattributed[zone], active[zone], 0.02),
+                self.assertTrue(h.close(processes[zone] + unattributed[zone], active[zone],
+                                        PROCESS_SUM_TOLERANCE),
                                 f"{zone}: Σ process {processes[zone]} W + unattributed "
                                 f"{unattributed[zone]} W vs active {active[zone]} W")
+
+    def test_energy_stored_in_prometheus_adds_up_exactly(self):
+        # Differences of sums, unlike sums of rates, see every process, including those that
+        # started or ended in the window: Prometheus must hold the daemon's exact accounting.
+        accounted = ("sum by (zone) (kepler_process_cpu_joules_total{OFFSET}) + on(zone) "
+                     "kepler_node_cpu_unattributed_joules_total{OFFSET}")
+        active = "kepler_node_cpu_active_joules_total{OFFSET}"
+        at = time.time()
+        accounted_gain = self.gain_by_zone(accounted, at)
+        active_gain = self.gain_by_zone(active, at)
+        for zone in self.driver.watts():
+            with self.subTest(zone=zone):
+                self.assertGreater(active_gain[zone], 0)
+                self.assertTrue(h.close(accounted_gain[zone], active_gain[zone], 1e-9, 1e-6),
+                                f"{zone}: Σ process + unattributed gained {accounted_gain[zone]} J, "
+                                f"node active {active_gain[zone]} J")
+
+    def gain_by_zone(self, template, at):
+        now = self.query_by_zone(template.replace("{OFFSET}", ""), at)
+        before = self.query_by_zone(template.replace("{OFFSET}", f" offset {RATE_WINDOW}"), at)
+        return {zone: now[zone] - before[zone] for zone in now}
 
 
 if __name__ == "__main__":

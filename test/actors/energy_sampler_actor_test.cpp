@@ -1,0 +1,59 @@
+#include "actors/energy_sampler_actor.hpp"
+
+#include <deque>
+
+#include <catch2/catch.hpp>
+
+#include "test/support/caf_fixture.hpp"
+
+using namespace kepler;
+using namespace std::chrono_literals;
+
+TEST_CASE("a sampler polls at half the fastest wrap period, never slower than the interval") {
+  // 1,000 J range at 1,000 W wraps in 1 s: poll every 500 ms.
+  CHECK(sampler_poll_period(1'000'000'000, 1000, 5s) == 500ms);
+  // A real RAPL range (262 kJ) wraps in minutes: the interval is fast enough.
+  CHECK(sampler_poll_period(262'143'328'850, 1000, 5s) == 5s);
+  CHECK(sampler_poll_period(0, 1000, 5s) == 5s);  // unknown range: nothing to protect
+}
+
+TEST_CASE("a counter that wraps several times between requests is counted once per wrap") {
+  testing::caf_fixture fix;
+  // Range 1,000 µJ; the counter advances 600 µJ per read, so it wraps every second read.
+  auto raw = std::make_shared<uint64_t>(0);
+  energy_sampler_config config;
+  config.zone_id = "/p0";
+  config.max_energy_uj = 1000;
+  config.generation = 1;
+  config.poll_period = 100ms;
+  config.read_energy = [raw]() -> result<uint64_t> {
+    uint64_t now = *raw;
+    *raw = (*raw + 600) % 1000;
+    return now;
+  };
+  auto sampler = fix.system().spawn(energy_sampler, config);
+  fix.run();             // the baseline read: 0
+  for (int i = 0; i < 4; ++i) fix.advance(100ms);  // four polls: 600, 200, 800, 400
+  auto handle = fix.self()->request(sampler, caf::infinite, caf::get_atom_v);
+  fix.run();
+  uint64_t total = 0;
+  handle.receive([&](energy_reading& r) { total = r.total_uj; }, [](caf::error&) { FAIL("no reading"); });
+  CHECK(total == 5 * 600);  // the request itself was the fifth read: 0 → 3,000 µJ over 3 wraps
+  fix.shutdown(sampler);
+}
+
+TEST_CASE("a failed read is answered with an error naming the problem") {
+  testing::caf_fixture fix;
+  energy_sampler_config config;
+  config.zone_id = "/p0";
+  config.poll_period = 1h;
+  config.read_energy = []() -> result<uint64_t> { return make_error("/p0/energy_uj: Permission denied"); };
+  auto sampler = fix.system().spawn(energy_sampler, config);
+  fix.run();
+  auto handle = fix.self()->request(sampler, caf::infinite, caf::get_atom_v);
+  fix.run();
+  std::string failure;
+  handle.receive([](energy_reading&) { FAIL("expected an error"); }, [&](caf::error& e) { failure = describe(e); });
+  CHECK(failure == "read_failed: /p0/energy_uj: Permission denied");
+  fix.shutdown(sampler);
+}
