@@ -44,6 +44,8 @@ struct engine_state {
   round_input input;
   caf::actor_clock::time_point round_started;
   uint64_t skipped_ticks = 0;
+  uint64_t procfs_skipped_total = 0;
+  uint64_t procfs_fallback_reads_total = 0;
 };
 
 caf::behavior attribution_engine(caf::stateful_actor<engine_state>* self, engine_config config);

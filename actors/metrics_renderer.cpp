@@ -158,6 +158,12 @@ void render_health(exposition_writer& out, const snapshot& snap) {
   out.family("kepler_collection_duration_seconds", "Time from the start of an interval to its snapshot",
              metric_type::gauge);
   out.sample("kepler_collection_duration_seconds", {}, snap.collection_seconds);
+  out.family("kepler_procfs_skipped_processes_total", "Processes a /proc scan could not read",
+             metric_type::counter);
+  out.sample("kepler_procfs_skipped_processes_total", {}, static_cast<double>(snap.procfs_skipped_total));
+  out.family("kepler_procfs_fallback_reads_total",
+             "Stat reads that reopened the file because the open-file cap was reached", metric_type::counter);
+  out.sample("kepler_procfs_fallback_reads_total", {}, static_cast<double>(snap.procfs_fallback_reads_total));
   out.family("kepler_energy_conservation_error_joules",
              "Active energy minus everything it was attributed to; anything but 0 is a bug", metric_type::gauge);
   for (const auto& zone : snap.zones)

@@ -75,6 +75,8 @@ struct snapshot {
   std::vector<source_health> sources;
   std::vector<actor_health> actors;
   double collection_seconds = 0;
+  uint64_t procfs_skipped_total = 0;         ///< processes a scan could not read
+  uint64_t procfs_fallback_reads_total = 0;  ///< stat reads without a kept file (fd cap reached)
   self_stats self;
 };
 
