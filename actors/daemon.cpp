@@ -97,6 +97,15 @@ void arm_shutdown_watchdog() {
 }  // namespace
 
 int run_daemon(const kepler_config& config) {
+  if (!config.web.config_file.empty()) {
+    // Serving plain HTTP when TLS or basic auth was asked for would expose the endpoint.
+    spdlog::error("web.configFile ({}): TLS and basic auth are not supported by this build; "
+                  "refusing to serve without them", config.web.config_file);
+    return 1;
+  }
+  if (config.kube.enabled)
+    spdlog::warn("kube.enabled: pod and container metrics are not supported by this build yet; "
+                 "kube.nodeName is used as node_name");
   auto meter = select_power_meter(config);
   for (const auto& note : meter.notes) {
     if (note.warning) spdlog::warn("{}", note.text);

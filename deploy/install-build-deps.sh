@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
-  libcaf-dev libboost1.74-dev libsimdjson-dev prometheus-cpp-dev libyaml-cpp-dev
+  libcaf-dev libboost1.74-dev libyaml-cpp-dev
   libcli11-dev libspdlog-dev libfmt-dev catch2
   python3 prometheus  # integration tests: the harness and a real Prometheus server (+ promtool)
 )
