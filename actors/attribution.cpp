@@ -29,6 +29,9 @@ double watts_of(uint64_t uj, double seconds) {
   return seconds > 0 ? static_cast<double>(uj) / 1e6 / seconds : 0.0;
 }
 
+const std::string& container_of(const process_info& info) { return info.container_id; }
+const std::string& vm_of(const process_info& info) { return info.vm_id; }
+
 }  // namespace
 
 std::size_t choose_primary_zone(const std::vector<node_zone_stats>& zones) {
@@ -48,7 +51,9 @@ attribution::attribution(std::vector<physical_zone> zones, terminated_policy pol
       node_state_(nodes_.size()),
       primary_zone_(choose_primary_zone(nodes_)),
       ledger_(nodes_.size()),
-      terminated_(policy, nodes_.size(), primary_zone_) {
+      terminated_(policy, nodes_.size(), primary_zone_),
+      containers_(container_of, 0, nodes_.size(), policy, primary_zone_, true),
+      vms_(vm_of, 1, nodes_.size(), policy, primary_zone_, false) {
   for (const auto& zone : physical_) {
     physical_state state;
     auto same_name = [&](const node_zone_stats& n) { return n.name == zone.name; };
@@ -62,12 +67,18 @@ std::shared_ptr<snapshot> attribution::update(const round_input& input) {
   for (std::size_t z = 0; z < physical_.size() && z < input.readings.size(); ++z)
     if (input.readings[z]) accept_reading(z, *input.readings[z]);
 
-  std::optional<cpu_window> window;
-  if (input.cpu) window = accept_cpu(*input.cpu, input.mono_ns);
-  if (window) {
-    for (std::size_t n = 0; n < nodes_.size(); ++n) split_zone(n, *window);
+  cpu_outcome cpu;
+  if (input.cpu) cpu = accept_cpu(*input.cpu, input.mono_ns);
+  if (cpu.window) {
+    for (std::size_t n = 0; n < nodes_.size(); ++n) split_zone(n, *cpu.window);
+  }
+  if (cpu.applied) {
+    containers_.apply(ledger_, input.mono_ns);
+    vms_.apply(ledger_, input.mono_ns);
   }
   terminated_.expire(input.mono_ns);
+  containers_.expire(input.mono_ns);
+  vms_.expire(input.mono_ns);
   ++sequence_;
   return make_snapshot(input);
 }
@@ -93,8 +104,7 @@ void attribution::accept_reading(std::size_t zone, const energy_reading& reading
   state.last = reading;
 }
 
-std::optional<attribution::cpu_window> attribution::accept_cpu(const process_table& table,
-                                                               int64_t now_mono_ns) {
+attribution::cpu_outcome attribution::accept_cpu(const process_table& table, int64_t now_mono_ns) {
   bool has_baseline = last_cpu_times_.has_value();
   cpu_window window;
   if (has_baseline) {
@@ -103,15 +113,15 @@ std::optional<attribution::cpu_window> attribution::accept_cpu(const process_tab
     uint64_t total = table.node.total() >= before.total() ? table.node.total() - before.total() : 0;
     window = cpu_window{busy * table.ns_per_tick, total * table.ns_per_tick};
     // An empty window cannot split energy; keep the old baseline so nothing is lost.
-    if (window.total_ns == 0) return std::nullopt;
+    if (window.total_ns == 0) return {};
   }
   auto ended = ledger_.apply_scan(table, has_baseline, last_uptime_ns_);
   terminated_.add(std::move(ended), now_mono_ns);
   last_cpu_times_ = table.node;
   last_uptime_ns_ = table.uptime_ns;
-  if (!has_baseline) return std::nullopt;
+  if (!has_baseline) return {true, std::nullopt};
   usage_ratio_ = static_cast<double>(window.busy_ns) / static_cast<double>(window.total_ns);
-  return window;
+  return {true, window};
 }
 
 void attribution::split_zone(std::size_t zone, const cpu_window& window) {
@@ -157,8 +167,11 @@ std::shared_ptr<snapshot> attribution::make_snapshot(const round_input& input) c
     snap->terminated_energy_uj.insert(snap->terminated_energy_uj.end(), entry.energy_uj.begin(),
                                       entry.energy_uj.end());
   }
+  snap->containers = containers_.table();
+  snap->vms = vms_.table();
   for (std::size_t z = 0; z < snap->zones.size(); ++z) {
     auto& zone = snap->zones[z];
+    zone.outside_containers_uj = containers_.outside_uj()[z] + zone.unattributed_uj;
     uint64_t accounted = ledger_.zone_total_uj(z) + terminated_.zone_total_uj(z) +
                          terminated_.retired_uj()[z] + zone.unattributed_uj;
     zone.conservation_error_uj = static_cast<int64_t>(zone.active_uj - accounted);

@@ -11,6 +11,7 @@
 #include "actors/process_ledger.hpp"
 #include "actors/snapshot.hpp"
 #include "actors/terminated_tracker.hpp"
+#include "actors/workload_ledger.hpp"
 #include "sensors/energy_reading.hpp"
 #include "sensors/process_scanner.hpp"
 
@@ -62,7 +63,13 @@ class attribution {
   };
 
   void accept_reading(std::size_t zone, const energy_reading& reading);
-  std::optional<cpu_window> accept_cpu(const process_table& table, int64_t now_mono_ns);
+  /// Applies a scan unless its window is empty; `applied` tells whether it was, `window`
+  /// whether there is a window to split (not on the baseline scan).
+  struct cpu_outcome {
+    bool applied = false;
+    std::optional<cpu_window> window;
+  };
+  cpu_outcome accept_cpu(const process_table& table, int64_t now_mono_ns);
   void split_zone(std::size_t zone, const cpu_window& window);
   std::shared_ptr<snapshot> make_snapshot(const round_input& input) const;
 
@@ -72,7 +79,9 @@ class attribution {
   std::vector<node_state> node_state_;
   std::size_t primary_zone_ = 0;
   process_ledger ledger_;
-  terminated_tracker terminated_;
+  terminated_tracker<process_row> terminated_;
+  workload_ledger containers_;
+  workload_ledger vms_;
   std::optional<cpu_times> last_cpu_times_;  // the CPU baseline: node times at the last scan
   uint64_t last_uptime_ns_ = 0;
   double usage_ratio_ = 0;

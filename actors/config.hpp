@@ -52,6 +52,8 @@ struct kepler_config {
       bool enabled = true;
       std::vector<std::string> debug_collectors{"go"};
       unsigned metrics_level = level_all;
+      /// Ours: also export Kepler ≤ 0.9's per-zone families for old dashboards (DIFFERENCES #17).
+      bool legacy_metrics = false;
     } prometheus;
   } exporter;
   struct {

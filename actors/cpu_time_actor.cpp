@@ -1,6 +1,7 @@
 #include "actors/cpu_time_actor.hpp"
 
 #include "actors/clock.hpp"
+#include "actors/process_classifier.hpp"
 
 namespace kepler {
 
@@ -8,6 +9,7 @@ cpu_source_actor::behavior_type procfs_cpu_time(
     cpu_source_actor::stateful_pointer<cpu_time_state> self, std::string procfs_root,
     std::shared_ptr<actor_stats> stats) {
   self->state.scanner = std::make_unique<process_scanner>(std::move(procfs_root));
+  self->state.scanner->set_classifier(classify_process);
   self->state.stats = std::move(stats);
   return {
       [=](caf::get_atom) -> caf::result<cpu_sample> {

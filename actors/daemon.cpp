@@ -30,10 +30,12 @@ std::string node_name_for(const kepler_config& config) {
   return gethostname(host, sizeof host - 1) == 0 ? host : "";
 }
 
-render_context make_render_context(const kepler_config& config) {
+render_context make_render_context(const kepler_config& config, const std::string& power_source) {
   render_context ctx;
   ctx.node_name = node_name_for(config);
   ctx.metrics_level = config.exporter.prometheus.metrics_level;
+  ctx.legacy_metrics = config.exporter.prometheus.legacy_metrics;
+  ctx.power_source = power_source;
   ctx.version = KEPLER_VERSION;
   ctx.revision = KEPLER_REVISION;
   ctx.branch = KEPLER_BRANCH;
@@ -139,7 +141,7 @@ int run_daemon(const kepler_config& config) {
       engine.energy_sources.push_back(spawn_energy_source(system, zone, meter.source, interval, stats));
     }
     engine.cpu_source = spawn_cpu_source(system, config, stats);
-    auto http_actor = system.spawn(http_server, http_endpoint, make_render_context(config), stats);
+    auto http_actor = system.spawn(http_server, http_endpoint, make_render_context(config, meter.source), stats);
     engine.sinks.push_back(http_actor);
     caf::actor stdout_actor;
     if (config.exporter.stdout_exporter.enabled) {

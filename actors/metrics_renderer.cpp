@@ -6,20 +6,10 @@
 #include <unordered_set>
 
 #include "actors/config.hpp"
-#include "http/exposition.hpp"
+#include "actors/render_families.hpp"
 
 namespace kepler {
 namespace {
-
-constexpr double uj_to_joules = 1e-6;
-
-/// A pid rendered without allocation.
-struct pid_text {
-  explicit pid_text(int32_t pid) { length = std::to_chars(buffer.data(), buffer.data() + buffer.size(), pid).ptr - buffer.data(); }
-  std::string_view view() const { return {buffer.data(), length}; }
-  std::array<char, 16> buffer{};
-  std::size_t length = 0;
-};
 
 void render_node(exposition_writer& out, const snapshot& snap, const render_context& ctx) {
   out.family("kepler_node_cpu_usage_ratio", "CPU usage ratio of a node (value between 0.0 and 1.0)",
@@ -64,7 +54,7 @@ void render_node(exposition_writer& out, const snapshot& snap, const render_cont
   out.family("kepler_node_cpu_socket_joules_total",
              "Energy consumption of cpu per socket zone at node level in joules", metric_type::counter);
   for (const auto& zone : snap.sockets) {
-    pid_text socket(zone.index);
+    number_text socket(zone.index);
     out.sample("kepler_node_cpu_socket_joules_total",
                {{"zone", zone.name}, {"socket", socket.view()}, {"path", zone.path}, {"node_name", ctx.node_name}},
                zone.total_uj * uj_to_joules);
@@ -72,7 +62,7 @@ void render_node(exposition_writer& out, const snapshot& snap, const render_cont
   out.family("kepler_node_cpu_socket_watts", "Power consumption of cpu per socket zone at node level in watts",
              metric_type::gauge);
   for (const auto& zone : snap.sockets) {
-    pid_text socket(zone.index);
+    number_text socket(zone.index);
     out.sample("kepler_node_cpu_socket_watts",
                {{"zone", zone.name}, {"socket", socket.view()}, {"path", zone.path}, {"node_name", ctx.node_name}},
                zone.watts);
@@ -97,10 +87,11 @@ void render_process_energy(exposition_writer& out, const snapshot& snap, const r
              watts ? metric_type::gauge : metric_type::counter);
   std::size_t zones = snap.zones.size();
   auto emit = [&](const process_row& row, std::string_view state, double value, std::size_t z) {
-    pid_text pid(row.key.pid);
-    std::array<label, 9> labels{{{"pid", pid.view()}, {"comm", row.info->comm}, {"exe", row.info->exe},
-                                 {"type", "regular"}, {"state", state}, {"container_id", ""},
-                                 {"vm_id", ""}, {"zone", snap.zones[z].name}, {"node_name", ctx.node_name}}};
+    number_text pid(row.key.pid);
+    const auto& info = *row.info;
+    std::array<label, 9> labels{{{"pid", pid.view()}, {"comm", info.comm}, {"exe", info.exe},
+                                 {"type", to_string(info.type)}, {"state", state}, {"container_id", info.container_id},
+                                 {"vm_id", info.vm_id}, {"zone", snap.zones[z].name}, {"node_name", ctx.node_name}}};
     out.sample(name, labels, value);
   };
   for (std::size_t i = 0; i < snap.running.size(); ++i)
@@ -116,10 +107,11 @@ void render_process_seconds(exposition_writer& out, const snapshot& snap, const 
   out.family("kepler_process_cpu_seconds_total", "Total user and system time of cpu at process level in seconds",
              metric_type::counter);
   for (const auto& row : snap.running) {
-    pid_text pid(row.key.pid);
-    std::array<label, 7> labels{{{"pid", pid.view()}, {"comm", row.info->comm}, {"exe", row.info->exe},
-                                 {"type", "regular"}, {"container_id", ""}, {"vm_id", ""},
-                                 {"node_name", ctx.node_name}}};
+    number_text pid(row.key.pid);
+    const auto& info = *row.info;
+    std::array<label, 7> labels{{{"pid", pid.view()}, {"comm", info.comm}, {"exe", info.exe},
+                                 {"type", to_string(info.type)}, {"container_id", info.container_id},
+                                 {"vm_id", info.vm_id}, {"node_name", ctx.node_name}}};
     out.sample("kepler_process_cpu_seconds_total", labels, static_cast<double>(row.cpu_ns) / 1e9);
   }
 }
@@ -137,52 +129,6 @@ void render_info(exposition_writer& out, const render_context& ctx) {
                                         {"core_id", cpu.core_id}}, 1);
 }
 
-void render_health(exposition_writer& out, const snapshot& snap) {
-  out.family("kepler_source_up", "Whether the source answered its last request (1) or not (0)", metric_type::gauge);
-  for (const auto& s : snap.sources)
-    out.sample("kepler_source_up", {{"source", s.source}, {"zone", s.zone}}, s.up ? 1 : 0);
-  out.family("kepler_source_errors_total", "Failed or late requests to a source", metric_type::counter);
-  for (const auto& s : snap.sources)
-    out.sample("kepler_source_errors_total", {{"source", s.source}, {"zone", s.zone}}, static_cast<double>(s.errors));
-  out.family("kepler_source_last_success_timestamp_seconds", "When the source last answered, in Unix seconds",
-             metric_type::gauge);
-  for (const auto& s : snap.sources)
-    out.sample("kepler_source_last_success_timestamp_seconds", {{"source", s.source}, {"zone", s.zone}},
-               s.last_success_seconds);
-  out.family("kepler_actor_restarts_total", "Restarts of an actor after it failed", metric_type::counter);
-  for (const auto& a : snap.actors)
-    out.sample("kepler_actor_restarts_total", {{"actor", a.actor}}, static_cast<double>(a.restarts));
-  out.family("kepler_actor_mailbox_depth", "Messages waiting in an actor's mailbox", metric_type::gauge);
-  for (const auto& a : snap.actors)
-    out.sample("kepler_actor_mailbox_depth", {{"actor", a.actor}}, static_cast<double>(a.mailbox_depth));
-  out.family("kepler_collection_duration_seconds", "Time from the start of an interval to its snapshot",
-             metric_type::gauge);
-  out.sample("kepler_collection_duration_seconds", {}, snap.collection_seconds);
-  out.family("kepler_procfs_skipped_processes_total", "Processes a /proc scan could not read",
-             metric_type::counter);
-  out.sample("kepler_procfs_skipped_processes_total", {}, static_cast<double>(snap.procfs_skipped_total));
-  out.family("kepler_procfs_fallback_reads_total",
-             "Stat reads that reopened the file because the open-file cap was reached", metric_type::counter);
-  out.sample("kepler_procfs_fallback_reads_total", {}, static_cast<double>(snap.procfs_fallback_reads_total));
-  out.family("kepler_energy_conservation_error_joules",
-             "Active energy minus everything it was attributed to; anything but 0 is a bug", metric_type::gauge);
-  for (const auto& zone : snap.zones)
-    out.sample("kepler_energy_conservation_error_joules", {{"zone", zone.name}},
-               static_cast<double>(zone.conservation_error_uj) * uj_to_joules);
-}
-
-void render_self(exposition_writer& out, const self_stats& self) {
-  out.family("process_cpu_seconds_total", "Total user and system CPU time spent in seconds", metric_type::counter);
-  out.sample("process_cpu_seconds_total", {}, self.cpu_seconds);
-  out.family("process_resident_memory_bytes", "Resident memory size in bytes", metric_type::gauge);
-  out.sample("process_resident_memory_bytes", {}, static_cast<double>(self.resident_bytes));
-  out.family("process_open_fds", "Number of open file descriptors", metric_type::gauge);
-  out.sample("process_open_fds", {}, static_cast<double>(self.open_fds));
-  out.family("process_start_time_seconds", "Start time of the process since unix epoch in seconds",
-             metric_type::gauge);
-  out.sample("process_start_time_seconds", {}, self.start_time_seconds);
-}
-
 }  // namespace
 
 std::string render_metrics(const snapshot& snap, const render_context& ctx, std::size_t size_hint) {
@@ -197,6 +143,9 @@ std::string render_metrics(const snapshot& snap, const render_context& ctx, std:
     render_process_energy(out, snap, ctx, true);
     render_process_seconds(out, snap, ctx);
   }
+  if (ctx.metrics_level & level_container) render_containers(out, snap, ctx);
+  if (ctx.metrics_level & level_vm) render_vms(out, snap, ctx);
+  if (ctx.legacy_metrics) render_legacy(out, snap, ctx);
   render_health(out, snap);
   render_self(out, snap.self);
   return out.take();

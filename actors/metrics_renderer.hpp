@@ -14,6 +14,8 @@ namespace kepler {
 struct render_context {
   std::string node_name;
   unsigned metrics_level = 31;  ///< bit set of metrics_level (config.hpp)
+  bool legacy_metrics = false;  ///< also Kepler ≤ 0.9's per-zone families
+  std::string power_source;     ///< rapl, fake-cpu-meter: the legacy `source` label
   std::string version, revision, branch, arch, compiler;
   std::vector<cpu_info> cpus;
 };

@@ -10,6 +10,7 @@ std::vector<ended_process> process_ledger::apply_scan(const process_table& table
   ++scan_number_;
   window_cpu_ns_ = 0;
   for (auto& row : rows_) row.window_cpu_ns = 0;
+  std::fill(window_uj_.begin(), window_uj_.end(), 0);
   for (const auto& sample : table.processes) {
     auto it = index_.find(sample.key);
     if (it == index_.end()) {
@@ -39,6 +40,8 @@ void process_ledger::append(const process_sample& sample, uint64_t delta_ns) {
   seen_in_scan_.push_back(scan_number_);
   energy_uj_.resize(energy_uj_.size() + zone_count_, 0);
   watts_.resize(watts_.size() + zone_count_, 0.0);
+  window_uj_.resize(window_uj_.size() + zone_count_, 0);
+  group_slots_.push_back({-1, -1});
   window_cpu_ns_ += delta_ns;
 }
 
@@ -51,15 +54,19 @@ ended_process process_ledger::remove(std::size_t row) {
   if (row != last) {
     rows_[row] = std::move(rows_[last]);
     seen_in_scan_[row] = seen_in_scan_[last];
+    group_slots_[row] = group_slots_[last];
     std::copy_n(energy_uj_.begin() + zone_begin(last), zone_count_,
                 energy_uj_.begin() + zone_begin(row));
     std::copy_n(watts_.begin() + zone_begin(last), zone_count_, watts_.begin() + zone_begin(row));
+    std::copy_n(window_uj_.begin() + zone_begin(last), zone_count_, window_uj_.begin() + zone_begin(row));
     index_[rows_[row].key] = row;
   }
   rows_.pop_back();
   seen_in_scan_.pop_back();
+  group_slots_.pop_back();
   energy_uj_.resize(zone_begin(last));
   watts_.resize(zone_begin(last));
+  window_uj_.resize(zone_begin(last));
   return ended;
 }
 
@@ -76,6 +83,7 @@ uint64_t process_ledger::distribute(std::size_t zone, uint64_t active_uj, uint64
     // floor(active × delta / pool) in 128 bits: exact, and Σ shares ≤ active.
     auto share = static_cast<uint64_t>(static_cast<unsigned __int128>(active_uj) * delta / pool_ns);
     energy_uj_[cell] += share;
+    window_uj_[cell] = share;
     watts_[cell] = seconds > 0 ? static_cast<double>(share) / 1e6 / seconds : 0;
     handed_out += share;
   }

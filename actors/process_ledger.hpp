@@ -1,20 +1,19 @@
 #pragma once
 // Running processes and their energy per zone, in flat arrays that copy cheaply into snapshots.
 
+#include <array>
 #include <cstdint>
 #include <unordered_map>
 #include <vector>
 
 #include "actors/snapshot.hpp"
+#include "actors/terminated_tracker.hpp"
 #include "sensors/process_scanner.hpp"
 
 namespace kepler {
 
 /// A process that left the table, with its final per-zone energy.
-struct ended_process {
-  process_row row;
-  std::vector<uint64_t> energy_uj;
-};
+using ended_process = ended<process_row>;
 
 /// Tracks every live process keyed by (pid, start time) and shares active energy among them.
 class process_ledger {
@@ -39,6 +38,14 @@ class process_ledger {
   const std::vector<process_row>& rows() const { return rows_; }
   const std::vector<uint64_t>& energy_uj() const { return energy_uj_; }
   const std::vector<double>& watts() const { return watts_; }
+  /// Energy each process received in the last window, per zone (same layout).
+  const std::vector<uint64_t>& window_uj() const { return window_uj_; }
+
+  /// How many grouping levels (containers, VMs) may remember a slot per process.
+  static constexpr std::size_t group_levels = 2;
+  /// The slot a grouping level resolved for a process row (-1 until it does): saves looking
+  /// up the workload id every interval. It moves with its row.
+  int32_t& group_slot(std::size_t row, std::size_t level) { return group_slots_[row][level]; }
   /// Σ energy of running processes in one zone.
   uint64_t zone_total_uj(std::size_t zone) const;
 
@@ -50,6 +57,8 @@ class process_ledger {
   std::vector<process_row> rows_;
   std::vector<uint64_t> energy_uj_;  // rows_.size() × zone_count_
   std::vector<double> watts_;        // rows_.size() × zone_count_
+  std::vector<uint64_t> window_uj_;  // rows_.size() × zone_count_, reset every scan
+  std::vector<std::array<int32_t, group_levels>> group_slots_;
   std::vector<uint64_t> seen_in_scan_;
   std::unordered_map<process_key, std::size_t, process_key_hash> index_;
   uint64_t scan_number_ = 0;

@@ -21,6 +21,8 @@ struct node_zone_stats {
   double watts = 0, active_watts = 0, idle_watts = 0, unattributed_watts = 0;
   /// active − (running + terminated + retired workloads + unattributed); 0 unless a bug.
   int64_t conservation_error_uj = 0;
+  /// Active energy outside every container: non-container processes plus unattributed.
+  uint64_t outside_containers_uj = 0;
 };
 
 /// One physical zone (one socket's package, core, ...), DIFFERENCES #18.
@@ -39,6 +41,24 @@ struct process_row {
   uint64_t cpu_ns = 0;                 ///< lifetime CPU time
   uint64_t window_cpu_ns = 0;          ///< CPU time in the last window
   int64_t terminated_at_mono_ns = 0;   ///< 0 while running
+};
+
+/// A workload that groups processes (a container or a VM); labels come from the first
+/// process seen in it.
+struct workload_row {
+  std::string id;
+  std::shared_ptr<const process_info> info;
+  uint64_t cpu_ns = 0;                ///< Σ CPU time of its processes while observed
+  int64_t terminated_at_mono_ns = 0;  ///< 0 while running
+};
+
+/// Running and terminated workloads of one level; zone values row-major as for processes.
+struct workload_table {
+  std::vector<workload_row> running;
+  std::vector<uint64_t> running_energy_uj;
+  std::vector<double> running_watts;
+  std::vector<workload_row> terminated;
+  std::vector<uint64_t> terminated_energy_uj;
 };
 
 /// Health of one source as the engine saw it.
@@ -71,6 +91,8 @@ struct snapshot {
   std::vector<double> running_watts;
   std::vector<process_row> terminated;
   std::vector<uint64_t> terminated_energy_uj;
+  workload_table containers;
+  workload_table vms;
   // Filled by the engine actor: how the pipeline itself is doing.
   std::vector<source_health> sources;
   std::vector<actor_health> actors;

@@ -12,6 +12,10 @@ struct container_identity {
   std::string id;       ///< container id as it appears in the path (64 hex for the usual runtimes)
   std::string runtime;  ///< docker, containerd, crio, podman, or kubernetes (cgroupfs kubepods paths)
   std::string pod_uid;  ///< from kubepods paths, dashed form (systemd `_` restored to `-`); 32-hex static-pod hashes kept as-is
+                        ///< (also set for a pod-level cgroup that names no container, with `id` empty)
+
+  /// Whether the path named a container at all.
+  bool is_container() const { return !id.empty(); }
 };
 
 /// Parses one cgroup path (the third field of a /proc/<pid>/cgroup line, or a bare path).

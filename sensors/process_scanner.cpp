@@ -221,6 +221,7 @@ void process_scanner::read_fresh(scan_pass& pass, int32_t pid, const char* pid_n
       if (!vanished(err)) ++table.skipped;
       return;
     }
+    if (classifier_) classifier_(process_files(pass.dir_fd, pid_name, pid_len), *info);
     entry.start_ticks = st.starttime;
     entry.info = std::move(info);
   }
@@ -249,6 +250,31 @@ void process_scanner::close_file(cache_entry& entry) {
   if (!entry.stat.is_open()) return;
   entry.stat.reset();
   --open_files_;
+}
+
+const char* to_string(process_type type) {
+  switch (type) {
+    case process_type::container: return "container";
+    case process_type::vm: return "vm";
+    case process_type::regular: break;
+  }
+  return "regular";
+}
+
+result<std::string> process_files::read(const char* file, std::size_t limit) const {
+  char rel[32];
+  int fd = ::openat(procfs_fd_, pid_path(rel, pid_name_, pid_length_, file), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return make_error(std::string(rel) + ": " + errno_text(errno));
+  std::string content;
+  char buffer[4096];
+  while (content.size() < limit) {
+    ssize_t n = ::read(fd, buffer, std::min(sizeof buffer, limit - content.size()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    content.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return content;
 }
 
 }  // namespace kepler

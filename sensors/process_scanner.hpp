@@ -2,6 +2,7 @@
 // Scans /proc for every process's CPU time; metadata is read once per process lifetime.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -26,11 +27,39 @@ struct process_key_hash {
   }
 };
 
+/// What a process is, as Kepler's `type` label says.
+enum class process_type : uint8_t { regular, container, vm };
+
+/// `regular`, `container` or `vm`.
+const char* to_string(process_type type);
+
 /// Metadata that does not change while a process lives (read once).
 struct process_info {
   std::string comm;
   std::string exe;  ///< readlink of /proc/<pid>/exe; empty for kernel threads
+  process_type type = process_type::regular;
+  // Set by the classifier for container processes (spec §4.4).
+  std::string container_id, container_name, runtime, pod_id;
+  // Set by the classifier for hypervisor processes (spec §4.5).
+  std::string vm_id, vm_name, hypervisor;
 };
+
+/// Small files of one process, read relative to the open /proc directory.
+class process_files {
+ public:
+  process_files(int procfs_fd, const char* pid_name, std::size_t pid_length)
+      : procfs_fd_(procfs_fd), pid_name_(pid_name), pid_length_(pid_length) {}
+  /// Reads `<pid>/<file>` (cgroup, cmdline, environ, …), at most `limit` bytes.
+  result<std::string> read(const char* file, std::size_t limit = 64 * 1024) const;
+
+ private:
+  int procfs_fd_;
+  const char* pid_name_;
+  std::size_t pid_length_;
+};
+
+/// Fills the classification fields of a new process's metadata; called once per lifetime.
+using process_classifier = std::function<void(const process_files&, process_info&)>;
 
 /// One process's cumulative CPU time at scan time.
 struct process_sample {
@@ -90,6 +119,9 @@ class process_scanner {
   /// The most files kept open; lowered to what was left open after an EMFILE or ENFILE.
   std::size_t max_open_files() const { return max_open_files_; }
 
+  /// Classifies each new process (container, VM) when its metadata is first read.
+  void set_classifier(process_classifier classifier) { classifier_ = std::move(classifier); }
+
  private:
   /// One process lifetime: its start time, cached metadata, kept stat file (closed when over
   /// budget) and the scan that last saw it (for pruning).
@@ -120,6 +152,7 @@ class process_scanner {
   std::size_t max_open_files_;
   std::size_t open_files_ = 0;
   std::unordered_map<int32_t, cache_entry> cache_;  ///< by pid: one live lifetime per pid
+  process_classifier classifier_;
 };
 
 }  // namespace kepler

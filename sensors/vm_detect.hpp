@@ -16,6 +16,13 @@ struct vm_identity {
 
 /// Recognises qemu/kvm (`bin/qemu-system-*`, `libexec/qemu-kvm`, `bin/kvm`; Xen when
 /// `-xen-domid` is given), VirtualBox and VMware processes; nullopt for anything else.
+/// Only argv[0] is matched, and only its last path component must be the hypervisor binary
+/// (see vm_detect.cpp for the exact rules and where they differ from v0.11).
 std::optional<vm_identity> detect_vm(const std::vector<std::string>& cmdline);
+
+/// The id given to a VM whose command line names none (DIFFERENCES #12): FNV-1a 64 over every
+/// argument followed by a NUL, i.e. over the bytes of /proc/<pid>/cmdline, as 16 lower-case
+/// hex digits. The same command line always gives the same id.
+std::string generated_vm_id(const std::vector<std::string>& cmdline);
 
 }  // namespace kepler

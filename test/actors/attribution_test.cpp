@@ -17,8 +17,10 @@ struct cpu_script {
   std::vector<process_sample> processes;
 
   void add(int32_t pid, uint64_t start_ticks, const std::string& comm) {
-    auto info = std::make_shared<process_info>(process_info{comm, "/bin/" + comm});
-    processes.push_back(process_sample{{pid, start_ticks}, 0, info});
+    add(pid, start_ticks, process_info{comm, "/bin/" + comm});
+  }
+  void add(int32_t pid, uint64_t start_ticks, process_info info) {
+    processes.push_back(process_sample{{pid, start_ticks}, 0, std::make_shared<process_info>(std::move(info))});
   }
   process_sample& at(int32_t pid) {
     for (auto& p : processes)
@@ -312,4 +314,93 @@ TEST_CASE("the books balance to the microjoule over many random intervals") {
                                   rng() % 10 == 0 ? nullptr : cpu.scan(), interval * second));
     check_books_balance(*snap);
   }
+}
+
+namespace {
+
+process_info in_container(const std::string& comm, const std::string& id) {
+  process_info info{comm, "/bin/" + comm};
+  info.type = process_type::container;
+  info.container_id = id;
+  info.runtime = "containerd";
+  return info;
+}
+
+const workload_row* find_workload(const std::vector<workload_row>& rows, const std::string& id, std::size_t& at) {
+  for (at = 0; at < rows.size(); ++at)
+    if (rows[at].id == id) return &rows[at];
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("a container is exactly the sum of its processes, also after one of them exits") {
+  attribution math(one_package(), keep_everything());
+  cpu_script cpu;
+  cpu.add(1, 1, in_container("web", "c1"));
+  cpu.add(2, 1, in_container("worker", "c1"));
+  cpu.add(3, 1, in_container("db", "c2"));
+  cpu.add(4, 1, "host");
+  math.update(round({reading(0, 0)}, cpu.scan(), 0));
+  cpu.run(300, 100, {{1, 700'000'000}, {2, 300'000'000}, {3, 1'333'333'333}, {4, 10'000'000}});
+  auto snap = math.update(round({reading(7'000'001, second)}, cpu.scan(), second));
+  std::size_t c1 = 0, c2 = 0;
+  REQUIRE(find_workload(snap->containers.running, "c1", c1));
+  REQUIRE(find_workload(snap->containers.running, "c2", c2));
+  CHECK(snap->containers.running_energy_uj[c1] == energy_of(*snap, 1) + energy_of(*snap, 2));
+  CHECK(snap->containers.running_energy_uj[c2] == energy_of(*snap, 3));
+  double process_watts = 0;
+  for (std::size_t i = 0; i < snap->running.size(); ++i)
+    if (snap->running[i].info->container_id == "c1") process_watts += snap->running_watts[i];
+  CHECK(snap->containers.running_watts[c1] == Approx(process_watts).epsilon(1e-12));
+  CHECK(snap->zones[0].outside_containers_uj ==
+        snap->zones[0].active_uj - snap->containers.running_energy_uj[c1] - snap->containers.running_energy_uj[c2]);
+
+  cpu.processes.erase(cpu.processes.begin() + 1);  // the worker exits; c1 lives on
+  cpu.run(300, 100, {{1, 700'000'000}, {3, 100'000'000}});
+  snap = math.update(round({reading(14'000'000, 2 * second)}, cpu.scan(), 2 * second));
+  REQUIRE(find_workload(snap->containers.running, "c1", c1));
+  CHECK(snap->containers.running_energy_uj[c1] == energy_of(*snap, 1) + energy_of(*snap, 2));
+  check_books_balance(*snap);
+}
+
+TEST_CASE("a container with no process left is terminated with its final energy") {
+  attribution math(one_package(), keep_everything());
+  cpu_script cpu;
+  cpu.add(1, 1, in_container("job", "c9"));
+  math.update(round({reading(0, 0)}, cpu.scan(), 0));
+  cpu.run(100, 0, {{1, 1'000'000'000}});
+  auto snap = math.update(round({reading(2'000'000, second)}, cpu.scan(), second));
+  std::size_t at = 0;
+  REQUIRE(find_workload(snap->containers.running, "c9", at));
+  uint64_t final_energy = snap->containers.running_energy_uj[at];
+  CHECK(final_energy == 2'000'000);
+  cpu.processes.clear();
+  cpu.run(100, 0);
+  snap = math.update(round({reading(3'000'000, 2 * second)}, cpu.scan(), 2 * second));
+  CHECK(snap->containers.running.empty());
+  REQUIRE(find_workload(snap->containers.terminated, "c9", at));
+  CHECK(snap->containers.terminated_energy_uj[at] == final_energy);
+  CHECK(snap->containers.terminated[at].info->runtime == "containerd");
+}
+
+TEST_CASE("a VM is its hypervisor process") {
+  attribution math(one_package(), keep_everything());
+  cpu_script cpu;
+  process_info qemu{"qemu-system-x86", "/usr/bin/qemu-system-x86_64"};
+  qemu.type = process_type::vm;
+  qemu.vm_id = "0b3e2c1a";
+  qemu.vm_name = "vm1";
+  qemu.hypervisor = "kvm";
+  cpu.add(50, 1, qemu);
+  cpu.add(51, 1, "other");
+  math.update(round({reading(0, 0)}, cpu.scan(), 0));
+  cpu.run(200, 0, {{50, 1'500'000'000}, {51, 500'000'000}});
+  auto snap = math.update(round({reading(4'000'000, second)}, cpu.scan(), second));
+  REQUIRE(snap->vms.running.size() == 1);
+  CHECK(snap->vms.running[0].id == "0b3e2c1a");
+  CHECK(snap->vms.running_energy_uj[0] == energy_of(*snap, 50));
+  CHECK(snap->vms.running_energy_uj[0] == 3'000'000);
+  CHECK(snap->vms.running[0].cpu_ns == 1'500'000'000);
+  CHECK(snap->containers.running.empty());
 }

@@ -99,3 +99,68 @@ TEST_CASE("the rendered document passes promtool check metrics") {
   CHECK(status == 0);
   CHECK(output.empty());
 }
+
+namespace {
+
+snapshot container_and_vm_snapshot() {
+  auto snap = two_process_snapshot();
+  auto info = std::make_shared<process_info>();
+  info->comm = "nginx";
+  info->type = process_type::container;
+  info->container_id = std::string(64, 'a');
+  info->container_name = "web";
+  info->runtime = "containerd";
+  info->pod_id = "6a4ce4a0-ba47-11ea-b2a7-0cc47ac5979e";
+  snap.containers.running.push_back(workload_row{info->container_id, info, 2'500'000'000, 0});
+  snap.containers.running_energy_uj = {4'000'000};
+  snap.containers.running_watts = {0.8};
+  auto vm = std::make_shared<process_info>();
+  vm->type = process_type::vm;
+  vm->vm_id = "0b3e";
+  vm->vm_name = "vm1";
+  vm->hypervisor = "kvm";
+  snap.vms.terminated.push_back(workload_row{"0b3e", vm, 1'000'000'000, 1});
+  snap.vms.terminated_energy_uj = {7'000'000};
+  snap.zones[0].outside_containers_uj = 33'500'000;
+  return snap;
+}
+
+}  // namespace
+
+TEST_CASE("containers and VMs carry Kepler's labels; terminated ones report 0 watts") {
+  auto text = render_metrics(container_and_vm_snapshot(), context());
+  std::string id(64, 'a');
+  CHECK(has_line(text, R"x(kepler_container_cpu_joules_total{container_id=")x" + id +
+                           R"x(",container_name="web",runtime="containerd",state="running",zone="package",pod_id="6a4ce4a0-ba47-11ea-b2a7-0cc47ac5979e",node_name="node-a"} 4)x"));
+  CHECK(has_line(text, R"x(kepler_container_cpu_watts{container_id=")x" + id +
+                           R"x(",container_name="web",runtime="containerd",state="running",zone="package",pod_id="6a4ce4a0-ba47-11ea-b2a7-0cc47ac5979e",node_name="node-a"} 0.8)x"));
+  CHECK(has_line(text, R"x(kepler_container_cpu_seconds_total{container_id=")x" + id +
+                           R"x(",container_name="web",runtime="containerd",state="running",pod_id="6a4ce4a0-ba47-11ea-b2a7-0cc47ac5979e",node_name="node-a"} 2.5)x"));
+  CHECK(has_line(text, R"x(kepler_vm_cpu_joules_total{vm_id="0b3e",vm_name="vm1",hypervisor="kvm",state="terminated",zone="package",node_name="node-a"} 7)x"));
+  CHECK(has_line(text, R"x(kepler_vm_cpu_watts{vm_id="0b3e",vm_name="vm1",hypervisor="kvm",state="terminated",zone="package",node_name="node-a"} 0)x"));
+  CHECK(text.find("kepler_container_package_joules_total") == std::string::npos);  // legacy is opt-in
+}
+
+TEST_CASE("legacy families name each zone and count the system pseudo-container") {
+  auto ctx = context();
+  ctx.legacy_metrics = true;
+  ctx.power_source = "rapl";
+  auto text = render_metrics(container_and_vm_snapshot(), ctx);
+  std::string id(64, 'a');
+  CHECK(has_line(text, R"x(kepler_container_package_joules_total{container_id=")x" + id +
+                           R"x(",container_name="web",container_namespace="",pod_name="",mode="dynamic"} 4)x"));
+  CHECK(has_line(text, R"x(kepler_container_package_joules_total{container_id="system_processes",container_name="system_processes",container_namespace="system",pod_name="system_processes",mode="dynamic"} 33.5)x"));
+  CHECK(has_line(text, R"x(kepler_node_package_joules_total{mode="dynamic",source="rapl",node_name="node-a"} 37.5)x"));
+  CHECK(has_line(text, R"x(kepler_node_package_joules_total{mode="idle",source="rapl",node_name="node-a"} 112.5)x"));
+  CHECK(text.find("kepler_container_dram_joules_total") == std::string::npos);  // no dram zone here
+}
+
+TEST_CASE("a document with containers, VMs and legacy families passes promtool") {
+  if (std::system("command -v promtool >/dev/null 2>&1") != 0) return;
+  auto ctx = context();
+  ctx.legacy_metrics = true;
+  auto path = std::string(std::tmpnam(nullptr)) + ".prom";
+  std::ofstream(path) << render_metrics(container_and_vm_snapshot(), ctx);
+  CHECK(std::system(("promtool check metrics < " + path + " > /dev/null 2>&1").c_str()) == 0);
+  std::remove(path.c_str());
+}

@@ -10,12 +10,9 @@
 
 using namespace kepler;
 using namespace kepler::test;
-namespace http = boost::beast::http;
-using std::chrono::steady_clock;
 
 TEST_CASE("a garbage request gets 400 and the connection is closed", "[http][session]") {
-  auto server = start_local();
-  const auto port = server->bound_ports().at(0);
+  auto [server, port] = serve_local();
   for (const char* garbage : {"\x01\x02\x03 nonsense\r\n\r\n", "GET /metrics HTTP/9.9\r\n\r\n",
                               "GET /metrics HTTP/1.1\r\nNo colon here\r\n\r\n"}) {
     INFO(garbage);
@@ -27,8 +24,7 @@ TEST_CASE("a garbage request gets 400 and the connection is closed", "[http][ses
 }
 
 TEST_CASE("an oversized header block is refused and the server goes on", "[http][session]") {
-  auto server = start_local();
-  const auto port = server->bound_ports().at(0);
+  auto [server, port] = serve_local();
   const std::string huge = "GET /metrics HTTP/1.1\r\nX-Big: " + std::string(16 * 1024, 'a') + "\r\n\r\n";
   const auto raw = client(port).exchange_raw(huge);
   CHECK(raw.rfind("HTTP/1.1 431", 0) == 0);
@@ -36,8 +32,7 @@ TEST_CASE("an oversized header block is refused and the server goes on", "[http]
 }
 
 TEST_CASE("clients that vanish mid-request do not disturb the server", "[http][session]") {
-  auto server = start_local();
-  const auto port = server->bound_ports().at(0);
+  auto [server, port] = serve_local();
   server->publish(large_document('1'));
   {
     client half(port);
@@ -71,8 +66,7 @@ TEST_CASE("pipelined requests are answered in order", "[http][session]") {
 }
 
 TEST_CASE("random bytes from clients never bring the server down", "[http][session]") {
-  auto server = start_local();
-  const auto port = server->bound_ports().at(0);
+  auto [server, port] = serve_local();
   std::mt19937 rng(7);
   for (int i = 0; i < 200; ++i) {
     std::string junk(rng() % 600, '\0');
@@ -91,8 +85,7 @@ TEST_CASE("random bytes from clients never bring the server down", "[http][sessi
 }
 
 TEST_CASE("stop gives up on a client that never reads after the grace period", "[http][session]") {
-  auto server = start_local();
-  const auto port = server->bound_ports().at(0);
+  auto [server, port] = serve_local();
   server->publish(document(std::string(64 * 1024 * 1024, 'x')));  // far more than socket buffers hold
   client stalled(port);
   boost::asio::write(stalled.socket(), boost::asio::buffer(std::string("GET /metrics HTTP/1.1\r\n\r\n")));

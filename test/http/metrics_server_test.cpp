@@ -11,12 +11,9 @@
 
 using namespace kepler;
 using namespace kepler::test;
-namespace http = boost::beast::http;
-using std::chrono::steady_clock;
 
 TEST_CASE("metrics answer 503 before the first publish and the document after", "[http][server]") {
-  auto server = start_local();
-  const auto port = server->bound_ports().at(0);
+  auto [server, port] = serve_local();
   CHECK(port != 0);
 
   const auto before = fetch(port, "/metrics");
@@ -34,8 +31,7 @@ TEST_CASE("metrics answer 503 before the first publish and the document after", 
 }
 
 TEST_CASE("readyz turns ready on the first publish; healthz is always ok", "[http][server]") {
-  auto server = start_local();
-  const auto port = server->bound_ports().at(0);
+  auto [server, port] = serve_local();
   const auto before = fetch(port, "/readyz");
   CHECK(before.status == 503);
   CHECK(before.body == "not ready");
@@ -48,8 +44,7 @@ TEST_CASE("readyz turns ready on the first publish; healthz is always ok", "[htt
 }
 
 TEST_CASE("the landing page is served at / only", "[http][server]") {
-  auto server = start_local();
-  const auto port = server->bound_ports().at(0);
+  auto [server, port] = serve_local();
   const auto page = fetch(port, "/");
   CHECK(page.status == 200);
   CHECK(page.content_type == "text/html; charset=utf-8");
@@ -62,8 +57,7 @@ TEST_CASE("the landing page is served at / only", "[http][server]") {
 }
 
 TEST_CASE("with the exporter disabled /metrics is not found and not listed", "[http][server]") {
-  auto server = start_local(false);
-  const auto port = server->bound_ports().at(0);
+  auto [server, port] = serve_local(false);
   server->publish(document("m 1\n"));
   CHECK(fetch(port, "/metrics").status == 404);
   CHECK(fetch(port, "/").body.find("/metrics") == std::string::npos);
@@ -78,8 +72,7 @@ TEST_CASE("POST is refused with 405 and an Allow header", "[http][server]") {
 }
 
 TEST_CASE("HEAD has the headers of GET and no body", "[http][server]") {
-  auto server = start_local();
-  const auto port = server->bound_ports().at(0);
+  auto [server, port] = serve_local();
   server->publish(document("m 1\nn 2\n"));
   const auto raw = client(port).exchange_raw("HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   INFO(raw);
@@ -89,8 +82,7 @@ TEST_CASE("HEAD has the headers of GET and no body", "[http][server]") {
 }
 
 TEST_CASE("one keep-alive connection serves many scrapes", "[http][server]") {
-  auto server = start_local();
-  const auto port = server->bound_ports().at(0);
+  auto [server, port] = serve_local();
   server->publish(document("m 1\n"));
   client c(port);
   for (int i = 0; i < 200; ++i) {
@@ -102,14 +94,13 @@ TEST_CASE("one keep-alive connection serves many scrapes", "[http][server]") {
 }
 
 TEST_CASE("fifty concurrent scrapes all get a whole document", "[http][server]") {
-  auto server = start_local();
-  const auto port = server->bound_ports().at(0);
+  auto [server, port] = serve_local();
   const auto first = large_document('1');
   const auto second = large_document('2');
   server->publish(first);
   std::vector<std::future<std::string>> scrapes;
   for (int i = 0; i < 50; ++i) {
-    scrapes.push_back(std::async(std::launch::async, [port] {
+    scrapes.push_back(std::async(std::launch::async, [port = port] {  // clang < 16 cannot capture a binding
       client c(port);
       std::string last;
       for (int j = 0; j < 3; ++j) last = c.get("/metrics").body;
@@ -159,8 +150,7 @@ TEST_CASE("an IPv6 loopback address is served where the host has IPv6", "[http][
 }
 
 TEST_CASE("stop returns promptly while a client holds an idle connection", "[http][server]") {
-  auto server = start_local();
-  const auto port = server->bound_ports().at(0);
+  auto [server, port] = serve_local();
   client idle(port);
   REQUIRE(idle.get("/healthz").status == 200);  // keep-alive: the connection stays open
   client silent(port);                          // connected, never sends a byte

@@ -28,6 +28,7 @@ namespace kepler::test {
 namespace net = boost::asio;
 namespace http = boost::beast::http;
 using tcp = net::ip::tcp;
+using std::chrono::steady_clock;
 
 /// What a test looks at in a response.
 struct reply {
@@ -111,6 +112,19 @@ inline std::unique_ptr<metrics_server> start_on(std::vector<std::string> address
 /// Starts a server on an ephemeral loopback port.
 inline std::unique_ptr<metrics_server> start_local(bool metrics_enabled = true) {
   return start_on({"127.0.0.1:0"}, metrics_enabled);
+}
+
+/// A server on an ephemeral loopback port and the port it got.
+struct local_server {
+  std::unique_ptr<metrics_server> server;
+  unsigned short port;
+};
+
+/// `auto [server, port] = serve_local();`
+inline local_server serve_local(bool metrics_enabled = true) {
+  auto server = start_local(metrics_enabled);
+  const auto port = server->bound_ports().at(0);
+  return {std::move(server), port};
 }
 
 inline std::shared_ptr<const std::string> document(std::string text) {

@@ -3,14 +3,14 @@
 Run alone: KEPLER_BINARY=/path/to/kepler python3 -m unittest -v test_daemon
 """
 
-import os
 import signal
 import socket
-import tempfile
 import time
 import unittest
 
 import kepler_harness as h
+from exposition import close, microjoules, promtool_check_metrics
+from plumbing import log
 
 INTERVAL_S = 1.0
 WARMUP_SNAPSHOTS = 3          # the first refreshes only seed deltas
@@ -65,24 +65,25 @@ class Observation:
         return self.window[-1].metrics
 
 
-def observe(daemon, driver, workdir):
+def observe(bed):
     """Warm up, then record every snapshot for OBSERVATION_S while a short burner runs and exits."""
+    daemon, driver = bed.daemon, bed.driver
     seen = Observation()
     watcher = h.SnapshotWatcher(daemon)
     for _ in range(WARMUP_SNAPSHOTS):
         seen.warmup.append(watcher.next_snapshot(timeout=4 * INTERVAL_S))
     wraps_before = driver.wraps("package")
-    seen.short_burner = h.cpu_burner(workdir, comm="kepler-short")
+    seen.short_burner = bed.add_workload(h.cpu_burner(bed.workdir, comm="kepler-short"))
     started = time.monotonic()
     while time.monotonic() - started < OBSERVATION_S:
         seen.window.append(watcher.next_snapshot(timeout=4 * INTERVAL_S))
         if seen.short_burner.running() and time.monotonic() - started >= SHORT_BURNER_S:
             seen.short_burner.stop()
     seen.package_wraps = driver.wraps("package") - wraps_before
-    h.log(f"observed {len(seen.window)} snapshots over "
-          f"{seen.window[-1].seen_at - seen.window[0].seen_at:.2f} s, "
-          f"{seen.package_wraps} package wraps, powercap driver's longest stall "
-          f"{driver.longest_stall_s() * 1000:.0f} ms")
+    log(f"observed {len(seen.window)} snapshots over "
+        f"{seen.window[-1].seen_at - seen.window[0].seen_at:.2f} s, "
+        f"{seen.package_wraps} package wraps, powercap driver's longest stall "
+        f"{driver.longest_stall_s() * 1000:.0f} ms")
     return seen
 
 
@@ -100,37 +101,17 @@ class RaplDaemonTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls._tmp = tempfile.TemporaryDirectory(prefix="kepler-it-")
-        cls.workdir = cls._tmp.name
-        cls.driver = h.PowercapDriver(os.path.join(cls.workdir, "sys"), h.default_zones()).start()
-        cls.burner = h.cpu_burner(cls.workdir)
-        cls.sleeper = h.idle_sleeper(cls.workdir)
-        port = h.free_port()
-        config = h.write_kepler_config(cls.workdir, cls.driver.sysfs_root, port)
-        cls.daemon = h.Daemon(config, port, os.path.join(cls.workdir, "kepler.log"))
-        try:
-            cls.daemon.start()
-            cls.seen = observe(cls.daemon, cls.driver, cls.workdir)
-        except BaseException:
-            cls._cleanup()
-            raise
+        cls.bed = h.TestBed("kepler-it-")
+        with cls.bed.closed_on_failure():
+            cls.driver = cls.bed.start_powercap()
+            cls.burner = cls.bed.add_workload(h.cpu_burner(cls.bed.workdir))
+            cls.sleeper = cls.bed.add_workload(h.idle_sleeper(cls.bed.workdir))
+            cls.daemon = cls.bed.add_daemon().start()
+            cls.seen = observe(cls.bed)
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            code, took = cls.daemon.stop(signal.SIGTERM)
-            h.log(f"kepler exited {code} {took:.3f} s after SIGTERM")
-        finally:
-            cls._cleanup()
-
-    @classmethod
-    def _cleanup(cls):
-        cls.daemon.kill()
-        for workload in (cls.burner, cls.sleeper, getattr(getattr(cls, "seen", None), "short_burner", None)):
-            if workload:
-                workload.stop()
-        cls.driver.stop()
-        cls._tmp.cleanup()
+        cls.bed.stop_daemon_and_close()
 
     # ------------------------------------------------------------------ helpers
 
@@ -163,7 +144,7 @@ class RaplDaemonTest(unittest.TestCase):
     # ------------------------------------------------------------------ start-up
 
     def test_startup_to_first_metrics_is_reported(self):
-        h.log(f"spawn -> first /metrics with node energy: {self.daemon.seconds_to_first_metrics:.3f} s")
+        log(f"spawn -> first /metrics with node energy: {self.daemon.seconds_to_first_metrics:.3f} s")
         self.assertLess(self.daemon.seconds_to_first_metrics, h.STARTUP_TIMEOUT_S)
 
     # ------------------------------------------------------------------ names and labels
@@ -263,8 +244,8 @@ class RaplDaemonTest(unittest.TestCase):
             active = zone_values(metrics, "kepler_node_cpu_active_joules_total")
             idle = zone_values(metrics, "kepler_node_cpu_idle_joules_total")
             for zone in self.zones():
-                self.assertEqual(h.microjoules(total[zone]),
-                                 h.microjoules(active[zone]) + h.microjoules(idle[zone]), zone)
+                self.assertEqual(microjoules(total[zone]),
+                                 microjoules(active[zone]) + microjoules(idle[zone]), zone)
         self.for_each_snapshot(check)
 
     def test_node_power_is_active_plus_idle(self):
@@ -273,7 +254,7 @@ class RaplDaemonTest(unittest.TestCase):
             active = zone_values(metrics, "kepler_node_cpu_active_watts")
             idle = zone_values(metrics, "kepler_node_cpu_idle_watts")
             for zone in self.zones():
-                self.assertTrue(h.close(watts[zone], active[zone] + idle[zone], 1e-9, 1e-12),
+                self.assertTrue(close(watts[zone], active[zone] + idle[zone], 1e-9, 1e-12),
                                 f"{zone}: {watts[zone]} != {active[zone]} + {idle[zone]}")
         self.for_each_snapshot(check)
 
@@ -284,7 +265,7 @@ class RaplDaemonTest(unittest.TestCase):
             for zone in self.zones():
                 processes = sum(s.value for s in metrics.series(
                     "kepler_process_cpu_watts", state="running", zone=zone))
-                self.assertTrue(h.close(processes + unattributed[zone], active[zone], 1e-9, 1e-9),
+                self.assertTrue(close(processes + unattributed[zone], active[zone], 1e-9, 1e-9),
                                 f"{zone}: Σ process {processes} + unattributed {unattributed[zone]}"
                                 f" != active {active[zone]}")
         self.for_each_snapshot(check)
@@ -295,13 +276,13 @@ class RaplDaemonTest(unittest.TestCase):
             unattributed = zone_values(metrics, "kepler_node_cpu_unattributed_joules_total")
             for zone in self.zones():
                 series = metrics.series("kepler_process_cpu_joules_total", zone=zone)  # running + terminated
-                processes_uj = sum(h.microjoules(s.value) for s in series)
-                parts_uj = processes_uj + h.microjoules(unattributed[zone])
+                processes_uj = sum(microjoules(s.value) for s in series)
+                parts_uj = processes_uj + microjoules(unattributed[zone])
                 slack_uj = len(series) + 1   # float printing, one µJ per series at most
-                self.assertLessEqual(abs(parts_uj - h.microjoules(active[zone])), slack_uj,
+                self.assertLessEqual(abs(parts_uj - microjoules(active[zone])), slack_uj,
                                      f"{zone}: Σ process {processes_uj} µJ + unattributed "
-                                     f"{h.microjoules(unattributed[zone])} µJ != active "
-                                     f"{h.microjoules(active[zone])} µJ ({len(series)} series)")
+                                     f"{microjoules(unattributed[zone])} µJ != active "
+                                     f"{microjoules(active[zone])} µJ ({len(series)} series)")
         self.for_each_snapshot(check)
 
     def test_conservation_self_check_reports_zero(self):
@@ -320,14 +301,14 @@ class RaplDaemonTest(unittest.TestCase):
             active = zone_values(metrics, "kepler_node_cpu_active_watts")
             for zone in self.zones():
                 if watts[zone] > 0:
-                    self.assertTrue(h.close(active[zone] / watts[zone], ratio, 1e-6),
+                    self.assertTrue(close(active[zone] / watts[zone], ratio, 1e-6),
                                     f"{zone}: active/total {active[zone] / watts[zone]} vs ratio {ratio}")
         self.for_each_snapshot(check)
 
     def test_active_share_of_each_energy_increment_is_the_usage_ratio(self):
         # Same window for energy and CPU (DIFFERENCES #3): Δactive / Δtotal = that window's ratio.
         def delta_uj(before, after, name, zone):
-            return h.microjoules(after.value(name, zone=zone)) - h.microjoules(before.value(name, zone=zone))
+            return microjoules(after.value(name, zone=zone)) - microjoules(before.value(name, zone=zone))
 
         checked, failures = 0, []
         for index, (before, after) in enumerate(zip(self.seen.window, self.seen.window[1:]), 1):
@@ -365,8 +346,8 @@ class RaplDaemonTest(unittest.TestCase):
             joules = (last.metrics.value("kepler_node_cpu_joules_total", zone=zone)
                       - first.metrics.value("kepler_node_cpu_joules_total", zone=zone))
             with self.subTest(zone=zone):
-                h.log(f"{zone}: {joules / seconds:.3f} W from energy over {seconds:.2f} s, driven {driven} W")
-                self.assertTrue(h.close(joules / seconds, driven, RATE_TOLERANCE),
+                log(f"{zone}: {joules / seconds:.3f} W from energy over {seconds:.2f} s, driven {driven} W")
+                self.assertTrue(close(joules / seconds, driven, RATE_TOLERANCE),
                                 f"{zone}: {joules / seconds:.3f} W vs driven {driven} W"
                                 f"{self.driver_stall_note()}")
 
@@ -378,12 +359,12 @@ class RaplDaemonTest(unittest.TestCase):
             gauges = [s.metrics.value("kepler_node_cpu_watts", zone=zone) for s in self.seen.window]
             mean = sum(gauges) / len(gauges)
             with self.subTest(zone=zone):
-                h.log(f"{zone}: mean watts gauge {mean:.3f} W (min {min(gauges):.3f}, max {max(gauges):.3f}), "
-                      f"driven {driven} W")
-                self.assertTrue(h.close(mean, driven, RATE_TOLERANCE),
+                log(f"{zone}: mean watts gauge {mean:.3f} W (min {min(gauges):.3f}, max {max(gauges):.3f}), "
+                    f"driven {driven} W")
+                self.assertTrue(close(mean, driven, RATE_TOLERANCE),
                                 f"mean {mean} vs {driven}{self.driver_stall_note()}")
                 for index, gauge in enumerate(gauges):
-                    self.assertTrue(h.close(gauge, driven, per_window_slack),
+                    self.assertTrue(close(gauge, driven, per_window_slack),
                                     f"window {index}: {gauge} vs {driven}{self.driver_stall_note()}")
 
     def test_package_counter_wrapped_and_node_energy_never_decreased(self):
@@ -457,7 +438,7 @@ class RaplDaemonTest(unittest.TestCase):
     # ------------------------------------------------------------------ format and HTTP
 
     def test_promtool_accepts_the_exposition(self):
-        code, output = h.promtool_check_metrics(self.seen.window[-1].text)
+        code, output = promtool_check_metrics(self.seen.window[-1].text)
         self.assertEqual(output, "", "promtool check metrics complained")
         self.assertEqual(code, 0)
 
@@ -478,33 +459,24 @@ class FakeMeterFallbackTest(unittest.TestCase):
     """No powercap tree at all: the daemon degrades to the fake meter instead of exiting."""
 
     def test_starts_on_the_fake_meter(self):
-        with tempfile.TemporaryDirectory(prefix="kepler-it-fake-") as workdir:
-            sysfs = os.path.join(workdir, "sys")
-            os.makedirs(os.path.join(sysfs, "kernel"))   # host.sysfs must list ≥ 1 entry
-            port = h.free_port()
-            daemon = h.Daemon(h.write_kepler_config(workdir, sysfs, port), port,
-                              os.path.join(workdir, "kepler.log"))
-            try:
-                daemon.start()
-                metrics = daemon.scrape()
-                zones = {s.labels["zone"] for s in metrics.series("kepler_node_cpu_joules_total")}
-                self.assertEqual(zones, {"package", "core", "dram"})
-                self.assertTrue(metrics.series("kepler_source_up", source="fake-cpu-meter"),
-                                'no kepler_source_up{source="fake-cpu-meter"}')
-                self.assertIn("fake-cpu-meter", daemon.log_text())
-                daemon.stop(signal.SIGTERM)
-            finally:
-                daemon.kill()
+        with h.TestBed("kepler-it-fake-") as bed:
+            daemon = bed.add_daemon(bed.sysfs_without_powercap())
+            daemon.start()
+            metrics = daemon.scrape()
+            zones = {s.labels["zone"] for s in metrics.series("kepler_node_cpu_joules_total")}
+            self.assertEqual(zones, {"package", "core", "dram"})
+            self.assertTrue(metrics.series("kepler_source_up", source="fake-cpu-meter"),
+                            'no kepler_source_up{source="fake-cpu-meter"}')
+            self.assertIn("fake-cpu-meter", daemon.log_text())
+            daemon.stop(signal.SIGTERM)
 
 
 class InvalidConfigTest(unittest.TestCase):
 
     def test_all_errors_reported_in_one_message_and_exit_1(self):
-        with tempfile.TemporaryDirectory(prefix="kepler-it-bad-") as workdir:
-            sysfs = os.path.join(workdir, "sys")
-            os.makedirs(os.path.join(sysfs, "kernel"))
-            config = h.write_kepler_config(workdir, sysfs, h.free_port(), log_level="verbose",
-                                           interval="-1s")
+        with h.TestBed("kepler-it-bad-") as bed:
+            config = bed.write_config(bed.sysfs_without_powercap(), log_level="verbose",
+                                      interval="-1s")
             code, output = h.run_daemon_to_exit(config)
             self.assertEqual(code, 1, output)
             naming_both = [line for line in output.splitlines()
@@ -515,21 +487,14 @@ class InvalidConfigTest(unittest.TestCase):
 class SignalShutdownTest(unittest.TestCase):
 
     def stop_with(self, sig):
-        with tempfile.TemporaryDirectory(prefix="kepler-it-sig-") as workdir:
-            driver = h.PowercapDriver(os.path.join(workdir, "sys"), h.default_zones()).start()
-            port = h.free_port()
-            daemon = h.Daemon(h.write_kepler_config(workdir, driver.sysfs_root, port), port,
-                              os.path.join(workdir, "kepler.log"))
-            try:
-                daemon.start()
-                code, took = daemon.stop(sig)
-                h.log(f"kepler exited {code} {took:.3f} s after {sig.name}")
-                self.assertEqual(code, 0)
-                self.assertLess(took, h.STOP_TIMEOUT_S)
-                self.assertIn("Graceful shutdown completed", daemon.log_text())
-            finally:
-                daemon.kill()
-                driver.stop()
+        with h.TestBed("kepler-it-sig-") as bed:
+            bed.start_powercap()
+            daemon = bed.add_daemon()
+            daemon.start()
+            code, took = bed.stop_daemon(sig)
+            self.assertEqual(code, 0)
+            self.assertLess(took, h.STOP_TIMEOUT_S)
+            self.assertIn("Graceful shutdown completed", daemon.log_text())
 
     def test_sigterm_exits_0(self):
         self.stop_with(signal.SIGTERM)

@@ -3,12 +3,13 @@
 Run alone: KEPLER_BINARY=/path/to/kepler python3 -m unittest -v test_prometheus
 """
 
-import os
-import tempfile
 import time
 import unittest
 
 import kepler_harness as h
+from exposition import close
+from plumbing import log
+from prometheus_server import Prometheus
 
 # rate() divides the counter change between the window's first and last samples by their scrape
 # times, but each scraped value is the daemon's latest snapshot, up to one daemon interval old.
@@ -36,41 +37,22 @@ class PrometheusScrapeTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls._tmp = tempfile.TemporaryDirectory(prefix="kepler-it-prom-")
-        workdir = cls._tmp.name
-        cls.driver = h.PowercapDriver(os.path.join(workdir, "sys"), h.default_zones(),
-                                      period_s=DRIVER_PERIOD_S).start()
-        cls.burner = h.cpu_burner(workdir)
-        port = h.free_port()
-        config = h.write_kepler_config(workdir, cls.driver.sysfs_root, port, interval=DAEMON_INTERVAL)
-        cls.daemon = h.Daemon(config, port, os.path.join(workdir, "kepler.log"))
-        cls.prometheus = None
-        try:
-            cls.prometheus = h.Prometheus(workdir, f"127.0.0.1:{port}")
+        cls.bed = h.TestBed("kepler-it-prom-")
+        with cls.bed.closed_on_failure():
+            cls.driver = cls.bed.start_powercap(period_s=DRIVER_PERIOD_S)
+            cls.bed.add_workload(h.cpu_burner(cls.bed.workdir))
+            cls.daemon = cls.bed.add_daemon(interval=DAEMON_INTERVAL)
+            cls.prometheus = Prometheus(cls.bed.workdir, f"127.0.0.1:{cls.daemon.port}")
+            cls.bed.on_close(cls.prometheus.stop)
             cls.daemon.start()
             cls.prometheus.start()
             cls.prometheus.wait_for_first_scrape()
-            h.log(f"prometheus on port {cls.prometheus.port} scraping for {SCRAPING_S:.0f} s")
+            log(f"prometheus on port {cls.prometheus.port} scraping for {SCRAPING_S:.0f} s")
             time.sleep(SCRAPING_S)
-        except BaseException:
-            cls._cleanup()
-            raise
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.daemon.stop()
-        finally:
-            cls._cleanup()
-
-    @classmethod
-    def _cleanup(cls):
-        if cls.prometheus:
-            cls.prometheus.stop()
-        cls.daemon.kill()
-        cls.burner.stop()
-        cls.driver.stop()
-        cls._tmp.cleanup()
+        cls.bed.stop_daemon_and_close()
 
     def query_by_zone(self, promql, at=None):
         result = by_zone(self.prometheus.query(promql, at))
@@ -85,8 +67,8 @@ class PrometheusScrapeTest(unittest.TestCase):
         rates = self.query_by_zone(f"rate(kepler_node_cpu_joules_total[{RATE_WINDOW}])")
         for zone, driven in self.driver.watts().items():
             with self.subTest(zone=zone):
-                h.log(f"{zone}: rate {rates[zone]:.3f} W, driven {driven} W")
-                self.assertTrue(h.close(rates[zone], driven, RATE_TOLERANCE),
+                log(f"{zone}: rate {rates[zone]:.3f} W, driven {driven} W")
+                self.assertTrue(close(rates[zone], driven, RATE_TOLERANCE),
                                 f"{zone}: rate {rates[zone]} W vs driven {driven} W (powercap driver's "
                                 f"longest stall {self.driver.longest_stall_s() * 1000:.0f} ms)")
 
@@ -98,13 +80,13 @@ class PrometheusScrapeTest(unittest.TestCase):
         active = self.query_by_zone(f"rate(kepler_node_cpu_active_joules_total[{RATE_WINDOW}])")
         for zone in self.driver.watts():
             with self.subTest(zone=zone):
-                h.log(f"{zone}: Σ process rate {processes[zone]:.3f} W + unattributed "
-                      f"{unattributed[zone]:.3f} W, node active {active[zone]:.3f} W")
+                log(f"{zone}: Σ process rate {processes[zone]:.3f} W + unattributed "
+                    f"{unattributed[zone]:.3f} W, node active {active[zone]:.3f} W")
                 self.assertGreater(active[zone], 0)
-                self.assertTrue(h.close(processes[zone], active[zone], PROCESS_ONLY_TOLERANCE),
+                self.assertTrue(close(processes[zone], active[zone], PROCESS_ONLY_TOLERANCE),
                                 f"{zone}: Σ process {processes[zone]} W vs active {active[zone]} W")
-                self.assertTrue(h.close(processes[zone] + unattributed[zone], active[zone],
-                                        PROCESS_SUM_TOLERANCE),
+                self.assertTrue(close(processes[zone] + unattributed[zone], active[zone],
+                                      PROCESS_SUM_TOLERANCE),
                                 f"{zone}: Σ process {processes[zone]} W + unattributed "
                                 f"{unattributed[zone]} W vs active {active[zone]} W")
 
@@ -120,7 +102,7 @@ class PrometheusScrapeTest(unittest.TestCase):
         for zone in self.driver.watts():
             with self.subTest(zone=zone):
                 self.assertGreater(active_gain[zone], 0)
-                self.assertTrue(h.close(accounted_gain[zone], active_gain[zone], 1e-9, 1e-6),
+                self.assertTrue(close(accounted_gain[zone], active_gain[zone], 1e-9, 1e-6),
                                 f"{zone}: Σ process + unattributed gained {accounted_gain[zone]} J, "
                                 f"node active {active_gain[zone]} J")
 

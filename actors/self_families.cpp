@@ -1,0 +1,53 @@
+// Self-metrics: source health, actors, collection cost and the exporter's own process.
+
+#include "actors/render_families.hpp"
+
+namespace kepler {
+
+void render_health(exposition_writer& out, const snapshot& snap) {
+  out.family("kepler_source_up", "Whether the source answered its last request (1) or not (0)", metric_type::gauge);
+  for (const auto& s : snap.sources)
+    out.sample("kepler_source_up", {{"source", s.source}, {"zone", s.zone}}, s.up ? 1 : 0);
+  out.family("kepler_source_errors_total", "Failed or late requests to a source", metric_type::counter);
+  for (const auto& s : snap.sources)
+    out.sample("kepler_source_errors_total", {{"source", s.source}, {"zone", s.zone}}, static_cast<double>(s.errors));
+  out.family("kepler_source_last_success_timestamp_seconds", "When the source last answered, in Unix seconds",
+             metric_type::gauge);
+  for (const auto& s : snap.sources)
+    out.sample("kepler_source_last_success_timestamp_seconds", {{"source", s.source}, {"zone", s.zone}},
+               s.last_success_seconds);
+  out.family("kepler_actor_restarts_total", "Restarts of an actor after it failed", metric_type::counter);
+  for (const auto& a : snap.actors)
+    out.sample("kepler_actor_restarts_total", {{"actor", a.actor}}, static_cast<double>(a.restarts));
+  out.family("kepler_actor_mailbox_depth", "Messages waiting in an actor's mailbox", metric_type::gauge);
+  for (const auto& a : snap.actors)
+    out.sample("kepler_actor_mailbox_depth", {{"actor", a.actor}}, static_cast<double>(a.mailbox_depth));
+  out.family("kepler_collection_duration_seconds", "Time from the start of an interval to its snapshot",
+             metric_type::gauge);
+  out.sample("kepler_collection_duration_seconds", {}, snap.collection_seconds);
+  out.family("kepler_procfs_skipped_processes_total", "Processes a /proc scan could not read",
+             metric_type::counter);
+  out.sample("kepler_procfs_skipped_processes_total", {}, static_cast<double>(snap.procfs_skipped_total));
+  out.family("kepler_procfs_fallback_reads_total",
+             "Stat reads that reopened the file because the open-file cap was reached", metric_type::counter);
+  out.sample("kepler_procfs_fallback_reads_total", {}, static_cast<double>(snap.procfs_fallback_reads_total));
+  out.family("kepler_energy_conservation_error_joules",
+             "Active energy minus everything it was attributed to; anything but 0 is a bug", metric_type::gauge);
+  for (const auto& zone : snap.zones)
+    out.sample("kepler_energy_conservation_error_joules", {{"zone", zone.name}},
+               static_cast<double>(zone.conservation_error_uj) * uj_to_joules);
+}
+
+void render_self(exposition_writer& out, const self_stats& self) {
+  out.family("process_cpu_seconds_total", "Total user and system CPU time spent in seconds", metric_type::counter);
+  out.sample("process_cpu_seconds_total", {}, self.cpu_seconds);
+  out.family("process_resident_memory_bytes", "Resident memory size in bytes", metric_type::gauge);
+  out.sample("process_resident_memory_bytes", {}, static_cast<double>(self.resident_bytes));
+  out.family("process_open_fds", "Number of open file descriptors", metric_type::gauge);
+  out.sample("process_open_fds", {}, static_cast<double>(self.open_fds));
+  out.family("process_start_time_seconds", "Start time of the process since unix epoch in seconds",
+             metric_type::gauge);
+  out.sample("process_start_time_seconds", {}, self.start_time_seconds);
+}
+
+}  // namespace kepler
