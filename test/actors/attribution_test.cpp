@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "test/support/process_info.hpp"
+
 using namespace kepler;
 
 namespace {
@@ -17,7 +19,7 @@ struct cpu_script {
   std::vector<process_sample> processes;
 
   void add(int32_t pid, uint64_t start_ticks, const std::string& comm) {
-    add(pid, start_ticks, process_info{comm, "/bin/" + comm});
+    add(pid, start_ticks, testing::regular_process(comm, "/bin/" + comm));
   }
   void add(int32_t pid, uint64_t start_ticks, process_info info) {
     processes.push_back(process_sample{{pid, start_ticks}, 0, std::make_shared<process_info>(std::move(info))});
@@ -319,7 +321,7 @@ TEST_CASE("the books balance to the microjoule over many random intervals") {
 namespace {
 
 process_info in_container(const std::string& comm, const std::string& id) {
-  process_info info{comm, "/bin/" + comm};
+  process_info info = testing::regular_process(comm, "/bin/" + comm);
   info.type = process_type::container;
   info.container_id = id;
   info.runtime = "containerd";
@@ -387,7 +389,7 @@ TEST_CASE("a container with no process left is terminated with its final energy"
 TEST_CASE("a VM is its hypervisor process") {
   attribution math(one_package(), keep_everything());
   cpu_script cpu;
-  process_info qemu{"qemu-system-x86", "/usr/bin/qemu-system-x86_64"};
+  process_info qemu = testing::regular_process("qemu-system-x86", "/usr/bin/qemu-system-x86_64");
   qemu.type = process_type::vm;
   qemu.vm_id = "0b3e2c1a";
   qemu.vm_name = "vm1";

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "test/support/process_info.hpp"
+
 #include "test/support/caf_fixture.hpp"
 
 using namespace kepler;
@@ -47,7 +49,7 @@ cpu_source_actor::behavior_type fake_cpu(cpu_source_actor::stateful_pointer<fake
     table->node.idle = self->state.ticks;
     table->ns_per_tick = 10'000'000;
     table->uptime_ns = self->state.ticks * 2 * 10'000'000;
-    auto info = std::make_shared<process_info>(process_info{"burner", "/bin/burner"});
+    auto info = std::make_shared<process_info>(testing::regular_process("burner", "/bin/burner"));
     table->processes.push_back(process_sample{{42, 0}, self->state.ticks * 10'000'000 / 2, info});
     return cpu_sample{table, 0, 0};
   }};

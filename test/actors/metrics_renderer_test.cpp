@@ -1,9 +1,13 @@
 #include "actors/metrics_renderer.hpp"
 
 #include <cstdio>
-#include <fstream>
+#include <utility>
+
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
+
+#include "test/support/process_info.hpp"
 
 #include "actors/config.hpp"
 
@@ -17,7 +21,7 @@ snapshot two_process_snapshot() {
   snap.zones.push_back(node_zone_stats{"package", "/sys/class/powercap/intel-rapl:0", 150'000'000, 37'500'000,
                                        112'500'000, 0, 30, 7.5, 22.5, 0, 0});
   snap.sockets.push_back(socket_zone_stats{"package", 0, "/sys/class/powercap/intel-rapl:0", 150'000'000, 30});
-  auto info = std::make_shared<process_info>(process_info{"stress ng \"x\"", "/usr/bin/stress-ng"});
+  auto info = std::make_shared<process_info>(testing::regular_process("stress ng \"x\"", "/usr/bin/stress-ng"));
   snap.running.push_back(process_row{{4242, 7}, info, 37'500'000'000, 0, 0});
   snap.running_energy_uj = {9'375'000};
   snap.running_watts = {1.875};
@@ -34,12 +38,30 @@ render_context context(unsigned level = level_all) {
   ctx.metrics_level = level;
   ctx.version = "0.1.0";
   ctx.arch = "amd64";
-  ctx.cpus.push_back(cpu_info{"0", "GenuineIntel", "Intel(R) Xeon(R)", "0", "0"});
+  ctx.cpus.push_back(cpu_info{"0", "GenuineIntel", "Intel(R) Xeon(R)", "0", "0", "", ""});
   return ctx;
 }
 
 bool has_line(const std::string& text, const std::string& line) {
   return text.find("\n" + line + "\n") != std::string::npos;
+}
+
+/// Runs the real `promtool check metrics` on a document: exit status and what it printed.
+std::pair<int, std::string> promtool_check(const std::string& document) {
+  if (std::system("command -v promtool >/dev/null 2>&1") != 0) FAIL("promtool is not installed");
+  char path[] = "/tmp/kepler-render-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  REQUIRE(write(fd, document.data(), document.size()) == static_cast<ssize_t>(document.size()));
+  close(fd);
+  FILE* pipe = popen(("promtool check metrics < " + std::string(path) + " 2>&1").c_str(), "r");
+  REQUIRE(pipe);
+  std::string output;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
+  int status = pclose(pipe);
+  unlink(path);
+  return {status, output};
 }
 
 }  // namespace
@@ -81,20 +103,7 @@ TEST_CASE("a reused pid among terminated processes is exported once") {
 }
 
 TEST_CASE("the rendered document passes promtool check metrics") {
-  if (std::system("command -v promtool >/dev/null 2>&1") != 0) {
-    WARN("promtool not installed; skipping");
-    return;
-  }
-  auto path = std::string(std::tmpnam(nullptr)) + ".prom";
-  std::ofstream(path) << render_metrics(two_process_snapshot(), context());
-  std::string command = "promtool check metrics < " + path + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe);
-  std::string output;
-  char buffer[512];
-  while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
-  int status = pclose(pipe);
-  std::remove(path.c_str());
+  auto [status, output] = promtool_check(render_metrics(two_process_snapshot(), context()));
   INFO(output);
   CHECK(status == 0);
   CHECK(output.empty());
@@ -156,11 +165,10 @@ TEST_CASE("legacy families name each zone and count the system pseudo-container"
 }
 
 TEST_CASE("a document with containers, VMs and legacy families passes promtool") {
-  if (std::system("command -v promtool >/dev/null 2>&1") != 0) return;
   auto ctx = context();
   ctx.legacy_metrics = true;
-  auto path = std::string(std::tmpnam(nullptr)) + ".prom";
-  std::ofstream(path) << render_metrics(container_and_vm_snapshot(), ctx);
-  CHECK(std::system(("promtool check metrics < " + path + " > /dev/null 2>&1").c_str()) == 0);
-  std::remove(path.c_str());
+  auto [status, output] = promtool_check(render_metrics(container_and_vm_snapshot(), ctx));
+  INFO(output);
+  CHECK(status == 0);
+  CHECK(output.empty());
 }
