@@ -106,6 +106,16 @@ TEST_CASE("a config file overrides defaults and absent keys keep them", "[config
   CHECK(out.config.fake_cpu_meter.max_watts == 7.5);
 }
 
+TEST_CASE("legacy metric families are off by default and switched on in the file", "[config]") {
+  CHECK_FALSE(load({}).config.exporter.prometheus.legacy_metrics);
+  scratch tmp;
+  auto file = tmp.config("exporter:\n  prometheus:\n    legacyMetrics: true\n");
+  auto out = load({"--config.file=" + file});
+  REQUIRE(runs(out));
+  CHECK(out.config.exporter.prometheus.legacy_metrics);
+  CHECK(out.warnings.empty());
+}
+
 TEST_CASE("only typed flags override the file and a flag's default never does", "[config]") {
   scratch tmp;
   auto file = tmp.config(
