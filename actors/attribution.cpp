@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "actors/scale.hpp"
 #include "sensors/energy_counter.hpp"
 
 namespace kepler {
@@ -130,8 +131,7 @@ void attribution::split_zone(std::size_t zone, const cpu_window& window) {
   if (state.window_end_mono < 0) return;  // no reading since the baseline
   double seconds = seconds_between(state.window_start_mono, state.window_end_mono);
   uint64_t energy = state.pending_uj;
-  auto active = static_cast<uint64_t>(static_cast<unsigned __int128>(energy) * window.busy_ns /
-                                      window.total_ns);
+  uint64_t active = scale(energy, window.busy_ns, window.total_ns);
   // Shares are CPU time over the node's busy time: busy time no live process accounts for
   // (processes that exited between scans, interrupts) stays unattributed.
   uint64_t pool = std::max(window.busy_ns, ledger_.window_cpu_ns());

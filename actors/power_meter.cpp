@@ -12,7 +12,8 @@ namespace kepler {
 namespace {
 
 power_meter rapl_meter(const kepler_config& config) {
-  power_meter meter{.source = "rapl"};
+  power_meter meter;
+  meter.source = "rapl";
   auto found = discover_rapl_zones(config.host.sysfs, config.rapl.zones);
   for (auto& warning : found.warnings) meter.notes.push_back({true, warning});
   for (const auto& zone : found.zones) {
@@ -33,7 +34,8 @@ power_meter rapl_meter(const kepler_config& config) {
 }
 
 power_meter fake_meter(const kepler_config& config) {
-  power_meter meter{.source = "fake-cpu-meter"};
+  power_meter meter;
+  meter.source = "fake-cpu-meter";
   auto names = config.fake_cpu_meter.zones;
   if (names.empty()) names = {"package", "core", "dram"};
   fake_meter_model model{config.fake_cpu_meter.idle_watts, config.fake_cpu_meter.max_watts};

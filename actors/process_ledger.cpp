@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "actors/scale.hpp"
+
 namespace kepler {
 
 std::vector<ended_process> process_ledger::apply_scan(const process_table& table,
@@ -80,8 +82,7 @@ uint64_t process_ledger::distribute(std::size_t zone, uint64_t active_uj, uint64
       watts_[cell] = 0;
       continue;
     }
-    // floor(active × delta / pool) in 128 bits: exact, and Σ shares ≤ active.
-    auto share = static_cast<uint64_t>(static_cast<unsigned __int128>(active_uj) * delta / pool_ns);
+    uint64_t share = scale(active_uj, delta, pool_ns);  // exact, and Σ shares ≤ active
     energy_uj_[cell] += share;
     window_uj_[cell] = share;
     watts_[cell] = seconds > 0 ? static_cast<double>(share) / 1e6 / seconds : 0;

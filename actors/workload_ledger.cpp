@@ -11,8 +11,7 @@ workload_ledger::workload_ledger(id_of id, std::size_t level, std::size_t zone_c
 
 void workload_ledger::apply(process_ledger& processes, int64_t now_mono_ns) {
   ++apply_count_;
-  for (auto& s : slots_)
-    if (s.live) std::fill(s.watts.begin(), s.watts.end(), 0.0);
+  std::fill(watts_.begin(), watts_.end(), 0.0);
   const auto& rows = processes.rows();
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const uint64_t* window = processes.window_uj().data() + i * zone_count_;
@@ -26,12 +25,15 @@ void workload_ledger::apply(process_ledger& processes, int64_t now_mono_ns) {
         for (std::size_t z = 0; z < zone_count_; ++z) outside_uj_[z] += window[z];
       continue;
     }
-    slot& workload = slots_[static_cast<std::size_t>(slot_index)];
+    auto index = static_cast<std::size_t>(slot_index);
     const double* watts = processes.watts().data() + i * zone_count_;
+    uint64_t* energy_sum = energy_uj_.data() + index * zone_count_;
+    double* watts_sum = watts_.data() + index * zone_count_;
     for (std::size_t z = 0; z < zone_count_; ++z) {
-      workload.energy_uj[z] += window[z];
-      workload.watts[z] += watts[z];
+      energy_sum[z] += window[z];
+      watts_sum[z] += watts[z];
     }
+    slot& workload = slots_[index];
     workload.row.cpu_ns += rows[i].window_cpu_ns;
     workload.seen_in_apply = apply_count_;
   }
@@ -45,13 +47,13 @@ int32_t workload_ledger::resolve(const std::string& id, const process_row& proce
   if (free_slots_.empty()) {
     index = static_cast<int32_t>(slots_.size());
     slots_.emplace_back();
+    energy_uj_.resize(energy_uj_.size() + zone_count_, 0);
+    watts_.resize(watts_.size() + zone_count_, 0.0);
   } else {
     index = free_slots_.back();
     free_slots_.pop_back();
   }
-  slot& s = slots_[static_cast<std::size_t>(index)];
-  s = slot{true, apply_count_, workload_row{id, process.info, 0, 0},
-           std::vector<uint64_t>(zone_count_, 0), std::vector<double>(zone_count_, 0.0)};
+  slots_[static_cast<std::size_t>(index)] = slot{true, apply_count_, workload_row{id, process.info, 0, 0}};
   it->second = index;
   return index;
 }
@@ -62,7 +64,9 @@ void workload_ledger::end_unseen(int64_t now_mono_ns) {
     slot& s = slots_[i];
     if (!s.live || s.seen_in_apply == apply_count_) continue;
     by_id_.erase(s.row.id);
-    gone.push_back(ended<workload_row>{std::move(s.row), std::move(s.energy_uj)});
+    auto energy = energy_uj_.begin() + static_cast<std::ptrdiff_t>(i * zone_count_);
+    gone.push_back(ended<workload_row>{std::move(s.row), {energy, energy + static_cast<std::ptrdiff_t>(zone_count_)}});
+    std::fill(energy, energy + static_cast<std::ptrdiff_t>(zone_count_), 0);
     s = slot{};
     free_slots_.push_back(static_cast<int32_t>(i));
   }
@@ -72,11 +76,12 @@ void workload_ledger::end_unseen(int64_t now_mono_ns) {
 workload_table workload_ledger::table() const {
   workload_table out;
   out.running.reserve(by_id_.size());
-  for (const auto& s : slots_) {
-    if (!s.live) continue;
-    out.running.push_back(s.row);
-    out.running_energy_uj.insert(out.running_energy_uj.end(), s.energy_uj.begin(), s.energy_uj.end());
-    out.running_watts.insert(out.running_watts.end(), s.watts.begin(), s.watts.end());
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    if (!slots_[i].live) continue;
+    out.running.push_back(slots_[i].row);
+    auto at = static_cast<std::ptrdiff_t>(i * zone_count_), n = static_cast<std::ptrdiff_t>(zone_count_);
+    out.running_energy_uj.insert(out.running_energy_uj.end(), energy_uj_.begin() + at, energy_uj_.begin() + at + n);
+    out.running_watts.insert(out.running_watts.end(), watts_.begin() + at, watts_.begin() + at + n);
   }
   for (const auto& entry : terminated_.entries()) {
     out.terminated.push_back(entry.row);

@@ -40,12 +40,12 @@ class workload_ledger {
   workload_table table() const;
 
  private:
+  /// A workload's bookkeeping; its zone values live in the flat arrays below at
+  /// `index × zone_count_`, so the per-process loop touches contiguous memory.
   struct slot {
     bool live = false;
     uint64_t seen_in_apply = 0;
     workload_row row;
-    std::vector<uint64_t> energy_uj;
-    std::vector<double> watts;
   };
 
   static constexpr int32_t unresolved = -1;  ///< process_ledger's initial slot
@@ -59,6 +59,8 @@ class workload_ledger {
   std::size_t zone_count_;
   bool track_outside_;
   std::vector<slot> slots_;
+  std::vector<uint64_t> energy_uj_;  // slots_.size() × zone_count_
+  std::vector<double> watts_;        // slots_.size() × zone_count_
   std::vector<int32_t> free_slots_;
   std::unordered_map<std::string, int32_t> by_id_;
   terminated_tracker<workload_row> terminated_;

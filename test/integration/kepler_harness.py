@@ -33,8 +33,12 @@ def kepler_binary():
 
 # --------------------------------------------------------------------------- config
 
-def kepler_config_yaml(sysfs, port, interval="1s", procfs="/proc", log_level="debug", extra=""):
-    """A v0.11 config file for one test daemon; `extra` is appended verbatim (YAML)."""
+def kepler_config_yaml(sysfs, port, interval="1s", procfs="/proc", log_level="debug", extra="",
+                       terminated_retention=None):
+    """A v0.11 config file for one test daemon; `extra` is appended verbatim (YAML).
+    `terminated_retention` (e.g. "60s") sets monitor.terminatedRetention; None keeps the default."""
+    retention = (f"  terminatedRetention: {terminated_retention}\n"
+                 if terminated_retention is not None else "")
     return (
         "log:\n"
         f"  level: {log_level}\n"
@@ -45,6 +49,7 @@ def kepler_config_yaml(sysfs, port, interval="1s", procfs="/proc", log_level="de
         f"  interval: {interval}\n"
         "  maxTerminated: -1\n"
         "  minTerminatedEnergyThreshold: 0\n"
+        + retention +
         "web:\n"
         "  listenAddresses:\n"
         f'    - "127.0.0.1:{port}"\n'
@@ -193,16 +198,19 @@ def run_daemon_to_exit(config_path, timeout=10.0, binary=None):
 
 class Workload:
     """A child process with a chosen comm: a symlink named `comm` to the real binary, so the
-    kernel sets comm at exec (no race with the daemon's first look) while exe is the binary."""
+    kernel sets comm at exec (no race with the daemon's first look) while exe is the binary.
+    If `directory/comm` already is a file, that file is run as it is. `popen_options` go to
+    Popen as they are (e.g. env, or preexec_fn to join a cgroup before exec)."""
 
-    def __init__(self, directory, comm, target, args):
+    def __init__(self, directory, comm, target, args, **popen_options):
         self.comm = comm
         self.link = os.path.join(directory, comm)
         if not os.path.lexists(self.link):
             os.symlink(target, self.link)
         self.exe = os.path.realpath(target)
         self.process = subprocess.Popen([self.link, *args], stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        **popen_options)
         self.pid = self.process.pid
 
     def running(self):
