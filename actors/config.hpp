@@ -60,6 +60,11 @@ struct kepler_config {
     bool pprof_enabled = false;
   } debug;
   struct {
+    /// Ours: CPU time from eBPF (`true`: required, `false`: procfs only, `auto`: eBPF when it
+    /// loads, else procfs with a warning).
+    std::string enabled = "auto";
+  } bpf;
+  struct {
     std::string config_file;
     std::vector<std::string> listen_addresses{":28282"};
   } web;

@@ -49,6 +49,7 @@ inline std::vector<key_binding> known_keys(kepler_config& c) {
       {"monitor.terminatedRetention", &c.monitor.terminated_retention},
       {"rapl.zones", &c.rapl.zones},
       {"cpu.preferredMeters", &c.cpu.preferred_meters},
+      {"bpf.enabled", &c.bpf.enabled},
       {"exporter.stdout.enabled", &c.exporter.stdout_exporter.enabled},
       {"exporter.prometheus.enabled", &prom.enabled},
       {"exporter.prometheus.debugCollectors", &prom.debug_collectors},

@@ -129,6 +129,11 @@ void check_meters(std::vector<std::string>& errors, const kepler_config& c) {
     errors.push_back("dev.fake-cpu-meter.maxWatts must be ≥ dev.fake-cpu-meter.idleWatts");
 }
 
+void check_bpf(std::vector<std::string>& errors, const kepler_config& c) {
+  if (!one_of(c.bpf.enabled, {"auto", "true", "false"}))
+    errors.push_back("bpf.enabled " + in_quotes(c.bpf.enabled) + " is not one of auto, true, false");
+}
+
 void trim_each(std::vector<std::string>& items) {
   for (auto& item : items) item = detail::trim(item);
 }
@@ -149,6 +154,7 @@ std::vector<std::string> validate(const kepler_config& config) {
   check_exporters(errors, config);
   check_kube(errors, config);
   check_meters(errors, config);
+  check_bpf(errors, config);
   return errors;
 }
 
@@ -160,6 +166,7 @@ void sanitize(kepler_config& config) {
   trim_each(config.rapl.zones);
   trim_each(config.exporter.prometheus.debug_collectors);
   trim_each(config.cpu.preferred_meters);
+  config.bpf.enabled = detail::trim(config.bpf.enabled);
   trim_each(config.fake_cpu_meter.zones);
 }
 

@@ -116,6 +116,17 @@ TEST_CASE("legacy metric families are off by default and switched on in the file
   CHECK(out.warnings.empty());
 }
 
+TEST_CASE("bpf.enabled is auto by default and only auto, true or false", "[config]") {
+  CHECK(load({}).config.bpf.enabled == "auto");
+  scratch tmp;
+  auto off = load({"--config.file=" + tmp.config("bpf:\n  enabled: false\n")});
+  REQUIRE(runs(off));
+  CHECK(off.config.bpf.enabled == "false");
+  auto bad = load({"--config.file=" + tmp.config("bpf:\n  enabled: maybe\n")});
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.message.find("bpf.enabled \"maybe\" is not one of auto, true, false") != std::string::npos);
+}
+
 TEST_CASE("only typed flags override the file and a flag's default never does", "[config]") {
   scratch tmp;
   auto file = tmp.config(

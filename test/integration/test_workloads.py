@@ -321,6 +321,9 @@ class ContainerWorkloadTest(unittest.TestCase):
         metrics = self.seen.window[-1].metrics
 
         def check(container):
+            claimed_by = {s.labels["pid"] for s in metrics.series("kepler_process_cpu_seconds_total",
+                                                                  container_id=container.container_id)}
+            self.assertEqual(claimed_by, container.burner_pids(), "processes with its container_id")
             for pid in sorted(container.burner_pids()):
                 series = process_series_of_pid(metrics, pid)
                 self.assertEqual(len(series), 2 * len(self.zones()) + 1, f"series of pid {pid}")

@@ -1,0 +1,104 @@
+#pragma once
+// Loads and attaches the cpu_time eBPF probe (cpu_time.bpf.c). Plain C++, synchronous.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "bpf/cpu_time.h"
+#include "sensors/result.hpp"
+
+struct cpu_time_bpf;  // the generated skeleton (cpu_time.skel.h), kept out of this header
+
+namespace kepler {
+
+/// How the programs are hooked: BTF-typed tracepoint (cheapest, 5.5+) or raw tracepoint.
+enum class bpf_attach_mode { tp_btf, raw_tp };
+
+/// "tp_btf" or "raw_tp".
+std::string_view to_string(bpf_attach_mode mode);
+
+/// Map sizes and choices fixed before load.
+struct probe_options {
+  uint32_t max_processes = CPU_TIME_DEFAULT_MAX_PROCESSES;  ///< cpu_ns_by_process and process_meta
+  uint32_t max_cgroups = CPU_TIME_DEFAULT_MAX_CGROUPS;      ///< cpu_ns_by_cgroup
+  uint32_t exit_ring_bytes = CPU_TIME_DEFAULT_EXIT_RING_BYTES;  ///< power of 2, page multiple
+  std::optional<bpf_attach_mode> force_mode;  ///< skip the tp_btf probe (tests, known kernels)
+  std::string btf_path = "/sys/kernel/btf/vmlinux";  ///< kernel BTF for CO-RE (or a BTFHub file)
+};
+
+/// Run count and run time of the attached programs from BPF_STATS_RUN_TIME, summed.
+struct bpf_program_stats {
+  uint64_t run_count = 0;
+  uint64_t run_time_ns = 0;
+};
+
+/// Severity of a libbpf log line.
+enum class bpf_log_level { warn, info, debug };
+
+/// Receives libbpf's log lines (the verifier log on a failed load arrives as warn lines).
+using bpf_log_callback = std::function<void(bpf_log_level, std::string_view)>;
+
+/// Routes libbpf's process-wide log to `callback`; an empty one discards everything.
+/// Default: warn and info lines to stderr. Not thread-safe against a concurrent load().
+void set_bpf_log_callback(bpf_log_callback callback);
+
+/// File descriptors and sizes of the probe's maps, for the reader; valid while the probe lives.
+struct cpu_time_maps {
+  int processes = -1;     ///< cpu_ns_by_process: PERCPU_HASH process key → __u64 ns
+  int process_meta = -1;  ///< HASH process key → cpu_time_process_meta
+  int cgroups = -1;       ///< cpu_ns_by_cgroup: PERCPU_HASH __u64 cgroup id → __u64 ns
+  int cpu_state = -1;     ///< PERCPU_ARRAY[1] of cpu_time_cpu_state
+  int drops = -1;         ///< PERCPU_ARRAY[CPU_TIME_DROP_KINDS] of __u64
+  int exits = -1;         ///< RINGBUF of cpu_time_exit_event
+  uint32_t max_processes = 0;
+  uint32_t max_cgroups = 0;
+};
+
+/// The cpu_time probe, loaded and attached; destroying it detaches and unloads everything.
+class cpu_time_probe {
+ public:
+  /// Checks BTF, picks tp_btf or raw_tp, sizes the maps, loads, attaches and enables run-time
+  /// stats. The error names the cause (missing BTF, missing capabilities, verifier, attach).
+  static result<std::unique_ptr<cpu_time_probe>> load(const probe_options& options = {});
+
+  ~cpu_time_probe();
+  cpu_time_probe(const cpu_time_probe&) = delete;
+  cpu_time_probe& operator=(const cpu_time_probe&) = delete;
+
+  /// Which variant is attached.
+  bpf_attach_mode mode() const { return mode_; }
+
+  /// The maps, for cpu_time_reader.
+  const cpu_time_maps& maps() const { return maps_; }
+
+  /// Whether BPF run-time stats could be enabled (needs CAP_SYS_ADMIN); else stats stay 0.
+  bool stats_enabled() const { return stats_fd_ >= 0; }
+
+  /// Run count and run time summed over the attached programs since load.
+  bpf_program_stats program_stats() const;
+
+ private:
+  struct skeleton_deleter {
+    void operator()(cpu_time_bpf* skeleton) const;
+  };
+  explicit cpu_time_probe(cpu_time_bpf* skeleton) : skeleton_(skeleton) {}
+
+  std::unique_ptr<cpu_time_bpf, skeleton_deleter> skeleton_;
+  bpf_attach_mode mode_ = bpf_attach_mode::tp_btf;
+  cpu_time_maps maps_;
+  int stats_fd_ = -1;
+};
+
+/// Whether tp_btf programs load for sched_switch here: loads a two-instruction
+/// BPF_PROG_TYPE_TRACING program (libbpf_probe_bpf_prog_type cannot tell, see the notes §3.6).
+bool kernel_supports_tp_btf();
+
+/// "<step> failed: <strerror(err)>", plus what to do for permission errors. `err` is an errno
+/// value of either sign.
+std::string describe_bpf_failure(std::string_view step, int err);
+
+}  // namespace kepler

@@ -1,0 +1,121 @@
+#pragma once
+// Reads the cpu_time probe's maps: per-process and per-cgroup CPU time, idle time, exits,
+// drops and map fill. Plain C++, synchronous; one reader per probe, from one thread.
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bpf/cpu_time.h"
+#include "bpf/cpu_time_loader.hpp"
+#include "bpf/map_batch.hpp"
+#include "sensors/result.hpp"
+
+struct ring_buffer;
+
+namespace kepler {
+
+/// One process's on-CPU time since the probe was attached (cumulative while its entry lives).
+struct process_cpu_time {
+  uint32_t tgid = 0;
+  uint64_t start_ns = 0;   ///< group leader start, ns since boot (CLOCK_BOOTTIME)
+  uint64_t cpu_ns = 0;     ///< summed over CPUs; the slice now running is counted at switch-out
+  std::string comm;        ///< group leader's comm at first sight; empty if its metadata was dropped
+  uint64_t cgroup_id = 0;  ///< cgroup v2 id (directory inode) at its last switch-out; 0 = unknown
+};
+
+/// One cgroup's on-CPU time since the probe was attached.
+struct cgroup_cpu_time {
+  uint64_t cgroup_id = 0;
+  uint64_t cpu_ns = 0;
+};
+
+/// A process whose last thread exited.
+struct process_exit {
+  uint32_t tgid = 0;
+  uint64_t start_ns = 0;
+  friend auto operator<=>(const process_exit&, const process_exit&) = default;
+};
+
+/// How full a map is.
+struct map_fill {
+  std::size_t entries = 0;
+  std::size_t max_entries = 0;
+};
+
+/// Everything one read returns. Counters are cumulative; the consumer takes deltas.
+struct cpu_time_snapshot {
+  uint64_t monotonic_ns = 0;  ///< CLOCK_MONOTONIC at the start of the read (the probe's clock)
+  std::vector<process_cpu_time> processes;
+  std::vector<cgroup_cpu_time> cgroups;
+  std::vector<process_exit> exits;  ///< exits seen since the previous read, each once
+  uint64_t idle_ns = 0;             ///< idle-task time summed over CPUs
+  std::array<uint64_t, CPU_TIME_DROP_KINDS> drops{};  ///< indexed by CPU_TIME_DROP_*
+  map_fill process_fill, meta_fill, cgroup_fill;
+};
+
+/// Reader tuning.
+struct reader_options {
+  /// Every this many reads, entries of processes that no longer exist are retired even without
+  /// an exit event (one lost to a full ring buffer). 0 = only after exit events were dropped.
+  uint32_t sweep_every_reads = 60;
+};
+
+/// Reads the probe's maps. A process is reported with its exit, then once more at the next
+/// read (its final slice is charged at its last sched_switch, after the exit event), and only
+/// then deleted from the maps.
+class cpu_time_reader {
+ public:
+  /// The probe must outlive the reader.
+  static result<std::unique_ptr<cpu_time_reader>> create(const cpu_time_probe& probe,
+                                                         const reader_options& options = {});
+  ~cpu_time_reader();
+  cpu_time_reader(const cpu_time_reader&) = delete;
+  cpu_time_reader& operator=(const cpu_time_reader&) = delete;
+
+  /// Reads everything into `out`, reusing its vectors' capacity; nullopt on success.
+  std::optional<error> read(cpu_time_snapshot& out);
+
+  /// Reads everything into a new snapshot.
+  result<cpu_time_snapshot> read();
+
+  /// Deletes the counters of cgroups known to be gone; their ids would otherwise fill the map.
+  void forget_cgroups(const std::vector<uint64_t>& cgroup_ids);
+
+  /// Entries retired by the liveness sweep because their exit event was never seen.
+  uint64_t swept() const { return swept_; }
+
+ private:
+  cpu_time_reader(const cpu_time_maps& maps, const reader_options& options, std::size_t cpus);
+  static int on_exit_event(void* self, void* data, std::size_t size);
+  void join_processes(cpu_time_snapshot& out);
+  void sweep(const cpu_time_snapshot& out);
+
+  cpu_time_maps maps_;
+  reader_options options_;
+  std::size_t cpus_;
+  map_dump processes_, meta_, cgroups_;
+  std::vector<std::byte> cpu_state_, drops_;  ///< per-CPU lookup buffers
+  std::vector<uint32_t> meta_slots_;          ///< open-addressing index into meta_, 0 = empty
+  ring_buffer* ring_ = nullptr;
+  std::vector<process_exit>* exits_sink_ = nullptr;
+  std::vector<process_exit> retiring_;        ///< reported last read; deleted after this read
+  uint64_t reads_ = 0, exit_drops_seen_ = 0, swept_ = 0;
+  std::optional<bool> host_pid_namespace_;
+};
+
+/// Whether a CLOCK_BOOTTIME start in ns and a /proc/<pid>/stat starttime in clock ticks name
+/// the same instant (the kernel truncates the ns to ticks; one tick of slack).
+bool start_time_matches(uint64_t start_ns, uint64_t start_ticks, long ticks_per_second);
+
+/// Field 22 (starttime, clock ticks since boot) of a /proc/<pid>/stat line.
+std::optional<uint64_t> stat_start_ticks(std::string_view stat_line);
+
+/// Whether process `tgid` started at `start_ns` is still alive: kill(tgid, 0) is not ESRCH and
+/// /proc/<tgid>/stat shows the same start time (pid reuse check). No allocation.
+bool process_alive(uint32_t tgid, uint64_t start_ns);
+
+}  // namespace kepler
