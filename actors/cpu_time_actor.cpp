@@ -19,7 +19,11 @@ cpu_source_actor::behavior_type procfs_cpu_time(
         int64_t wall = wall_now_ns();
         auto table = self->state.scanner->scan();
         if (!table) return make_sensor_error(sensor_errc::read_failed, table.error_message());
-        return cpu_sample{std::make_shared<const process_table>(std::move(table).value()), mono, wall};
+        cpu_sample sample;
+        sample.table = std::make_shared<const process_table>(std::move(table).value());
+        sample.measured_mono_ns = mono;
+        sample.measured_wall_ns = wall;
+        return sample;
       },
   };
 }

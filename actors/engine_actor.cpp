@@ -41,6 +41,8 @@ void finish_round(engine_ptr self) {
     st.config.stats->set_mailbox_depth("engine", self->mailbox().size());
     snap->actors = st.config.stats->read();
   }
+  snap->cpu_source = st.cpu_source;
+  snap->bpf = st.bpf;
   snap->procfs_skipped_total = st.procfs_skipped_total;
   snap->procfs_fallback_reads_total = st.procfs_fallback_reads_total;
   snap->collection_seconds =
@@ -78,9 +80,13 @@ void start_round(engine_ptr self) {
   self->request(st.config.cpu_source, st.config.deadline, caf::get_atom_v)
       .then(
           [=](cpu_sample& sample) {
-            self->state.procfs_skipped_total += sample.table->skipped;
-            self->state.procfs_fallback_reads_total += sample.table->fallback_reads;
-            self->state.input.cpu = std::move(sample.table);
+            auto& state = self->state;
+            state.procfs_skipped_total += sample.table->skipped;
+            state.procfs_fallback_reads_total += sample.table->fallback_reads;
+            state.health[zones].source = sample.source;
+            state.cpu_source = sample.source;
+            state.bpf = std::move(sample.bpf);
+            state.input.cpu = std::move(sample.table);
             record_outcome(self, zones, nullptr);
             answered(self);
           },

@@ -46,6 +46,8 @@ struct engine_state {
   uint64_t skipped_ticks = 0;
   uint64_t procfs_skipped_total = 0;
   uint64_t procfs_fallback_reads_total = 0;
+  std::string cpu_source = "procfs";
+  std::optional<bpf_probe_health> bpf;  ///< from the latest CPU sample
 };
 
 caf::behavior attribution_engine(caf::stateful_actor<engine_state>* self, engine_config config);

@@ -20,6 +20,8 @@ struct cpu_sample {
   std::shared_ptr<const process_table> table;
   int64_t measured_mono_ns = 0;
   int64_t measured_wall_ns = 0;
+  std::string source = "procfs";        ///< ebpf or procfs
+  std::optional<bpf_probe_health> bpf;  ///< the probe's self-observation in eBPF mode
 };
 
 template <class Inspector>

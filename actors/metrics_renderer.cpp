@@ -147,6 +147,7 @@ std::string render_metrics(const snapshot& snap, const render_context& ctx, std:
   if (ctx.metrics_level & level_vm) render_vms(out, snap, ctx);
   if (ctx.legacy_metrics) render_legacy(out, snap, ctx);
   render_health(out, snap);
+  render_bpf(out, snap);
   render_self(out, snap.self);
   return out.take();
 }

@@ -28,5 +28,7 @@ void render_vms(exposition_writer& out, const snapshot& snap, const render_conte
 void render_legacy(exposition_writer& out, const snapshot& snap, const render_context& ctx);
 void render_health(exposition_writer& out, const snapshot& snap);
 void render_self(exposition_writer& out, const self_stats& self);
+/// kepler_bpf_up and, in eBPF mode, the probe's cost, map fill and drops.
+void render_bpf(exposition_writer& out, const snapshot& snap);
 
 }  // namespace kepler

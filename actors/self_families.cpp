@@ -38,6 +38,28 @@ void render_health(exposition_writer& out, const snapshot& snap) {
                static_cast<double>(zone.conservation_error_uj) * uj_to_joules);
 }
 
+void render_bpf(exposition_writer& out, const snapshot& snap) {
+  out.family("kepler_bpf_up", "Whether CPU time comes from the eBPF probe (1) or from /proc (0)",
+             metric_type::gauge);
+  out.sample("kepler_bpf_up", {}, snap.bpf ? 1 : 0);
+  if (!snap.bpf) return;
+  const auto& bpf = *snap.bpf;
+  out.family("kepler_bpf_program_runs_total", "Runs of the eBPF CPU-time programs", metric_type::counter);
+  out.sample("kepler_bpf_program_runs_total", {{"attach", bpf.attach_mode}}, static_cast<double>(bpf.program_runs));
+  out.family("kepler_bpf_program_run_seconds_total", "Time spent in the eBPF CPU-time programs",
+             metric_type::counter);
+  out.sample("kepler_bpf_program_run_seconds_total", {{"attach", bpf.attach_mode}},
+             static_cast<double>(bpf.program_run_ns) / 1e9);
+  out.family("kepler_bpf_map_entries", "Entries in an eBPF map", metric_type::gauge);
+  for (const auto& map : bpf.maps) out.sample("kepler_bpf_map_entries", {{"map", map.map}}, static_cast<double>(map.entries));
+  out.family("kepler_bpf_map_capacity", "Maximum entries of an eBPF map", metric_type::gauge);
+  for (const auto& map : bpf.maps)
+    out.sample("kepler_bpf_map_capacity", {{"map", map.map}}, static_cast<double>(map.capacity));
+  out.family("kepler_bpf_dropped_total", "Entries or events the eBPF probe could not store", metric_type::counter);
+  for (const auto& drop : bpf.drops)
+    out.sample("kepler_bpf_dropped_total", {{"kind", drop.kind}}, static_cast<double>(drop.count));
+}
+
 void render_self(exposition_writer& out, const self_stats& self) {
   out.family("process_cpu_seconds_total", "Total user and system CPU time spent in seconds", metric_type::counter);
   out.sample("process_cpu_seconds_total", {}, self.cpu_seconds);

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,23 @@ struct source_health {
   double last_success_seconds = 0;  ///< wall clock, 0 = never
 };
 
+/// How the eBPF CPU-time probe is doing (present while it is the CPU-time source).
+struct bpf_probe_health {
+  std::string attach_mode;  ///< tp_btf or raw_tp
+  uint64_t program_runs = 0;
+  uint64_t program_run_ns = 0;  ///< 0 when run-time statistics could not be enabled
+  struct map_usage {
+    std::string map;
+    uint64_t entries = 0, capacity = 0;
+  };
+  std::vector<map_usage> maps;
+  struct drop_count {
+    std::string kind;
+    uint64_t count = 0;
+  };
+  std::vector<drop_count> drops;  ///< everything the probe could not store, by kind
+};
+
 /// Self-observation of one actor.
 struct actor_health {
   std::string actor;
@@ -97,6 +115,8 @@ struct snapshot {
   std::vector<source_health> sources;
   std::vector<actor_health> actors;
   double collection_seconds = 0;
+  std::string cpu_source = "procfs";       ///< where CPU time came from: ebpf or procfs
+  std::optional<bpf_probe_health> bpf;      ///< set while eBPF is the CPU-time source
   uint64_t procfs_skipped_total = 0;         ///< processes a scan could not read
   uint64_t procfs_fallback_reads_total = 0;  ///< stat reads without a kept file (fd cap reached)
   self_stats self;

@@ -27,6 +27,10 @@ struct supervisor_config {
   std::function<source_actor<Reading>(caf::local_actor* parent, uint64_t generation)> spawn_child;
   std::shared_ptr<actor_stats> stats;
   std::function<double()> random = [] { return std::uniform_real_distribution<>(0, 1)(rng()); };
+  /// The degradation ladder's next step (eBPF → procfs): after `failures_before_fallback`
+  /// deaths without a good reading in between, children come from here, for good.
+  std::function<source_actor<Reading>(caf::local_actor* parent, uint64_t generation)> spawn_fallback;
+  uint32_t failures_before_fallback = 3;
 
   static std::mt19937& rng() {
     thread_local std::mt19937 engine{std::random_device{}()};
@@ -42,6 +46,7 @@ struct supervisor_state {
   uint64_t generation = 0;
   bool request_in_flight = false;
   std::unique_ptr<backoff> delay;
+  uint32_t failures_since_success = 0;
 };
 
 template <class Reading>
@@ -66,6 +71,12 @@ typename supervisor_actor<Reading>::behavior_type source_supervisor(
     st.child = nullptr;
     st.request_in_flight = false;
     if (st.config.stats) st.config.stats->add_restart(st.config.name);
+    if (++st.failures_since_success >= st.config.failures_before_fallback && st.config.spawn_fallback) {
+      spdlog::warn("{} failed {} times in a row; falling back for good", st.config.name,
+                   st.failures_since_success);
+      st.config.spawn_child = std::move(st.config.spawn_fallback);
+      st.config.spawn_fallback = nullptr;
+    }
     auto wait = st.delay->next();
     spdlog::warn("{} stopped ({}); restarting in {} ms", st.config.name, describe(down.reason),
                  wait.count());
@@ -89,6 +100,7 @@ typename supervisor_actor<Reading>::behavior_type source_supervisor(
             .then(
                 [=](Reading& reading) mutable {
                   self->state.request_in_flight = false;
+                  self->state.failures_since_success = 0;
                   self->state.delay->reset();
                   promise.deliver(std::move(reading));
                 },

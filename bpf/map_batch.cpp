@@ -43,7 +43,7 @@ result<std::size_t> map_dump::read_batched() {
   count_ = 0;
   while (count_ < capacity_) {
     auto n = static_cast<__u32>(capacity_ - count_);
-    int rc = bpf_map_lookup_batch(fd_, first ? nullptr : &cursor, &cursor, key(count_),
+    int rc = bpf_map_lookup_batch(fd_, first ? nullptr : &cursor, &cursor, keys_.data() + count_ * key_size_,
                                   values_.data() + count_ * value_size_, &n, nullptr);
     int err = rc < 0 ? -rc : 0;
     if (err == 0 || err == ENOENT) count_ += n;  // n is valid on the final ENOENT call too

@@ -51,7 +51,9 @@ cpu_source_actor::behavior_type fake_cpu(cpu_source_actor::stateful_pointer<fake
     table->uptime_ns = self->state.ticks * 2 * 10'000'000;
     auto info = std::make_shared<process_info>(testing::regular_process("burner", "/bin/burner"));
     table->processes.push_back(process_sample{{42, 0}, self->state.ticks * 10'000'000 / 2, info});
-    return cpu_sample{table, 0, 0};
+    cpu_sample sample;
+    sample.table = table;
+    return sample;
   }};
 }
 

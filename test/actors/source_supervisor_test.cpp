@@ -97,3 +97,33 @@ TEST_CASE("a second request while the first is unanswered is refused as busy") {
   CHECK(std::get<std::string>(second).find("busy") != std::string::npos);
   fix.shutdown(supervisor);
 }
+
+TEST_CASE("a source that keeps failing is replaced by the next step of the ladder") {
+  testing::caf_fixture fix;
+  auto make_sampler = [](std::string zone, bool broken) {
+    return [zone, broken](caf::local_actor* parent, uint64_t generation) {
+      energy_sampler_config cfg;
+      cfg.zone_id = zone;
+      cfg.generation = generation;
+      cfg.poll_period = 1h;
+      cfg.read_energy = [broken]() -> result<uint64_t> {
+        if (broken) throw std::runtime_error("probe detached");
+        return uint64_t{1};
+      };
+      return energy_source_actor{parent->spawn(energy_sampler, cfg)};
+    };
+  };
+  supervisor_config<energy_reading> config;
+  config.name = "cpu_time";
+  config.random = [] { return 0.5; };
+  config.spawn_child = make_sampler("/primary", true);
+  config.spawn_fallback = make_sampler("/fallback", false);
+  config.failures_before_fallback = 3;
+  auto supervisor = fix.system().spawn(source_supervisor<energy_reading>, config);
+  fix.run();  // the first child dies reading its baseline
+  for (auto backoff : {100ms, 200ms, 400ms}) fix.advance(backoff);
+  auto answer = ask(fix, supervisor);
+  REQUIRE(std::holds_alternative<energy_reading>(answer));
+  CHECK(std::get<energy_reading>(answer).zone_id == "/fallback");
+  fix.shutdown(supervisor);
+}

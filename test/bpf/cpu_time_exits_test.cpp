@@ -1,1 +1,130 @@
+// Root-only tests ([.bpf]) of exits: short-lived processes keep their CPU time, each exit is
+// reported once, and entries are retired one read after their exit.
+#include <pthread.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "child_process.hpp"
+#include "probe_fixture.hpp"
+
+using namespace kepler;
+using namespace kepler::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Forks a child that burns 20 ms of CPU and exits before anything reads the maps; checks it
+/// is reported with its exit, its CPU time, once more, and then retired.
+void check_short_lived_child(probe_fixture& fixture) {
+  fixture.read();  // baseline: the child does not exist yet
+  child_process child([] { spin_cpu(20'000'000); });
+  uint64_t start = proc_start_ticks(child.pid());
+  child.go();
+  child.wait();
+
+  auto first = fixture.read();
+  auto second = fixture.read();
+  auto third = fixture.read();
+  CHECK(count_exits(first, child.pid(), start) == 1);
+  CHECK(count_exits(second, child.pid(), start) == 0);
+  auto seen = find_process(first, child.pid(), start);
+  auto again = find_process(second, child.pid(), start);
+  REQUIRE(again);  // reported once more after its exit, with its final slice
+  uint64_t cpu_ns = std::max(seen ? seen->cpu_ns : 0, again->cpu_ns);
+  INFO("cpu " << cpu_ns / 1000 << " us");
+  CHECK(cpu_ns >= 15'000'000);
+  CHECK(cpu_ns < 60'000'000);
+  CHECK_FALSE(find_process(third, child.pid(), start));  // retired after the second report
+}
+
+void* exit_at_once(void*) {
+  spin_cpu(2'000'000);
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("a process that starts and exits between two reads keeps its CPU time (tp_btf)", "[.bpf]") {
+  probe_fixture fixture;
+  REQUIRE(fixture.probe->mode() == bpf_attach_mode::tp_btf);
+  check_short_lived_child(fixture);
+}
+
+TEST_CASE("the raw_tp variant counts short-lived processes the same way", "[.bpf]") {
+  probe_options options;
+  options.force_mode = bpf_attach_mode::raw_tp;
+  probe_fixture fixture(options);
+  REQUIRE(fixture.probe->mode() == bpf_attach_mode::raw_tp);
+  check_short_lived_child(fixture);
+  std::this_thread::sleep_for(50ms);
+  auto snapshot = fixture.read();
+  CHECK(snapshot.idle_ns > 0);
+  CHECK(fixture.probe->program_stats().run_count > 0);
+}
+
+TEST_CASE("a thread's exit is not a process exit; the group's exit is reported once", "[.bpf]") {
+  probe_fixture fixture;
+  int thread_done[2];
+  REQUIRE(pipe(thread_done) == 0);
+  child_process child([&] {
+    std::thread([] { spin_cpu(1'000'000); }).join();  // one thread exits, the group lives
+    (void)!write(thread_done[1], "t", 1);
+    // Then several threads still running when the group exits: each may see live == 0.
+    std::vector<pthread_t> threads(4);
+    for (auto& thread : threads) pthread_create(&thread, nullptr, exit_at_once, nullptr);
+    spin_cpu(1'000'000);
+    _exit(0);  // exit_group while the threads spin
+  });
+  uint64_t start = proc_start_ticks(child.pid());
+  child.go();
+  char byte;
+  REQUIRE(read(thread_done[0], &byte, 1) == 1);
+  auto during = fixture.read();
+  // The thread's exit alone must not report the process as gone.
+  CHECK(count_exits(during, child.pid(), start) == 0);
+  child.wait();
+  auto after = fixture.read();
+  CHECK(count_exits(after, child.pid(), start) == 1);
+  close(thread_done[0]);
+  close(thread_done[1]);
+}
+
+TEST_CASE("an entry whose exit event was lost is retired by the liveness sweep", "[.bpf]") {
+  reader_options reading;
+  reading.sweep_every_reads = 1;
+  probe_fixture fixture({}, reading);
+  child_process child([] {});
+  child.go();
+  child.wait();
+  // Plant an entry for the dead child as if its exit event had been dropped.
+  cpu_time_process_key key{uint32_t(child.pid()), 0, 42'000'000'000};
+  int cpus = libbpf_num_possible_cpus();
+  std::vector<uint64_t> values(std::size_t(cpus), 1'000);
+  REQUIRE(bpf_map_update_elem(fixture.probe->maps().processes, &key, values.data(), BPF_NOEXIST) == 0);
+
+  auto matches = [&](const cpu_time_snapshot& snapshot) {
+    for (const auto& p : snapshot.processes)
+      if (p.tgid == key.tgid && p.start_ns == key.start_ns) return p.cpu_ns;
+    return uint64_t{0};
+  };
+  // The sweep first finds this process in the map (host pid namespace check): make sure it
+  // has been switched out at least once since the probe was attached.
+  std::this_thread::sleep_for(10ms);
+  auto first = fixture.read();  // reported, found dead
+  CHECK(matches(first) == uint64_t(cpus) * 1'000);
+  CHECK(fixture.reader->swept() >= 1);
+  auto second = fixture.read();  // reported once more, then deleted
+  CHECK(matches(second) == uint64_t(cpus) * 1'000);
+  auto third = fixture.read();
+  CHECK(matches(third) == 0);
+  // Our own, live entry survives every sweep.
+  auto self = find_process(third, getpid(), proc_start_ticks(getpid()));
+  CHECK(self);
+}

@@ -1,0 +1,125 @@
+#pragma once
+// Helper processes for the eBPF tests: a child that waits for a go signal, then runs a body.
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include "bpf/cpu_time_reader.hpp"
+
+namespace kepler::testing {
+
+/// Burns `ns` of this thread's CPU time.
+inline void spin_cpu(uint64_t ns) {
+  auto cpu_now = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return uint64_t(ts.tv_sec) * 1'000'000'000u + uint64_t(ts.tv_nsec);
+  };
+  for (uint64_t start = cpu_now(); cpu_now() - start < ns;) {
+  }
+}
+
+/// A forked child blocked until go(); then it runs `body` and exits 0. Killed if still alive
+/// when destroyed.
+class child_process {
+ public:
+  explicit child_process(std::function<void()> body) {
+    int fds[2];
+    if (pipe(fds) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      close(fds[1]);
+      char byte;
+      if (::read(fds[0], &byte, 1) == 1) body();
+      _exit(0);
+    }
+    close(fds[0]);
+    go_fd_ = fds[1];
+  }
+  ~child_process() {
+    if (go_fd_ >= 0) close(go_fd_);
+    if (pid_ > 0 && !reaped_) {
+      kill(pid_, SIGKILL);
+      wait();
+    }
+  }
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void go() {
+    char byte = 'g';
+    (void)!::write(go_fd_, &byte, 1);
+  }
+  /// Reaps the child; returns its wait status.
+  int wait() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    reaped_ = true;
+    return status;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int go_fd_ = -1;
+  bool reaped_ = false;
+};
+
+inline std::string read_file(const std::string& path) {
+  std::ifstream file(path);
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+/// utime + stime of /proc/<pid>/stat (fields 14 and 15), in clock ticks.
+inline uint64_t proc_cpu_ticks(pid_t pid) {
+  std::string line = read_file("/proc/" + std::to_string(pid) + "/stat");
+  std::istringstream fields(line.substr(line.rfind(')') + 2));
+  std::string field;
+  uint64_t ticks = 0;
+  for (int index = 3; index <= 15 && fields >> field; ++index)
+    if (index >= 14) ticks += std::stoull(field);
+  return ticks;
+}
+
+/// starttime of /proc/<pid>/stat, in clock ticks since boot.
+inline uint64_t proc_start_ticks(pid_t pid) {
+  return stat_start_ticks(read_file("/proc/" + std::to_string(pid) + "/stat")).value_or(0);
+}
+
+/// The process entry of `pid` started at `start_ticks`, if the snapshot has it.
+inline std::optional<process_cpu_time> find_process(const cpu_time_snapshot& snapshot, pid_t pid,
+                                                    uint64_t start_ticks) {
+  for (const auto& process : snapshot.processes)
+    if (process.tgid == uint32_t(pid) &&
+        start_time_matches(process.start_ns, start_ticks, sysconf(_SC_CLK_TCK)))
+      return process;
+  return std::nullopt;
+}
+
+/// Whether the snapshot reports the exit of `pid` started at `start_ticks`; how many times.
+inline int count_exits(const cpu_time_snapshot& snapshot, pid_t pid, uint64_t start_ticks) {
+  int count = 0;
+  for (const auto& exit : snapshot.exits)
+    if (exit.tgid == uint32_t(pid) && start_time_matches(exit.start_ns, start_ticks, sysconf(_SC_CLK_TCK)))
+      ++count;
+  return count;
+}
+
+inline uint64_t cgroup_cpu_ns(const cpu_time_snapshot& snapshot, uint64_t cgroup_id) {
+  for (const auto& cgroup : snapshot.cgroups)
+    if (cgroup.cgroup_id == cgroup_id) return cgroup.cpu_ns;
+  return 0;
+}
+
+}  // namespace kepler::testing
