@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/cpu_time_actor.hpp"
+#include "actors/ebpf_cpu_time_actor.hpp"
 #include "actors/energy_sampler_actor.hpp"
 #include "actors/engine_actor.hpp"
 #include "actors/http_server_actor.hpp"
@@ -64,15 +65,46 @@ energy_source spawn_energy_source(caf::actor_system& system, const zone_source& 
   return energy_source{energy_source_actor{handle}, source, zone.label};
 }
 
+/// Loads the eBPF probe unless bpf.enabled says not to; null when CPU time comes from /proc.
+/// With bpf.enabled: true a failure is fatal (the error says why).
+result<std::shared_ptr<cpu_time_probe>> load_bpf_probe(const kepler_config& config) {
+  if (config.bpf.enabled == "false") {
+    spdlog::info("bpf.enabled is false: CPU time from /proc");
+    return std::shared_ptr<cpu_time_probe>();
+  }
+  set_bpf_log_callback([](bpf_log_level level, std::string_view line) {
+    if (level == bpf_log_level::warn) spdlog::debug("libbpf: {}", line);
+  });
+  auto probe = cpu_time_probe::load();
+  if (!probe) {
+    if (config.bpf.enabled == "true")
+      return make_error("bpf.enabled is true but the eBPF probe cannot run: " + probe.error_message());
+    spdlog::warn("eBPF CPU accounting unavailable ({}); falling back to /proc (procfs mode, "
+                 "kepler_bpf_up 0)", probe.error_message());
+    return std::shared_ptr<cpu_time_probe>();
+  }
+  spdlog::info("CPU time from eBPF ({} on sched_switch)", to_string(probe.value()->mode()));
+  return std::shared_ptr<cpu_time_probe>(std::move(probe).value());
+}
+
 cpu_source_actor spawn_cpu_source(caf::actor_system& system, const kepler_config& config,
+                                  std::shared_ptr<cpu_time_probe> probe,
                                   const std::shared_ptr<actor_stats>& stats) {
   supervisor_config<cpu_sample> sup;
-  sup.name = "procfs_cpu_time";
+  sup.name = "cpu_time";
   sup.stats = stats;
   std::string procfs = config.host.procfs;
-  sup.spawn_child = [procfs, stats](caf::local_actor* parent, uint64_t) {
+  auto from_procfs = [procfs, stats](caf::local_actor* parent, uint64_t) {
     return cpu_source_actor{parent->spawn<caf::detached>(procfs_cpu_time, procfs, stats)};
   };
+  if (probe) {
+    sup.spawn_child = [probe, procfs, stats](caf::local_actor* parent, uint64_t) {
+      return cpu_source_actor{parent->spawn<caf::detached>(ebpf_cpu_time, probe, procfs, stats)};
+    };
+    sup.spawn_fallback = from_procfs;
+  } else {
+    sup.spawn_child = from_procfs;
+  }
   return cpu_source_actor{system.spawn(source_supervisor<cpu_sample>, std::move(sup))};
 }
 
@@ -114,6 +146,12 @@ int run_daemon(const kepler_config& config) {
     else spdlog::info("{}", note.text);
   }
 
+  auto probe = load_bpf_probe(config);
+  if (!probe) {
+    spdlog::error("{}", probe.error_message());
+    return 1;
+  }
+
   metrics_server::options web{config.web.listen_addresses, config.exporter.prometheus.enabled};
   auto server = metrics_server::start(web);
   if (!server) {
@@ -140,7 +178,7 @@ int run_daemon(const kepler_config& config) {
       engine.zones.push_back(zone.zone);
       engine.energy_sources.push_back(spawn_energy_source(system, zone, meter.source, interval, stats));
     }
-    engine.cpu_source = spawn_cpu_source(system, config, stats);
+    engine.cpu_source = spawn_cpu_source(system, config, probe.value(), stats);
     auto http_actor = system.spawn(http_server, http_endpoint, make_render_context(config, meter.source), stats);
     engine.sinks.push_back(http_actor);
     caf::actor stdout_actor;

@@ -17,7 +17,7 @@ std::vector<ended_process> process_ledger::apply_scan(const process_table& table
     auto it = index_.find(sample.key);
     if (it == index_.end()) {
       uint64_t start_ns = sample.key.start_ticks * table.ns_per_tick;
-      bool started_in_window = has_baseline && start_ns >= previous_uptime_ns;
+      bool started_in_window = has_baseline && (table.counters_from_zero || start_ns >= previous_uptime_ns);
       append(sample, started_in_window ? sample.cpu_ns : 0);
       continue;
     }

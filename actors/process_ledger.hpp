@@ -22,8 +22,8 @@ class process_ledger {
 
   /// Applies a new scan: CPU deltas for known processes, new rows for new ones, and returns
   /// the processes that disappeared. A process first seen after the baseline gets its whole
-  /// CPU time as its delta only if it started after `previous_uptime_ns` (it could not have
-  /// been counted before); otherwise it starts from a baseline.
+  /// CPU time as its delta if it started after `previous_uptime_ns` or the table's counters
+  /// start at zero (it could not have been counted before); otherwise it starts from a baseline.
   std::vector<ended_process> apply_scan(const process_table& table, bool has_baseline,
                                         uint64_t previous_uptime_ns);
 

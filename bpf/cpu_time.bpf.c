@@ -113,13 +113,25 @@ static __always_inline void charge(__u32 tgid, __u64 start_ns, struct task_struc
     BPF_CORE_READ_INTO(&meta.comm, leader, comm);
     if (bpf_map_update_elem(&process_meta, &key, &meta, BPF_ANY))
       count_drop(CPU_TIME_DROP_META);
-  } else if (created == 0) {
-    /* Runtimes move a process into its container's cgroup after it first ran: follow it.
-     * The line is only written on a move, so it stays shared-clean across CPUs. */
-    struct cpu_time_process_meta *meta = bpf_map_lookup_elem(&process_meta, &key);
-    if (meta && meta->cgroup_id != cgroup_id)
-      meta->cgroup_id = cgroup_id;
   }
+}
+
+/* Metadata follows a process that moves to another cgroup (runtimes move a container's first
+ * process after it ran) or execs (new comm). Rare events: nothing of this is on the hot path. */
+static __always_inline void follow_move(__u32 tgid, __u64 start_ns, __u64 cgroup_id)
+{
+  struct cpu_time_process_key key = {.tgid = tgid, .start_ns = start_ns};
+  struct cpu_time_process_meta *meta = bpf_map_lookup_elem(&process_meta, &key);
+  if (meta)
+    meta->cgroup_id = cgroup_id;
+}
+
+static __always_inline void follow_exec(__u32 tgid, __u64 start_ns, struct task_struct *task)
+{
+  struct cpu_time_process_key key = {.tgid = tgid, .start_ns = start_ns};
+  struct cpu_time_process_meta *meta = bpf_map_lookup_elem(&process_meta, &key);
+  if (meta)
+    BPF_CORE_READ_INTO(&meta->comm, task, comm);
 }
 
 static __always_inline void emit_exit(__u32 tgid, __u64 start_ns)
@@ -186,5 +198,59 @@ int BPF_PROG(exit_raw, struct task_struct *task)
   if (BPF_CORE_READ(task, signal, live.counter) != 0)
     return 0;
   emit_exit(BPF_CORE_READ(task, tgid), BPF_CORE_READ(task, group_leader, start_boottime));
+  return 0;
+}
+
+/* cgroup_attach_task fires after the move, once per hierarchy written to: the task's v2
+ * cgroup (dfl_cgrp) is then current whichever hierarchy it was. */
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(move_btf, struct cgroup *dst, const char *path, struct task_struct *task, bool threadgroup)
+{
+  follow_move(task->tgid, task->group_leader->start_boottime, task->cgroups->dfl_cgrp->kn->id);
+  return 0;
+}
+
+SEC("raw_tp/cgroup_attach_task")
+int BPF_PROG(move_raw, struct cgroup *dst, const char *path, struct task_struct *task, bool threadgroup)
+{
+  follow_move(BPF_CORE_READ(task, tgid), BPF_CORE_READ(task, group_leader, start_boottime),
+              BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id));
+  return 0;
+}
+
+/* After exec the task is the group leader (de_thread) and its comm is the new one. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(exec_btf, struct task_struct *task)
+{
+  follow_exec(task->tgid, task->group_leader->start_boottime, task);
+  return 0;
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(exec_raw, struct task_struct *task)
+{
+  follow_exec(BPF_CORE_READ(task, tgid), BPF_CORE_READ(task, group_leader, start_boottime), task);
+  return 0;
+}
+
+/* Run by user space on each CPU just before a read (BPF_PROG_TEST_RUN with
+ * BPF_F_TEST_RUN_ON_CPU: an IPI, so `current` is whoever is on that CPU). It charges the slice
+ * in progress, so a CPU that has not switched for seconds (idle, or one busy task) is still
+ * accounted up to the read. Interrupts are off in the scheduler, so it never splits a switch. */
+SEC("raw_tp")
+int flush_cpu(void *ctx)
+{
+  __u64 delta = 0;
+  struct cpu_time_cpu_state *cpu = take_slice(&delta);
+  if (!cpu)
+    return 0;
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  if ((__u32)pid_tgid == 0) {
+    cpu->idle_ns += delta;
+    return 0;
+  }
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+  charge(pid_tgid >> 32, BPF_CORE_READ(leader, start_boottime), leader, delta);
   return 0;
 }

@@ -19,10 +19,10 @@ struct cpu_time_process_key {
   __u64 start_ns; /* group leader start_boottime, ns since boot (CLOCK_BOOTTIME) */
 };
 
-/* Written once when a process is first seen; cgroup_id follows the process when it moves. */
+/* Written when a process is first seen; updated when it execs or moves to another cgroup. */
 struct cpu_time_process_meta {
-  char comm[CPU_TIME_COMM_LEN]; /* comm of the group leader at first sight */
-  __u64 cgroup_id;              /* cgroup v2 id (= directory inode) at the last switch-out */
+  char comm[CPU_TIME_COMM_LEN]; /* comm of the group leader (after its last exec) */
+  __u64 cgroup_id;              /* cgroup v2 id (= directory inode) of the process */
 };
 
 /* Emitted into the ring buffer when the last thread of a thread group exits. */

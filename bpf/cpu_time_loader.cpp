@@ -120,10 +120,12 @@ result<std::unique_ptr<cpu_time_probe>> cpu_time_probe::load(const probe_options
   auto& skel = *probe->skeleton_;
 
   bool btf = mode == bpf_attach_mode::tp_btf;
-  bpf_program__set_autoload(skel.progs.switch_btf, btf);
-  bpf_program__set_autoload(skel.progs.exit_btf, btf);
-  bpf_program__set_autoload(skel.progs.switch_raw, !btf);
-  bpf_program__set_autoload(skel.progs.exit_raw, !btf);
+  for (bpf_program* program : {skel.progs.switch_btf, skel.progs.exit_btf, skel.progs.move_btf,
+                               skel.progs.exec_btf})
+    bpf_program__set_autoload(program, btf);
+  for (bpf_program* program : {skel.progs.switch_raw, skel.progs.exit_raw, skel.progs.move_raw,
+                               skel.progs.exec_raw})
+    bpf_program__set_autoload(program, !btf);
 
   struct sizing {
     bpf_map* map;
@@ -140,11 +142,12 @@ result<std::unique_ptr<cpu_time_probe>> cpu_time_probe::load(const probe_options
 
   if (int err = cpu_time_bpf__load(&skel)) return failure("loading the eBPF program", err);
   if (int err = cpu_time_bpf__attach(&skel))
-    return failure(std::string("attaching to sched_switch/sched_process_exit (") +
+    return failure(std::string("attaching the eBPF programs (") +
                        std::string(to_string(mode)) + ")",
                    err);
 
-  probe->stats_fd_ = bpf_enable_stats(BPF_STATS_RUN_TIME);  // < 0: stats stay 0, not fatal
+  if (options.run_time_stats)
+    probe->stats_fd_ = bpf_enable_stats(BPF_STATS_RUN_TIME);  // < 0: stats stay 0, not fatal
   probe->maps_ = cpu_time_maps{
       .processes = bpf_map__fd(skel.maps.cpu_ns_by_process),
       .process_meta = bpf_map__fd(skel.maps.process_meta),
@@ -152,6 +155,7 @@ result<std::unique_ptr<cpu_time_probe>> cpu_time_probe::load(const probe_options
       .cpu_state = bpf_map__fd(skel.maps.cpu_state),
       .drops = bpf_map__fd(skel.maps.drops),
       .exits = bpf_map__fd(skel.maps.process_exits),
+      .flush_program = bpf_program__fd(skel.progs.flush_cpu),
       .max_processes = bpf_map__max_entries(skel.maps.cpu_ns_by_process),
       .max_cgroups = bpf_map__max_entries(skel.maps.cpu_ns_by_cgroup),
   };
@@ -161,8 +165,10 @@ result<std::unique_ptr<cpu_time_probe>> cpu_time_probe::load(const probe_options
 bpf_program_stats cpu_time_probe::program_stats() const {
   bpf_program_stats total;
   const auto& skel = *skeleton_;
-  for (bpf_program* program : {skel.progs.switch_btf, skel.progs.exit_btf, skel.progs.switch_raw,
-                               skel.progs.exit_raw}) {
+  // flush_cpu is left out: it runs per read, not per event.
+  for (bpf_program* program : {skel.progs.switch_btf, skel.progs.exit_btf, skel.progs.move_btf,
+                               skel.progs.exec_btf, skel.progs.switch_raw, skel.progs.exit_raw,
+                               skel.progs.move_raw, skel.progs.exec_raw}) {
     int fd = bpf_program__fd(program);
     if (fd < 0) continue;  // the variant that was not loaded
     bpf_prog_info info{};

@@ -28,6 +28,7 @@ struct probe_options {
   uint32_t exit_ring_bytes = CPU_TIME_DEFAULT_EXIT_RING_BYTES;  ///< power of 2, page multiple
   std::optional<bpf_attach_mode> force_mode;  ///< skip the tp_btf probe (tests, known kernels)
   std::string btf_path = "/sys/kernel/btf/vmlinux";  ///< kernel BTF for CO-RE (or a BTFHub file)
+  bool run_time_stats = true;  ///< BPF_STATS_RUN_TIME while loaded (costs ~2 clock reads per run)
 };
 
 /// Run count and run time of the attached programs from BPF_STATS_RUN_TIME, summed.
@@ -54,6 +55,7 @@ struct cpu_time_maps {
   int cpu_state = -1;     ///< PERCPU_ARRAY[1] of cpu_time_cpu_state
   int drops = -1;         ///< PERCPU_ARRAY[CPU_TIME_DROP_KINDS] of __u64
   int exits = -1;         ///< RINGBUF of cpu_time_exit_event
+  int flush_program = -1; ///< raw_tp program run on each CPU to charge the slice in progress
   uint32_t max_processes = 0;
   uint32_t max_cgroups = 0;
 };

@@ -86,6 +86,7 @@ std::optional<error> cpu_time_reader::read(cpu_time_snapshot& out) {
   std::sort(out.exits.begin(), out.exits.end());  // two threads exiting at once both report
   out.exits.erase(std::unique(out.exits.begin(), out.exits.end()), out.exits.end());
 
+  if (flushing_) flush_cpus();
   for (map_dump* dump : {&processes_, &meta_, &cgroups_})
     if (auto read = dump->read(); !read) return error{read.error_message()};
 
@@ -120,6 +121,28 @@ std::optional<error> cpu_time_reader::read(cpu_time_snapshot& out) {
   exit_drops_seen_ = out.drops[CPU_TIME_DROP_EXIT];
   if (exits_lost || (options_.sweep_every_reads && reads_ % options_.sweep_every_reads == 0)) sweep(out);
   return std::nullopt;
+}
+
+void cpu_time_reader::flush_cpus() {
+  char text[256];
+  int fd = open("/sys/devices/system/cpu/online", O_RDONLY | O_CLOEXEC);
+  ssize_t length = fd < 0 ? -1 : ::read(fd, text, sizeof text);
+  if (fd >= 0) close(fd);
+  if (length <= 0 || !parse_cpu_list(std::string_view(text, std::size_t(length)), online_cpus_)) {
+    online_cpus_.clear();  // unknown: try every possible CPU, offline ones fail with ENXIO
+    for (uint32_t cpu = 0; cpu < cpus_; ++cpu) online_cpus_.push_back(cpu);
+  }
+  bpf_test_run_opts run{};
+  run.sz = sizeof run;
+  run.flags = BPF_F_TEST_RUN_ON_CPU;
+  for (uint32_t cpu : online_cpus_) {
+    run.cpu = cpu;
+    int rc = bpf_prog_test_run_opts(maps_.flush_program, &run);
+    if (rc < 0 && batch_unsupported(rc)) {  // < 5.10: no test run on a chosen CPU
+      flushing_ = false;
+      return;
+    }
+  }
 }
 
 void cpu_time_reader::join_processes(cpu_time_snapshot& out) {
@@ -175,6 +198,33 @@ void cpu_time_reader::sweep(const cpu_time_snapshot& out) {
 
 void cpu_time_reader::forget_cgroups(const std::vector<uint64_t>& cgroup_ids) {
   for (uint64_t id : cgroup_ids) bpf_map_delete_elem(maps_.cgroups, &id);
+}
+
+bool parse_cpu_list(std::string_view text, std::vector<uint32_t>& cpus) {
+  cpus.clear();
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  if (text.empty()) return false;
+  auto number = [](std::string_view digits, uint32_t& value) {
+    if (digits.empty() || digits.size() > 9) return false;
+    value = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return false;
+      value = value * 10 + uint32_t(c - '0');
+    }
+    return true;
+  };
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    std::string_view range = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+    auto dash = range.find('-');
+    uint32_t first = 0, last = 0;
+    if (!number(range.substr(0, dash), first)) return false;
+    if (dash == std::string_view::npos) last = first;
+    else if (!number(range.substr(dash + 1), last) || last < first) return false;
+    for (uint32_t cpu = first; cpu <= last; ++cpu) cpus.push_back(cpu);
+  }
+  return true;
 }
 
 bool start_time_matches(uint64_t start_ns, uint64_t start_ticks, long ticks_per_second) {

@@ -22,9 +22,9 @@ namespace kepler {
 struct process_cpu_time {
   uint32_t tgid = 0;
   uint64_t start_ns = 0;   ///< group leader start, ns since boot (CLOCK_BOOTTIME)
-  uint64_t cpu_ns = 0;     ///< summed over CPUs; the slice now running is counted at switch-out
-  std::string comm;        ///< group leader's comm at first sight; empty if its metadata was dropped
-  uint64_t cgroup_id = 0;  ///< cgroup v2 id (directory inode) at its last switch-out; 0 = unknown
+  uint64_t cpu_ns = 0;     ///< summed over CPUs, up to the read (see cpu_time_reader::flushes)
+  std::string comm;        ///< group leader's comm (after its last exec); empty if metadata dropped
+  uint64_t cgroup_id = 0;  ///< cgroup v2 id (directory inode), follows moves; 0 = unknown
 };
 
 /// One cgroup's on-CPU time since the probe was attached.
@@ -88,9 +88,14 @@ class cpu_time_reader {
   /// Entries retired by the liveness sweep because their exit event was never seen.
   uint64_t swept() const { return swept_; }
 
+  /// Whether each read first charges the slices running on every CPU (kernel 5.10+). If not,
+  /// a slice is only counted when it ends: a CPU idle or busy without a switch lags behind.
+  bool flushes() const { return flushing_; }
+
  private:
   cpu_time_reader(const cpu_time_maps& maps, const reader_options& options, std::size_t cpus);
   static int on_exit_event(void* self, void* data, std::size_t size);
+  void flush_cpus();
   void join_processes(cpu_time_snapshot& out);
   void sweep(const cpu_time_snapshot& out);
 
@@ -105,7 +110,13 @@ class cpu_time_reader {
   std::vector<process_exit> retiring_;        ///< reported last read; deleted after this read
   uint64_t reads_ = 0, exit_drops_seen_ = 0, swept_ = 0;
   std::optional<bool> host_pid_namespace_;
+  std::vector<uint32_t> online_cpus_;
+  bool flushing_ = true;
 };
+
+/// Parses a kernel CPU list ("0-3,8,10-11", as in /sys/devices/system/cpu/online) into `cpus`,
+/// reusing its storage; false on malformed text.
+bool parse_cpu_list(std::string_view text, std::vector<uint32_t>& cpus);
 
 /// Whether a CLOCK_BOOTTIME start in ns and a /proc/<pid>/stat starttime in clock ticks name
 /// the same instant (the kernel truncates the ns to ticks; one tick of slack).

@@ -74,6 +74,9 @@ struct process_table {
   std::vector<process_sample> processes;
   uint64_t ns_per_tick = 0;  ///< 1e9 / USER_HZ, to turn start ticks into time since boot
   uint64_t uptime_ns = 0;    ///< CLOCK_BOOTTIME when the scan began (same clock as start ticks)
+  /// True when each process's counter starts at zero when it is first tracked (eBPF), so a
+  /// process first seen now used exactly its counter since the previous table.
+  bool counters_from_zero = false;
   uint64_t skipped = 0;  ///< processes that could not be read (raced with exit, permissions)
   /// Processes read with open/read/close because the budget of kept files was full (or
   /// the process ran out of descriptors): slower, not an error.

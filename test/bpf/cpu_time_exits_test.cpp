@@ -71,11 +71,14 @@ TEST_CASE("the raw_tp variant counts short-lived processes the same way", "[.bpf
 
 TEST_CASE("a thread's exit is not a process exit; the group's exit is reported once", "[.bpf]") {
   probe_fixture fixture;
-  int thread_done[2];
+  int thread_done[2], proceed[2];
   REQUIRE(pipe(thread_done) == 0);
+  REQUIRE(pipe(proceed) == 0);
   child_process child([&] {
     std::thread([] { spin_cpu(1'000'000); }).join();  // one thread exits, the group lives
+    char go;
     (void)!write(thread_done[1], "t", 1);
+    (void)!read(proceed[0], &go, 1);
     // Then several threads still running when the group exits: each may see live == 0.
     std::vector<pthread_t> threads(4);
     for (auto& thread : threads) pthread_create(&thread, nullptr, exit_at_once, nullptr);
@@ -89,11 +92,11 @@ TEST_CASE("a thread's exit is not a process exit; the group's exit is reported o
   auto during = fixture.read();
   // The thread's exit alone must not report the process as gone.
   CHECK(count_exits(during, child.pid(), start) == 0);
+  (void)!write(proceed[1], "p", 1);
   child.wait();
   auto after = fixture.read();
   CHECK(count_exits(after, child.pid(), start) == 1);
-  close(thread_done[0]);
-  close(thread_done[1]);
+  for (int fd : {thread_done[0], thread_done[1], proceed[0], proceed[1]}) close(fd);
 }
 
 TEST_CASE("an entry whose exit event was lost is retired by the liveness sweep", "[.bpf]") {

@@ -50,6 +50,18 @@ TEST_CASE("batch lookups fall back to iteration only on 'unsupported' errors", "
   CHECK_FALSE(batch_unsupported(ENOSPC));
 }
 
+TEST_CASE("kernel CPU lists expand ranges and reject malformed text", "[bpf_helpers]") {
+  std::vector<uint32_t> cpus{99};
+  REQUIRE(parse_cpu_list("0-3,8,10-11\n", cpus));
+  CHECK(cpus == std::vector<uint32_t>{0, 1, 2, 3, 8, 10, 11});
+  REQUIRE(parse_cpu_list("0", cpus));
+  CHECK(cpus == std::vector<uint32_t>{0});
+  CHECK_FALSE(parse_cpu_list("", cpus));
+  CHECK_FALSE(parse_cpu_list("3-1", cpus));
+  CHECK_FALSE(parse_cpu_list("a-b", cpus));
+  CHECK_FALSE(parse_cpu_list("1,,2", cpus));
+}
+
 TEST_CASE("the start time in ns matches /proc's truncated clock ticks", "[bpf_helpers]") {
   CHECK(start_time_matches(1'234'567'890'123, 123'456, 100));  // 1234.56789 s → 123456 ticks
   CHECK(start_time_matches(1'234'567'890'123, 123'457, 100));  // one tick of slack

@@ -34,11 +34,10 @@ TEST_CASE("the probe attaches with tp_btf on this kernel and counts its own runs
 
 TEST_CASE("a busy child's CPU time matches its /proc utime + stime", "[.bpf]") {
   probe_fixture fixture;
+  REQUIRE(fixture.reader->flushes());
+  // It may never be switched out on an idle CPU: each read charges the slice in progress.
   child_process child([] {
-    for (;;) {  // busy, but switching out every few ms: a slice is charged when it ends
-      spin_cpu(4'000'000);
-      usleep(50);
-    }
+    for (;;) spin_cpu(1'000'000'000);
   });
   uint64_t start = proc_start_ticks(child.pid());
   child.go();
@@ -97,10 +96,9 @@ TEST_CASE("idle time follows /proc/stat and idle + busy covers every CPU's time"
   INFO("idle: eBPF " << bpf_idle_ms << " ms, /proc/stat " << proc_idle << " ms; busy " << busy_ms
                      << " ms; " << cpus << " CPUs over " << elapsed_ms << " ms");
   if (proc_idle > 50) CHECK(bpf_idle_ms > 0);  // the CPUs may be saturated by other work
-  CHECK(std::abs(bpf_idle_ms - proc_idle) <= 30 + 0.05 * elapsed_ms * cpus);
-  // Every nanosecond lands in idle or in some cgroup; only slices running at the two reads
-  // are not yet charged.
-  CHECK(bpf_idle_ms + busy_ms == Approx(elapsed_ms * cpus).epsilon(0.05));
+  CHECK(std::abs(bpf_idle_ms - proc_idle) <= 20 + 0.02 * elapsed_ms * cpus);
+  // Every nanosecond lands in idle or in some cgroup (each read charges the running slices).
+  CHECK(bpf_idle_ms + busy_ms == Approx(elapsed_ms * cpus).epsilon(0.01));
 }
 
 TEST_CASE("a child moved into a cgroup is charged to that cgroup's id", "[.bpf]") {
@@ -130,6 +128,21 @@ TEST_CASE("a child moved into a cgroup is charged to that cgroup's id", "[.bpf]"
     CHECK(*path == "/" + dir.filename().string());
   }
   std::filesystem::remove(dir);
+}
+
+TEST_CASE("a process that execs is reported under its new name", "[.bpf]") {
+  probe_fixture fixture;
+  child_process child([] {
+    execl("/bin/sleep", "sleep", "0.02", static_cast<char*>(nullptr));
+  });
+  uint64_t start = proc_start_ticks(child.pid());
+  std::this_thread::sleep_for(10ms);  // blocked on its go pipe: seen as bpf_test first
+  REQUIRE(fixture.read().processes.size() > 0);
+  child.go();
+  REQUIRE(WEXITSTATUS(child.wait()) == 0);
+  auto seen = find_process(fixture.read(), child.pid(), start);
+  REQUIRE(seen);
+  CHECK(seen->comm == "sleep");
 }
 
 TEST_CASE("maps report their fill and nothing is dropped under normal load", "[.bpf]") {

@@ -1,0 +1,72 @@
+#include "actors/ebpf_cpu_time_actor.hpp"
+
+#include <time.h>
+#include <unistd.h>
+
+#include "actors/clock.hpp"
+
+namespace kepler {
+namespace {
+
+uint64_t boot_clock_ns() {
+  timespec now{};
+  clock_gettime(CLOCK_BOOTTIME, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(now.tv_nsec);
+}
+
+bpf_probe_health health_of(const cpu_time_probe& probe, const cpu_time_snapshot& read) {
+  bpf_probe_health health;
+  health.attach_mode = std::string(to_string(probe.mode()));
+  auto stats = probe.program_stats();
+  health.program_runs = stats.run_count;
+  health.program_run_ns = stats.run_time_ns;
+  health.maps = {{"cpu_ns_by_process", read.process_fill.entries, read.process_fill.max_entries},
+                 {"process_meta", read.meta_fill.entries, read.meta_fill.max_entries},
+                 {"cpu_ns_by_cgroup", read.cgroup_fill.entries, read.cgroup_fill.max_entries}};
+  health.drops = {{"process", read.drops[CPU_TIME_DROP_PROCESS]},
+                  {"cgroup", read.drops[CPU_TIME_DROP_CGROUP]},
+                  {"meta", read.drops[CPU_TIME_DROP_META]},
+                  {"exit_event", read.drops[CPU_TIME_DROP_EXIT]}};
+  return health;
+}
+
+}  // namespace
+
+cpu_source_actor::behavior_type ebpf_cpu_time(cpu_source_actor::stateful_pointer<ebpf_cpu_time_state> self,
+                                              std::shared_ptr<cpu_time_probe> probe, std::string procfs_root,
+                                              std::shared_ptr<actor_stats> stats) {
+  auto& st = self->state;
+  st.stats = std::move(stats);
+  auto reader = cpu_time_reader::create(*probe);
+  if (!reader) {
+    self->quit(make_sensor_error(sensor_errc::read_failed, reader.error_message()));
+    return {[](caf::get_atom) -> caf::result<cpu_sample> { return make_sensor_error(sensor_errc::unavailable); }};
+  }
+  st.reader = std::move(reader).value();
+  st.probe = std::move(probe);
+  auto cgroups = cgroup_paths::from_mounts();
+  st.builder = std::make_unique<ebpf_table_builder>(
+      std::move(procfs_root), cgroups ? std::make_unique<cgroup_paths>(std::move(cgroups).value()) : nullptr,
+      static_cast<unsigned>(sysconf(_SC_NPROCESSORS_ONLN)));
+  return {
+      [=](caf::get_atom) -> caf::result<cpu_sample> {
+        auto& state = self->state;
+        if (state.stats) state.stats->set_mailbox_depth("ebpf_cpu_time", self->mailbox().size());
+        int64_t wall = wall_now_ns();
+        if (auto failure = state.reader->read(state.read)) {
+          auto err = make_sensor_error(sensor_errc::read_failed, failure->message);
+          self->quit(err);
+          return err;
+        }
+        cpu_sample sample;
+        sample.table = std::make_shared<const process_table>(state.builder->build(state.read, boot_clock_ns()));
+        sample.measured_mono_ns = static_cast<int64_t>(state.read.monotonic_ns);
+        sample.measured_wall_ns = wall;
+        sample.source = "ebpf";
+        sample.bpf = health_of(*state.probe, state.read);
+        return sample;
+      },
+  };
+}
+
+}  // namespace kepler

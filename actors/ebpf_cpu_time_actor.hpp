@@ -1,0 +1,32 @@
+#pragma once
+// The eBPF CPU-time source: reads the probe's maps when asked (DIFFERENCES #10). Runs
+// detached, like every source that makes system calls on request.
+
+#include <memory>
+#include <string>
+
+#include "actors/actor_stats.hpp"
+#include "actors/ebpf_process_table.hpp"
+#include "actors/messages.hpp"
+#include "bpf/cpu_time_loader.hpp"
+#include "bpf/cpu_time_reader.hpp"
+
+namespace kepler {
+
+struct ebpf_cpu_time_state {
+  static inline const char* name = "ebpf_cpu_time";
+  std::shared_ptr<cpu_time_probe> probe;  ///< loaded at start-up, shared across restarts
+  std::unique_ptr<cpu_time_reader> reader;
+  std::unique_ptr<ebpf_table_builder> builder;
+  cpu_time_snapshot read;  ///< reused between reads
+  std::shared_ptr<actor_stats> stats;
+};
+
+/// Answers `get` with every process's CPU time since the probe was attached. A failed read
+/// ends the actor so that its supervisor restarts it and, if it keeps failing, falls back
+/// to procfs.
+cpu_source_actor::behavior_type ebpf_cpu_time(cpu_source_actor::stateful_pointer<ebpf_cpu_time_state> self,
+                                              std::shared_ptr<cpu_time_probe> probe, std::string procfs_root,
+                                              std::shared_ptr<actor_stats> stats);
+
+}  // namespace kepler

@@ -1,0 +1,169 @@
+// Cost of eBPF CPU accounting (bpf/cpu_time.bpf.c) under a context-switch storm.
+// Budgets (issue 4):
+//   - program cost per sched_switch, from BPF run-time stats: ≤ 150 ns
+//   - pipe ping-pong throughput with the probe attached vs detached: ≤ 3 % slower
+//   - reading the maps: ≤ 0.2 µs per entry
+// Ping-pong rounds alternate detached / attached (stats on, as shipped) / attached (stats
+// off, the program alone) in one run, so machine noise hits all three alike; medians are
+// reported. Uses `perf bench sched pipe` when perf works, else an own pipe ping-pong.
+// Must run as root (or with CAP_BPF + CAP_PERFMON + CAP_SYS_ADMIN for the stats).
+//
+// Usage: bpf_switch_bench [rounds=5] [loops_per_round=200000] [map_entries=20000]
+
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "bpf/cpu_time_loader.hpp"
+#include "bpf/cpu_time_reader.hpp"
+
+namespace {
+
+using namespace kepler;
+
+uint64_t now_ns(clockid_t clock = CLOCK_MONOTONIC) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return uint64_t(ts.tv_sec) * 1'000'000'000u + uint64_t(ts.tv_nsec);
+}
+
+/// µs per round trip from `perf bench sched pipe`, or < 0 when perf is unusable.
+double perf_pipe_us(long loops) {
+  std::string command = "perf bench sched pipe -l " + std::to_string(loops) + " 2>/dev/null";
+  FILE* out = popen(command.c_str(), "r");
+  if (!out) return -1;
+  double us = -1;
+  char line[256];
+  while (std::fgets(line, sizeof line, out))
+    if (std::strstr(line, "usecs/op")) us = std::atof(line);
+  return pclose(out) == 0 ? us : -1;
+}
+
+/// µs per round trip of our own ping-pong: two processes, one byte each way over pipes.
+double own_pipe_us(long loops) {
+  int ping[2], pong[2];
+  if (pipe(ping) != 0 || pipe(pong) != 0) return -1;
+  pid_t child = fork();
+  char byte = 0;
+  if (child == 0) {
+    for (long i = 0; i < loops; ++i)
+      if (read(ping[0], &byte, 1) != 1 || write(pong[1], &byte, 1) != 1) _exit(1);
+    _exit(0);
+  }
+  uint64_t start = now_ns();
+  for (long i = 0; i < loops; ++i)
+    if (write(ping[1], &byte, 1) != 1 || read(pong[0], &byte, 1) != 1) break;
+  uint64_t elapsed = now_ns() - start;
+  waitpid(child, nullptr, 0);
+  for (int fd : {ping[0], ping[1], pong[0], pong[1]}) close(fd);
+  return double(elapsed) / 1e3 / double(loops);
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values.empty() ? 0 : values[values.size() / 2];
+}
+
+std::unique_ptr<cpu_time_probe> load(bool stats) {
+  probe_options options;
+  options.run_time_stats = stats;
+  auto probe = cpu_time_probe::load(options);
+  if (!probe) {
+    std::fprintf(stderr, "cannot load the probe: %s\n", probe.error_message().c_str());
+    std::exit(1);
+  }
+  return std::move(probe).value();
+}
+
+/// Plants `count` synthetic processes (and count / 20 cgroups) and times steady-state reads.
+void map_read_cost(std::size_t count) {
+  probe_options options;
+  options.max_processes = uint32_t(count + 4096);
+  auto loaded = cpu_time_probe::load(options);
+  if (!loaded) return;
+  auto& probe = *loaded.value();
+  reader_options reading;
+  reading.sweep_every_reads = 0;  // the planted tgids do not exist: keep them
+  auto reader = std::move(cpu_time_reader::create(probe, reading)).value();
+  int cpus = libbpf_num_possible_cpus();
+  std::vector<uint64_t> per_cpu(std::size_t(cpus), 1000);
+  for (std::size_t i = 0; i < count; ++i) {
+    cpu_time_process_key key{uint32_t(4'000'000 + i), 0, 1'000'000 + i};
+    cpu_time_process_meta meta{};
+    std::snprintf(meta.comm, sizeof meta.comm, "planted-%zu", i % 1000);
+    meta.cgroup_id = 1'000'000 + i % (count / 20 + 1);
+    bpf_map_update_elem(probe.maps().processes, &key, per_cpu.data(), BPF_ANY);
+    bpf_map_update_elem(probe.maps().process_meta, &key, &meta, BPF_ANY);
+    if (i % 20 == 0) bpf_map_update_elem(probe.maps().cgroups, &meta.cgroup_id, per_cpu.data(), BPF_ANY);
+  }
+  cpu_time_snapshot snapshot;
+  reader->read(snapshot);  // warm: buffers and output vectors sized
+  constexpr int reads = 20;
+  uint64_t wall = now_ns(), cpu = now_ns(CLOCK_THREAD_CPUTIME_ID);
+  for (int i = 0; i < reads; ++i) reader->read(snapshot);
+  wall = now_ns() - wall;
+  cpu = now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu;
+  std::size_t entries = snapshot.processes.size() + snapshot.cgroups.size();
+  std::printf("map read: %zu processes + %zu cgroups, %d CPUs: %.2f ms per read (CPU %.2f ms), "
+              "%.3f us per entry (CPU %.3f us)  [budget <= 0.2 us]  flush %s\n",
+              snapshot.processes.size(), snapshot.cgroups.size(), cpus, double(wall) / reads / 1e6,
+              double(cpu) / reads / 1e6, double(wall) / reads / 1e3 / double(entries),
+              double(cpu) / reads / 1e3 / double(entries), reader->flushes() ? "on" : "off");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int rounds = argc > 1 ? std::atoi(argv[1]) : 5;
+  long loops = argc > 2 ? std::atol(argv[2]) : 200'000;
+  std::size_t entries = argc > 3 ? std::size_t(std::atol(argv[3])) : 20'000;
+  set_bpf_log_callback({});
+
+  bool perf = perf_pipe_us(1000) > 0;
+  auto ping_pong = [&] { return perf ? perf_pipe_us(loops) : own_pipe_us(loops); };
+  std::printf("ping-pong: %s, %d rounds of %ld round trips, %ld CPUs online\n",
+              perf ? "perf bench sched pipe" : "own pipe ping-pong", rounds, loops,
+              sysconf(_SC_NPROCESSORS_ONLN));
+
+  std::vector<double> detached, attached, attached_nostats;
+  uint64_t runs = 0, run_ns = 0, storm_ns = 0;
+  for (int round = 0; round < rounds; ++round) {
+    detached.push_back(ping_pong());
+    {
+      auto probe = load(true);
+      auto before = probe->program_stats();
+      uint64_t start = now_ns();
+      attached.push_back(ping_pong());
+      storm_ns += now_ns() - start;
+      auto after = probe->program_stats();
+      runs += after.run_count - before.run_count;
+      run_ns += after.run_time_ns - before.run_time_ns;
+    }
+    {
+      auto probe = load(false);
+      attached_nostats.push_back(ping_pong());
+    }
+    std::printf("  round %d: detached %.3f us, attached %.3f us, attached without stats %.3f us\n",
+                round + 1, detached.back(), attached.back(), attached_nostats.back());
+  }
+  double base = median(detached);
+  std::printf("program cost: %.1f ns per run over %llu runs (%.2f s of storm, %.0f switches/s)  "
+              "[budget <= 150 ns]\n",
+              runs ? double(run_ns) / double(runs) : 0.0, (unsigned long long)runs, double(storm_ns) / 1e9,
+              storm_ns ? double(runs) * 1e9 / double(storm_ns) : 0.0);
+  std::printf("ping-pong medians: detached %.3f us, attached %.3f us (%+.1f %%), attached without "
+              "stats %.3f us (%+.1f %%)  [budget <= +3 %%]\n",
+              base, median(attached), (median(attached) / base - 1) * 100, median(attached_nostats),
+              (median(attached_nostats) / base - 1) * 100);
+  map_read_cost(entries);
+  return 0;
+}
