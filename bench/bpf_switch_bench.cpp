@@ -3,13 +3,18 @@
 //   - program cost per sched_switch, from BPF run-time stats: ≤ 150 ns
 //   - pipe ping-pong throughput with the probe attached vs detached: ≤ 3 % slower
 //   - reading the maps: ≤ 0.2 µs per entry
-// Ping-pong rounds alternate detached / attached (stats on, as shipped) / attached (stats
-// off, the program alone) in one run, so machine noise hits all three alike; medians are
-// reported. Uses `perf bench sched pipe` when perf works, else an own pipe ping-pong.
+// Ping-pong rounds alternate detached / attached as shipped / attached without run-time
+// stats (the program alone) / attached without per-CPU gathering, in one run, so machine
+// noise hits all alike; medians are reported. The program cost comes from the stats
+// (they are on in those setups); it includes the stats' own clock reads. Uses `perf bench sched pipe` when perf works, else an own pipe ping-pong.
 // Must run as root (or with CAP_BPF + CAP_PERFMON + CAP_SYS_ADMIN for the stats).
 //
-// Usage: bpf_switch_bench [rounds=5] [loops_per_round=200000] [map_entries=20000]
+// With pin_cpu >= 0 both ping-pong processes share that CPU: every switch goes from one to the
+// other (no idle in between), the worst case for per-CPU gathering.
+//
+// Usage: bpf_switch_bench [rounds=5] [loops_per_round=200000] [map_entries=20000] [pin_cpu=-1]
 
+#include <sched.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,9 +41,12 @@ uint64_t now_ns(clockid_t clock = CLOCK_MONOTONIC) {
   return uint64_t(ts.tv_sec) * 1'000'000'000u + uint64_t(ts.tv_nsec);
 }
 
+int pin_cpu = -1;
+
 /// µs per round trip from `perf bench sched pipe`, or < 0 when perf is unusable.
 double perf_pipe_us(long loops) {
   std::string command = "perf bench sched pipe -l " + std::to_string(loops) + " 2>/dev/null";
+  if (pin_cpu >= 0) command = "taskset -c " + std::to_string(pin_cpu) + " " + command;
   FILE* out = popen(command.c_str(), "r");
   if (!out) return -1;
   double us = -1;
@@ -52,6 +60,12 @@ double perf_pipe_us(long loops) {
 double own_pipe_us(long loops) {
   int ping[2], pong[2];
   if (pipe(ping) != 0 || pipe(pong) != 0) return -1;
+  if (pin_cpu >= 0) {  // inherited by the child
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(pin_cpu, &set);
+    sched_setaffinity(0, sizeof set, &set);
+  }
   pid_t child = fork();
   char byte = 0;
   if (child == 0) {
@@ -64,6 +78,12 @@ double own_pipe_us(long loops) {
     if (write(ping[1], &byte, 1) != 1 || read(pong[0], &byte, 1) != 1) break;
   uint64_t elapsed = now_ns() - start;
   waitpid(child, nullptr, 0);
+  if (pin_cpu >= 0) {
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) CPU_SET(cpu, &all);
+    sched_setaffinity(0, sizeof all, &all);
+  }
   for (int fd : {ping[0], ping[1], pong[0], pong[1]}) close(fd);
   return double(elapsed) / 1e3 / double(loops);
 }
@@ -73,9 +93,18 @@ double median(std::vector<double> values) {
   return values.empty() ? 0 : values[values.size() / 2];
 }
 
-std::unique_ptr<cpu_time_probe> load(bool stats) {
+/// One way of running the probe; each is timed in every round.
+struct setup {
+  const char* name;
+  bool attached, stats, gather;
+  std::vector<double> us_per_round_trip;
+  uint64_t runs = 0, run_ns = 0, storm_ns = 0;
+};
+
+std::unique_ptr<cpu_time_probe> load(const setup& how) {
   probe_options options;
-  options.run_time_stats = stats;
+  options.run_time_stats = how.stats;
+  options.gather_on_cpu = how.gather;
   auto probe = cpu_time_probe::load(options);
   if (!probe) {
     std::fprintf(stderr, "cannot load the probe: %s\n", probe.error_message().c_str());
@@ -126,44 +155,49 @@ int main(int argc, char** argv) {
   int rounds = argc > 1 ? std::atoi(argv[1]) : 5;
   long loops = argc > 2 ? std::atol(argv[2]) : 200'000;
   std::size_t entries = argc > 3 ? std::size_t(std::atol(argv[3])) : 20'000;
+  pin_cpu = argc > 4 ? std::atoi(argv[4]) : -1;
   set_bpf_log_callback({});
 
   bool perf = perf_pipe_us(1000) > 0;
   auto ping_pong = [&] { return perf ? perf_pipe_us(loops) : own_pipe_us(loops); };
-  std::printf("ping-pong: %s, %d rounds of %ld round trips, %ld CPUs online\n",
+  std::printf("ping-pong: %s, %d rounds of %ld round trips, %ld CPUs online, %s\n",
               perf ? "perf bench sched pipe" : "own pipe ping-pong", rounds, loops,
-              sysconf(_SC_NPROCESSORS_ONLN));
+              sysconf(_SC_NPROCESSORS_ONLN),
+              pin_cpu >= 0 ? ("both on CPU " + std::to_string(pin_cpu)).c_str() : "unpinned");
 
-  std::vector<double> detached, attached, attached_nostats;
-  uint64_t runs = 0, run_ns = 0, storm_ns = 0;
+  std::vector<setup> setups{{"detached", false, false, false, {}},
+                            {"attached (as shipped: gathering, stats on)", true, true, true, {}},
+                            {"attached, stats off", true, false, true, {}},
+                            {"attached, no gathering (every slice to the maps)", true, true, false, {}}};
   for (int round = 0; round < rounds; ++round) {
-    detached.push_back(ping_pong());
-    {
-      auto probe = load(true);
-      auto before = probe->program_stats();
-      uint64_t start = now_ns();
-      attached.push_back(ping_pong());
-      storm_ns += now_ns() - start;
-      auto after = probe->program_stats();
-      runs += after.run_count - before.run_count;
-      run_ns += after.run_time_ns - before.run_time_ns;
+    std::printf("  round %d:", round + 1);
+    for (auto& how : setups) {
+      if (!how.attached) {
+        how.us_per_round_trip.push_back(ping_pong());
+      } else {
+        auto probe = load(how);
+        auto before = probe->program_stats();
+        uint64_t start = now_ns();
+        how.us_per_round_trip.push_back(ping_pong());
+        how.storm_ns += now_ns() - start;
+        auto after = probe->program_stats();
+        how.runs += after.run_count - before.run_count;
+        how.run_ns += after.run_time_ns - before.run_time_ns;
+      }
+      std::printf(" %.3f", how.us_per_round_trip.back());
     }
-    {
-      auto probe = load(false);
-      attached_nostats.push_back(ping_pong());
-    }
-    std::printf("  round %d: detached %.3f us, attached %.3f us, attached without stats %.3f us\n",
-                round + 1, detached.back(), attached.back(), attached_nostats.back());
+    std::printf(" us per round trip\n");
   }
-  double base = median(detached);
-  std::printf("program cost: %.1f ns per run over %llu runs (%.2f s of storm, %.0f switches/s)  "
-              "[budget <= 150 ns]\n",
-              runs ? double(run_ns) / double(runs) : 0.0, (unsigned long long)runs, double(storm_ns) / 1e9,
-              storm_ns ? double(runs) * 1e9 / double(storm_ns) : 0.0);
-  std::printf("ping-pong medians: detached %.3f us, attached %.3f us (%+.1f %%), attached without "
-              "stats %.3f us (%+.1f %%)  [budget <= +3 %%]\n",
-              base, median(attached), (median(attached) / base - 1) * 100, median(attached_nostats),
-              (median(attached_nostats) / base - 1) * 100);
+  double base = median(setups[0].us_per_round_trip);
+  for (const auto& how : setups) {
+    double us = median(how.us_per_round_trip);
+    std::printf("%-50s median %.3f us per round trip (%+.1f %%)", how.name, us, (us / base - 1) * 100);
+    if (how.runs)
+      std::printf(", %.1f ns per program run over %llu runs (%.0f runs/s)", double(how.run_ns) / double(how.runs),
+                  (unsigned long long)how.runs, double(how.runs) * 1e9 / double(how.storm_ns));
+    std::printf("\n");
+  }
+  std::printf("budgets: <= 150 ns per sched_switch run, <= +3 %% per round trip\n");
   map_read_cost(entries);
   return 0;
 }

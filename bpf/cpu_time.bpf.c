@@ -53,11 +53,29 @@ struct {
   __uint(max_entries, CPU_TIME_DEFAULT_EXIT_RING_BYTES);
 } process_exits SEC(".maps");
 
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, CPU_TIME_DEFAULT_META_RING_BYTES);
+} meta_changes SEC(".maps");
+
 static __always_inline void count_drop(__u32 kind)
 {
   __u64 *n = bpf_map_lookup_elem(&drops, &kind);
   if (n)
     *n += 1;
+}
+
+static __always_inline void publish_meta(const struct cpu_time_process_key *key,
+                                         const struct cpu_time_process_meta *meta)
+{
+  struct cpu_time_meta_change *change = bpf_ringbuf_reserve(&meta_changes, sizeof(*change), 0);
+  if (!change) {
+    count_drop(CPU_TIME_DROP_META_CHANGE);
+    return;
+  }
+  change->key = *key;
+  __builtin_memcpy(&change->meta, meta, sizeof(*meta));
+  bpf_ringbuf_submit(change, BPF_RB_NO_WAKEUP); /* user space polls; nobody sleeps on it */
 }
 
 /* Adds delta to this CPU's slot of a per-CPU counter, creating the entry on first sight.
@@ -83,6 +101,10 @@ static __always_inline int add_or_insert(void *map, const void *key, __u64 delta
   return -1;
 }
 
+/* Set by user space once it has checked that it can flush every CPU before a read (5.10+);
+ * until then every slice goes straight to the maps. */
+__u32 gather_on_cpu = 0;
+
 /* Closes this CPU's current slice: returns its state and sets *delta, or NULL before the first
  * switch seen on this CPU (the slice has no known start). */
 static __always_inline struct cpu_time_cpu_state *take_slice(__u64 *delta)
@@ -100,19 +122,71 @@ static __always_inline struct cpu_time_cpu_state *take_slice(__u64 *delta)
   return cpu;
 }
 
-/* Charges a slice of the task being switched out to its process and its cgroup. In
- * sched_switch `current` is still prev, so the current cgroup id is prev's. */
-static __always_inline void charge(__u32 tgid, __u64 start_ns, struct task_struct *leader, __u64 delta)
+/* Moves what a slot gathered into the maps. */
+static __always_inline void flush_process(struct cpu_time_cpu_state *cpu, __u32 slot)
 {
-  struct cpu_time_process_key key = {.tgid = tgid, .start_ns = start_ns};
-  __u64 cgroup_id = bpf_get_current_cgroup_id();
-  int created = add_or_insert(&cpu_ns_by_process, &key, delta, CPU_TIME_DROP_PROCESS);
-  add_or_insert(&cpu_ns_by_cgroup, &cgroup_id, delta, CPU_TIME_DROP_CGROUP);
-  if (created > 0) {
-    struct cpu_time_process_meta meta = {.cgroup_id = cgroup_id};
-    BPF_CORE_READ_INTO(&meta.comm, leader, comm);
-    if (bpf_map_update_elem(&process_meta, &key, &meta, BPF_ANY))
-      count_drop(CPU_TIME_DROP_META);
+  struct cpu_time_gathered_process *gathered = &cpu->process[slot & 1];
+  if (gathered->ns) {
+    add_or_insert(&cpu_ns_by_process, &gathered->key, gathered->ns, CPU_TIME_DROP_PROCESS);
+    gathered->ns = 0;
+  }
+}
+
+static __always_inline void flush_cgroup(struct cpu_time_cpu_state *cpu, __u32 slot)
+{
+  slot &= 1;
+  if (cpu->cgroup_ns[slot]) {
+    add_or_insert(&cpu_ns_by_cgroup, &cpu->cgroup_id[slot], cpu->cgroup_ns[slot], CPU_TIME_DROP_CGROUP);
+    cpu->cgroup_ns[slot] = 0;
+  }
+}
+
+static __always_inline int process_slot(struct cpu_time_cpu_state *cpu, __u32 tgid, __u64 start_ns)
+{
+  if (cpu->process[0].key.tgid == tgid && cpu->process[0].key.start_ns == start_ns)
+    return 0;
+  if (cpu->process[1].key.tgid == tgid && cpu->process[1].key.start_ns == start_ns)
+    return 1;
+  return -1;
+}
+
+/* Charges a slice to its process and its cgroup: gathered on the CPU when it owns one of the
+ * CPU's slots, else straight into the map, taking over the least recently used slot (whose
+ * time is flushed first). A process's first slice always reaches the map, with its metadata,
+ * while its group leader is at hand. */
+static __always_inline void charge(struct cpu_time_cpu_state *cpu, __u32 tgid, __u64 start_ns,
+                                   struct task_struct *leader, __u64 cgroup_id, __u64 delta)
+{
+  __u32 gather = gather_on_cpu;
+  int slot = gather ? process_slot(cpu, tgid, start_ns) : -1;
+  if (slot >= 0) {
+    cpu->process[slot & 1].ns += delta;
+    cpu->process_recent = slot;
+  } else {
+    __u32 victim = (cpu->process_recent ^ 1) & 1;
+    flush_process(cpu, victim);
+    struct cpu_time_process_key key = {.tgid = tgid, .start_ns = start_ns};
+    if (add_or_insert(&cpu_ns_by_process, &key, delta, CPU_TIME_DROP_PROCESS) > 0) {
+      struct cpu_time_process_meta meta = {.cgroup_id = cgroup_id};
+      BPF_CORE_READ_INTO(&meta.comm, leader, comm);
+      if (bpf_map_update_elem(&process_meta, &key, &meta, BPF_ANY))
+        count_drop(CPU_TIME_DROP_META);
+      else
+        publish_meta(&key, &meta);
+    }
+    cpu->process[victim].key = key;
+    cpu->process_recent = victim;
+  }
+  slot = !gather ? -1 : cpu->cgroup_id[0] == cgroup_id ? 0 : cpu->cgroup_id[1] == cgroup_id ? 1 : -1;
+  if (slot >= 0) {
+    cpu->cgroup_ns[slot & 1] += delta;
+    cpu->cgroup_recent = slot;
+  } else {
+    __u32 victim = (cpu->cgroup_recent ^ 1) & 1;
+    flush_cgroup(cpu, victim);
+    add_or_insert(&cpu_ns_by_cgroup, &cgroup_id, delta, CPU_TIME_DROP_CGROUP);
+    cpu->cgroup_id[victim] = cgroup_id;
+    cpu->cgroup_recent = victim;
   }
 }
 
@@ -122,16 +196,20 @@ static __always_inline void follow_move(__u32 tgid, __u64 start_ns, __u64 cgroup
 {
   struct cpu_time_process_key key = {.tgid = tgid, .start_ns = start_ns};
   struct cpu_time_process_meta *meta = bpf_map_lookup_elem(&process_meta, &key);
-  if (meta)
+  if (meta && meta->cgroup_id != cgroup_id) { /* also fires for v1 hierarchies: v2 unchanged */
     meta->cgroup_id = cgroup_id;
+    publish_meta(&key, meta);
+  }
 }
 
 static __always_inline void follow_exec(__u32 tgid, __u64 start_ns, struct task_struct *task)
 {
   struct cpu_time_process_key key = {.tgid = tgid, .start_ns = start_ns};
   struct cpu_time_process_meta *meta = bpf_map_lookup_elem(&process_meta, &key);
-  if (meta)
+  if (meta) {
     BPF_CORE_READ_INTO(&meta->comm, task, comm);
+    publish_meta(&key, meta);
+  }
 }
 
 static __always_inline void emit_exit(__u32 tgid, __u64 start_ns)
@@ -160,11 +238,14 @@ int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_str
     return 0;
   }
   struct task_struct *leader = prev->group_leader;
-  charge(prev->tgid, leader->start_boottime, leader, delta);
+  /* prev's cgroup v2 id, as bpf_get_current_cgroup_id() would give, without a helper call */
+  __u64 cgroup_id = prev->cgroups->dfl_cgrp->kn->id;
+  charge(cpu, prev->tgid, leader->start_boottime, leader, cgroup_id, delta);
   return 0;
 }
 
-/* Variant 2 (raw tracepoint): the same logic, reads relocated through BPF_CORE_READ. */
+/* Variant 2 (raw tracepoint): the same logic, reads relocated through BPF_CORE_READ. In
+ * sched_switch `current` is still prev, so the current cgroup id is prev's. */
 SEC("raw_tp/sched_switch")
 int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
@@ -177,7 +258,8 @@ int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_str
     return 0;
   }
   struct task_struct *leader = BPF_CORE_READ(prev, group_leader);
-  charge(BPF_CORE_READ(prev, tgid), BPF_CORE_READ(leader, start_boottime), leader, delta);
+  charge(cpu, BPF_CORE_READ(prev, tgid), BPF_CORE_READ(leader, start_boottime), leader,
+         bpf_get_current_cgroup_id(), delta);
   return 0;
 }
 
@@ -235,22 +317,32 @@ int BPF_PROG(exec_raw, struct task_struct *task)
 
 /* Run by user space on each CPU just before a read (BPF_PROG_TEST_RUN with
  * BPF_F_TEST_RUN_ON_CPU: an IPI, so `current` is whoever is on that CPU). It charges the slice
- * in progress, so a CPU that has not switched for seconds (idle, or one busy task) is still
- * accounted up to the read. Interrupts are off in the scheduler, so it never splits a switch. */
+ * in progress and flushes what the CPU gathered, so a CPU that has not switched for seconds
+ * (idle, or one busy task) is accounted up to the read. Interrupts are off in the scheduler:
+ * it never lands inside a switch. */
 SEC("raw_tp")
 int flush_cpu(void *ctx)
 {
   __u64 delta = 0;
   struct cpu_time_cpu_state *cpu = take_slice(&delta);
-  if (!cpu)
-    return 0;
-  __u64 pid_tgid = bpf_get_current_pid_tgid();
-  if ((__u32)pid_tgid == 0) {
-    cpu->idle_ns += delta;
-    return 0;
+  if (cpu) {
+    __u64 pid_tgid = bpf_get_current_pid_tgid();
+    if ((__u32)pid_tgid == 0) {
+      cpu->idle_ns += delta;
+    } else {
+      struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+      struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+      charge(cpu, pid_tgid >> 32, BPF_CORE_READ(leader, start_boottime), leader,
+             bpf_get_current_cgroup_id(), delta);
+    }
   }
-  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-  struct task_struct *leader = BPF_CORE_READ(task, group_leader);
-  charge(pid_tgid >> 32, BPF_CORE_READ(leader, start_boottime), leader, delta);
+  __u32 zero = 0;
+  cpu = bpf_map_lookup_elem(&cpu_state, &zero);
+  if (cpu) {
+    for (__u32 slot = 0; slot < CPU_TIME_GATHER_SLOTS; ++slot) {
+      flush_process(cpu, slot);
+      flush_cgroup(cpu, slot);
+    }
+  }
   return 0;
 }

@@ -11,6 +11,7 @@
 #define CPU_TIME_DEFAULT_MAX_PROCESSES 32768
 #define CPU_TIME_DEFAULT_MAX_CGROUPS 8192
 #define CPU_TIME_DEFAULT_EXIT_RING_BYTES (256 * 1024)
+#define CPU_TIME_DEFAULT_META_RING_BYTES (256 * 1024)
 
 /* A process: its tgid plus the group leader's start time, so pid reuse never mixes two. */
 struct cpu_time_process_key {
@@ -25,6 +26,13 @@ struct cpu_time_process_meta {
   __u64 cgroup_id;              /* cgroup v2 id (= directory inode) of the process */
 };
 
+/* Emitted into meta_changes whenever process_meta is written (first sight, exec, cgroup move),
+ * so user space keeps its own copy without re-reading the whole map each time. */
+struct cpu_time_meta_change {
+  struct cpu_time_process_key key;
+  struct cpu_time_process_meta meta;
+};
+
 /* Emitted into the ring buffer when the last thread of a thread group exits. */
 struct cpu_time_exit_event {
   __u32 tgid;
@@ -32,10 +40,25 @@ struct cpu_time_exit_event {
   __u64 start_ns;
 };
 
-/* Per-CPU scheduler state: one lookup on the hot path serves both fields. */
+/* Time gathered on one CPU for one process, not yet added to cpu_ns_by_process. */
+struct cpu_time_gathered_process {
+  struct cpu_time_process_key key;
+  __u64 ns;
+};
+
+/* Per-CPU state, one lookup on the hot path. The slices of the two processes (and cgroups)
+ * that ran last on this CPU gather here and reach the hash maps only when they are evicted
+ * (least recently used first) or a read flushes the CPU: a CPU alternating between one task
+ * and idle, or between two tasks, touches no hash map. */
+#define CPU_TIME_GATHER_SLOTS 2
 struct cpu_time_cpu_state {
-  __u64 last_switch_ns; /* bpf_ktime_get_ns() at the last sched_switch on this CPU, 0 = none yet */
+  __u64 last_switch_ns; /* bpf_ktime_get_ns() at the last switch (or flush), 0 = none yet */
   __u64 idle_ns;        /* time this CPU's idle task (pid 0) was on the CPU */
+  struct cpu_time_gathered_process process[CPU_TIME_GATHER_SLOTS];
+  __u64 cgroup_id[CPU_TIME_GATHER_SLOTS];
+  __u64 cgroup_ns[CPU_TIME_GATHER_SLOTS];
+  __u32 process_recent; /* slot used last; the other one is evicted next */
+  __u32 cgroup_recent;
 };
 
 /* Indices of the per-CPU drop counters: every entry or event that could not be stored. */
@@ -43,6 +66,7 @@ struct cpu_time_cpu_state {
 #define CPU_TIME_DROP_CGROUP 1    /* cpu_ns_by_cgroup full */
 #define CPU_TIME_DROP_META 2      /* process_meta full (comm / cgroup unknown) */
 #define CPU_TIME_DROP_EXIT 3      /* process_exits ring buffer full (exit event lost) */
-#define CPU_TIME_DROP_KINDS 4
+#define CPU_TIME_DROP_META_CHANGE 4 /* meta_changes full (user space re-reads process_meta) */
+#define CPU_TIME_DROP_KINDS 5
 
 #endif /* KEPLER_BPF_CPU_TIME_H */

@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,7 +22,7 @@ constexpr const char* default_btf_path = "/sys/kernel/btf/vmlinux";
 
 bpf_log_callback& log_callback() {
   static bpf_log_callback callback = [](bpf_log_level level, std::string_view line) {
-    if (level != bpf_log_level::debug) std::cerr << "libbpf: " << line;
+    if (level != bpf_log_level::debug) std::cerr << line;  // lines carry their "libbpf: "
   };
   return callback;
 }
@@ -65,8 +66,12 @@ std::string describe_bpf_failure(std::string_view step, int err) {
   std::string message(step);
   message += " failed: ";
   message += std::strerror(err);
-  if (err == EPERM || err == EACCES)
+  if (err == EPERM)
     message += " (needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)";
+  else if (err == EACCES)  // the verifier, or an LSM
+    message += " (verifier rejection or denied by a security module: see the libbpf log)";
+  else if (err == EINVAL)
+    message += " (see the libbpf log for the verifier's reason)";
   else if (err == ENOMEM || err == E2BIG)
     message += " (map sizes too large for the memory limit?)";
   return message;
@@ -134,7 +139,8 @@ result<std::unique_ptr<cpu_time_probe>> cpu_time_probe::load(const probe_options
   for (auto [map, entries] : {sizing{skel.maps.cpu_ns_by_process, options.max_processes},
                               sizing{skel.maps.process_meta, options.max_processes},
                               sizing{skel.maps.cpu_ns_by_cgroup, options.max_cgroups},
-                              sizing{skel.maps.process_exits, options.exit_ring_bytes}}) {
+                              sizing{skel.maps.process_exits, options.exit_ring_bytes},
+                              sizing{skel.maps.meta_changes, options.meta_ring_bytes}}) {
     if (entries == 0) return make_error(std::string("eBPF map ") + bpf_map__name(map) + " sized 0");
     if (int err = bpf_map__set_max_entries(map, entries))
       return failure(std::string("sizing eBPF map ") + bpf_map__name(map), err);
@@ -146,6 +152,14 @@ result<std::unique_ptr<cpu_time_probe>> cpu_time_probe::load(const probe_options
                        std::string(to_string(mode)) + ")",
                    err);
 
+  // Gathering per CPU is only safe when every read can flush each CPU: check on this one.
+  bpf_test_run_opts run{};
+  run.sz = sizeof run;
+  run.flags = BPF_F_TEST_RUN_ON_CPU;
+  run.cpu = static_cast<__u32>(std::max(sched_getcpu(), 0));
+  probe->flushes_ = bpf_prog_test_run_opts(bpf_program__fd(skel.progs.flush_cpu), &run) == 0;
+  if (probe->flushes_ && options.gather_on_cpu) skel.bss->gather_on_cpu = 1;
+
   if (options.run_time_stats)
     probe->stats_fd_ = bpf_enable_stats(BPF_STATS_RUN_TIME);  // < 0: stats stay 0, not fatal
   probe->maps_ = cpu_time_maps{
@@ -155,6 +169,7 @@ result<std::unique_ptr<cpu_time_probe>> cpu_time_probe::load(const probe_options
       .cpu_state = bpf_map__fd(skel.maps.cpu_state),
       .drops = bpf_map__fd(skel.maps.drops),
       .exits = bpf_map__fd(skel.maps.process_exits),
+      .meta_changes = bpf_map__fd(skel.maps.meta_changes),
       .flush_program = bpf_program__fd(skel.progs.flush_cpu),
       .max_processes = bpf_map__max_entries(skel.maps.cpu_ns_by_process),
       .max_cgroups = bpf_map__max_entries(skel.maps.cpu_ns_by_cgroup),

@@ -26,9 +26,11 @@ struct probe_options {
   uint32_t max_processes = CPU_TIME_DEFAULT_MAX_PROCESSES;  ///< cpu_ns_by_process and process_meta
   uint32_t max_cgroups = CPU_TIME_DEFAULT_MAX_CGROUPS;      ///< cpu_ns_by_cgroup
   uint32_t exit_ring_bytes = CPU_TIME_DEFAULT_EXIT_RING_BYTES;  ///< power of 2, page multiple
+  uint32_t meta_ring_bytes = CPU_TIME_DEFAULT_META_RING_BYTES;  ///< power of 2, page multiple
   std::optional<bpf_attach_mode> force_mode;  ///< skip the tp_btf probe (tests, known kernels)
   std::string btf_path = "/sys/kernel/btf/vmlinux";  ///< kernel BTF for CO-RE (or a BTFHub file)
   bool run_time_stats = true;  ///< BPF_STATS_RUN_TIME while loaded (costs ~2 clock reads per run)
+  bool gather_on_cpu = true;   ///< gather consecutive slices per CPU (needs flushes(); faster)
 };
 
 /// Run count and run time of the attached programs from BPF_STATS_RUN_TIME, summed.
@@ -55,6 +57,7 @@ struct cpu_time_maps {
   int cpu_state = -1;     ///< PERCPU_ARRAY[1] of cpu_time_cpu_state
   int drops = -1;         ///< PERCPU_ARRAY[CPU_TIME_DROP_KINDS] of __u64
   int exits = -1;         ///< RINGBUF of cpu_time_exit_event
+  int meta_changes = -1;  ///< RINGBUF of cpu_time_meta_change
   int flush_program = -1; ///< raw_tp program run on each CPU to charge the slice in progress
   uint32_t max_processes = 0;
   uint32_t max_cgroups = 0;
@@ -77,6 +80,12 @@ class cpu_time_probe {
   /// The maps, for cpu_time_reader.
   const cpu_time_maps& maps() const { return maps_; }
 
+  /// Whether a read can first charge the slices running on every CPU and flush what each CPU
+  /// gathered (BPF_PROG_TEST_RUN on a chosen CPU, kernel 5.10+). Without it a slice counts
+  /// only once it ends: a CPU idle or busy without a switch lags behind, and nothing is
+  /// gathered per CPU.
+  bool flushes() const { return flushes_; }
+
   /// Whether BPF run-time stats could be enabled (needs CAP_SYS_ADMIN); else stats stay 0.
   bool stats_enabled() const { return stats_fd_ >= 0; }
 
@@ -93,14 +102,15 @@ class cpu_time_probe {
   bpf_attach_mode mode_ = bpf_attach_mode::tp_btf;
   cpu_time_maps maps_;
   int stats_fd_ = -1;
+  bool flushes_ = false;
 };
 
 /// Whether tp_btf programs load for sched_switch here: loads a two-instruction
 /// BPF_PROG_TYPE_TRACING program (libbpf_probe_bpf_prog_type cannot tell, see the notes §3.6).
 bool kernel_supports_tp_btf();
 
-/// "<step> failed: <strerror(err)>", plus what to do for permission errors. `err` is an errno
-/// value of either sign.
+/// "<step> failed: <strerror(err)>", plus the likely cause (capabilities, verifier, memory).
+/// `err` is an errno value of either sign.
 std::string describe_bpf_failure(std::string_view step, int err);
 
 }  // namespace kepler

@@ -7,10 +7,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "bpf/cpu_time.h"
 #include "bpf/cpu_time_loader.hpp"
+#include "bpf/host_info.hpp"
 #include "bpf/map_batch.hpp"
 #include "sensors/result.hpp"
 
@@ -33,11 +35,11 @@ struct cgroup_cpu_time {
   uint64_t cpu_ns = 0;
 };
 
-/// A process whose last thread exited.
-struct process_exit {
+/// A process: pid reuse never mixes two, thanks to the start time.
+struct process_id {
   uint32_t tgid = 0;
   uint64_t start_ns = 0;
-  friend auto operator<=>(const process_exit&, const process_exit&) = default;
+  friend auto operator<=>(const process_id&, const process_id&) = default;
 };
 
 /// How full a map is.
@@ -51,7 +53,7 @@ struct cpu_time_snapshot {
   uint64_t monotonic_ns = 0;  ///< CLOCK_MONOTONIC at the start of the read (the probe's clock)
   std::vector<process_cpu_time> processes;
   std::vector<cgroup_cpu_time> cgroups;
-  std::vector<process_exit> exits;  ///< exits seen since the previous read, each once
+  std::vector<process_id> exits;  ///< exits seen since the previous read, each once
   uint64_t idle_ns = 0;             ///< idle-task time summed over CPUs
   std::array<uint64_t, CPU_TIME_DROP_KINDS> drops{};  ///< indexed by CPU_TIME_DROP_*
   map_fill process_fill, meta_fill, cgroup_fill;
@@ -66,7 +68,8 @@ struct reader_options {
 
 /// Reads the probe's maps. A process is reported with its exit, then once more at the next
 /// read (its final slice is charged at its last sched_switch, after the exit event), and only
-/// then deleted from the maps.
+/// then deleted from the maps. Metadata is kept here, updated from the meta_changes ring
+/// (the process_meta map is re-read in full only when that ring overflowed).
 class cpu_time_reader {
  public:
   /// The probe must outlive the reader.
@@ -88,45 +91,42 @@ class cpu_time_reader {
   /// Entries retired by the liveness sweep because their exit event was never seen.
   uint64_t swept() const { return swept_; }
 
-  /// Whether each read first charges the slices running on every CPU (kernel 5.10+). If not,
-  /// a slice is only counted when it ends: a CPU idle or busy without a switch lags behind.
+  /// Full re-reads of process_meta (the first read, then one per meta_changes overflow).
+  uint64_t meta_rereads() const { return meta_rereads_; }
+
+  /// Whether each read first flushes every CPU (see cpu_time_probe::flushes).
   bool flushes() const { return flushing_; }
 
  private:
+  struct id_hash {
+    std::size_t operator()(const process_id& id) const {
+      uint64_t h = (uint64_t{id.tgid} * 0x9E3779B97F4A7C15ull) ^ (id.start_ns * 0xC2B2AE3D27D4EB4Full);
+      return std::size_t(h ^ (h >> 29));
+    }
+  };
   cpu_time_reader(const cpu_time_maps& maps, const reader_options& options, std::size_t cpus);
   static int on_exit_event(void* self, void* data, std::size_t size);
+  static int on_meta_change(void* self, void* data, std::size_t size);
   void flush_cpus();
+  std::optional<error> reread_meta();
   void join_processes(cpu_time_snapshot& out);
+  void retire(const process_id& id);
   void sweep(const cpu_time_snapshot& out);
 
   cpu_time_maps maps_;
   reader_options options_;
   std::size_t cpus_;
-  map_dump processes_, meta_, cgroups_;
+  map_dump processes_, cgroups_;
   std::vector<std::byte> cpu_state_, drops_;  ///< per-CPU lookup buffers
-  std::vector<uint32_t> meta_slots_;          ///< open-addressing index into meta_, 0 = empty
-  ring_buffer* ring_ = nullptr;
-  std::vector<process_exit>* exits_sink_ = nullptr;
-  std::vector<process_exit> retiring_;        ///< reported last read; deleted after this read
-  uint64_t reads_ = 0, exit_drops_seen_ = 0, swept_ = 0;
+  std::unordered_map<process_id, cpu_time_process_meta, id_hash> meta_;
+  ring_buffer* rings_ = nullptr;  ///< process_exits and meta_changes
+  std::vector<process_id>* exits_sink_ = nullptr;
+  std::vector<process_id> retiring_;  ///< reported last read; deleted after this read
+  uint64_t reads_ = 0, exit_drops_seen_ = 0, meta_change_drops_seen_ = 0, swept_ = 0,
+           meta_rereads_ = 0;
   std::optional<bool> host_pid_namespace_;
   std::vector<uint32_t> online_cpus_;
-  bool flushing_ = true;
+  bool flushing_ = false;
 };
-
-/// Parses a kernel CPU list ("0-3,8,10-11", as in /sys/devices/system/cpu/online) into `cpus`,
-/// reusing its storage; false on malformed text.
-bool parse_cpu_list(std::string_view text, std::vector<uint32_t>& cpus);
-
-/// Whether a CLOCK_BOOTTIME start in ns and a /proc/<pid>/stat starttime in clock ticks name
-/// the same instant (the kernel truncates the ns to ticks; one tick of slack).
-bool start_time_matches(uint64_t start_ns, uint64_t start_ticks, long ticks_per_second);
-
-/// Field 22 (starttime, clock ticks since boot) of a /proc/<pid>/stat line.
-std::optional<uint64_t> stat_start_ticks(std::string_view stat_line);
-
-/// Whether process `tgid` started at `start_ns` is still alive: kill(tgid, 0) is not ESRCH and
-/// /proc/<tgid>/stat shows the same start time (pid reuse check). No allocation.
-bool process_alive(uint32_t tgid, uint64_t start_ns);
 
 }  // namespace kepler

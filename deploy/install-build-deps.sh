@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   libcaf-dev libboost1.74-dev libyaml-cpp-dev
   libcli11-dev libspdlog-dev libfmt-dev catch2
+  libbpf-dev bpftool clang llvm  # eBPF probes: libbpf, skeletons and vmlinux.h, BPF compiler, llvm-strip
   python3 prometheus  # integration tests: the harness and a real Prometheus server (+ promtool)
 )
 

@@ -92,6 +92,11 @@ inline uint64_t proc_cpu_ticks(pid_t pid) {
   return ticks;
 }
 
+/// The scheduler's sum_exec_runtime of a single-threaded process, ns (/proc/<pid>/schedstat).
+inline uint64_t proc_exec_ns(pid_t pid) {
+  return std::stoull(read_file("/proc/" + std::to_string(pid) + "/schedstat"));
+}
+
 /// starttime of /proc/<pid>/stat, in clock ticks since boot.
 inline uint64_t proc_start_ticks(pid_t pid) {
   return stat_start_ticks(read_file("/proc/" + std::to_string(pid) + "/stat")).value_or(0);

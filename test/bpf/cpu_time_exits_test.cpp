@@ -65,8 +65,17 @@ TEST_CASE("the raw_tp variant counts short-lived processes the same way", "[.bpf
   check_short_lived_child(fixture);
   std::this_thread::sleep_for(50ms);
   auto snapshot = fixture.read();
-  CHECK(snapshot.idle_ns > 0);
+  uint64_t busy = 0;
+  for (const auto& cgroup : snapshot.cgroups) busy += cgroup.cpu_ns;
+  CHECK(busy + snapshot.idle_ns > 40'000'000);  // ≥ 50 ms on at least one CPU, busy or idle
   CHECK(fixture.probe->program_stats().run_count > 0);
+}
+
+TEST_CASE("without per-CPU gathering every slice still reaches the maps", "[.bpf]") {
+  probe_options options;
+  options.gather_on_cpu = false;
+  probe_fixture fixture(options);
+  check_short_lived_child(fixture);
 }
 
 TEST_CASE("a thread's exit is not a process exit; the group's exit is reported once", "[.bpf]") {

@@ -44,9 +44,11 @@ TEST_CASE("a busy child's CPU time matches its /proc utime + stime", "[.bpf]") {
   std::this_thread::sleep_for(200ms);
   auto first = fixture.read();
   uint64_t ticks_first = proc_cpu_ticks(child.pid());
+  uint64_t exec_first = proc_exec_ns(child.pid());
   std::this_thread::sleep_for(1500ms);
   auto second = fixture.read();
   uint64_t ticks_second = proc_cpu_ticks(child.pid());
+  uint64_t exec_second = proc_exec_ns(child.pid());
 
   auto before = find_process(first, child.pid(), start);
   auto after = find_process(second, child.pid(), start);
@@ -54,9 +56,12 @@ TEST_CASE("a busy child's CPU time matches its /proc utime + stime", "[.bpf]") {
   REQUIRE(after);
   double bpf_ms = double(after->cpu_ns - before->cpu_ns) / 1e6;
   double proc_ms = double(ticks_second - ticks_first) * 1000.0 / double(sysconf(_SC_CLK_TCK));
-  INFO("eBPF " << bpf_ms << " ms, /proc " << proc_ms << " ms");
-  CHECK(proc_ms > 1000);
-  CHECK(bpf_ms == Approx(proc_ms).epsilon(0.03));
+  double exec_ms = double(exec_second - exec_first) / 1e6;
+  INFO("eBPF " << bpf_ms << " ms, /proc stat " << proc_ms << " ms, schedstat " << exec_ms << " ms");
+  CHECK(proc_ms > 100);  // it ran, even on a loaded machine (1500 ms on an idle one)
+  CHECK(std::abs(bpf_ms - proc_ms) <= 0.03 * proc_ms + 20);  // stat truncates to 10 ms ticks
+  CHECK(std::abs(bpf_ms - exec_ms) <= 0.01 * exec_ms + 3);   // the scheduler's own ns; the
+                                                              // files are read just after the maps
   CHECK(after->comm == "bpf_test");
 }
 
@@ -164,6 +169,30 @@ TEST_CASE("maps report their fill and nothing is dropped under normal load", "[.
   std::size_t named = 0;
   for (const auto& process : snapshot.processes) named += !process.comm.empty();
   CHECK(named == snapshot.processes.size());
+}
+
+TEST_CASE("metadata lost to a full change ring is recovered from the map", "[.bpf]") {
+  probe_options options;
+  options.meta_ring_bytes = 4096;  // about 80 changes
+  probe_fixture fixture(options);
+  fixture.read();
+  std::vector<std::pair<pid_t, uint64_t>> children;
+  for (int i = 0; i < 200; ++i) {
+    child_process child([] { spin_cpu(100'000); });
+    children.emplace_back(child.pid(), proc_start_ticks(child.pid()));
+    child.go();
+    child.wait();
+  }
+  auto before = fixture.reader->meta_rereads();
+  auto snapshot = fixture.read();
+  CHECK(snapshot.drops[CPU_TIME_DROP_META_CHANGE] > 0);
+  CHECK(fixture.reader->meta_rereads() == before + 1);
+  std::size_t named = 0;
+  for (auto [pid, start] : children) {
+    auto seen = find_process(snapshot, pid, start);
+    named += seen && seen->comm == "bpf_test";
+  }
+  CHECK(named == children.size());
 }
 
 TEST_CASE("a full process map counts drops instead of losing them silently", "[.bpf]") {

@@ -70,13 +70,15 @@ class DaemonExited(AssertionError):
 
 
 class Daemon:
-    """One kepler process, its log file and its HTTP endpoint."""
+    """One kepler process, its log file and its HTTP endpoint. `wrapper` is a command that
+    execs the daemon (e.g. `setpriv … --`), so the daemon keeps the pid that Popen returns."""
 
-    def __init__(self, config_path, port, log_path, binary=None):
+    def __init__(self, config_path, port, log_path, binary=None, wrapper=()):
         self.config_path = config_path
         self.port = port
         self.log_path = log_path
         self.binary = binary or kepler_binary()
+        self.wrapper = list(wrapper)
         self.process = None
         self.spawned_at = None
         self.seconds_to_ready = None
@@ -90,7 +92,7 @@ class Daemon:
         self._log_file = open(self.log_path, "wb")
         self.spawned_at = time.monotonic()
         self.process = subprocess.Popen(
-            [self.binary, f"--config.file={self.config_path}"],
+            [*self.wrapper, self.binary, f"--config.file={self.config_path}"],
             stdout=self._log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         return self
 
@@ -186,9 +188,10 @@ class Daemon:
         return "---- kepler log tail ----\n" + "\n".join(tail) + "\n-------------------------"
 
 
-def run_daemon_to_exit(config_path, timeout=10.0, binary=None):
-    """Runs kepler expecting it to exit by itself; returns (exit code, combined output)."""
-    done = subprocess.run([binary or kepler_binary(), f"--config.file={config_path}"],
+def run_daemon_to_exit(config_path, timeout=10.0, binary=None, wrapper=()):
+    """Runs kepler (under `wrapper`, as `Daemon` does) expecting it to exit by itself;
+    returns (exit code, combined output)."""
+    done = subprocess.run([*wrapper, binary or kepler_binary(), f"--config.file={config_path}"],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           stdin=subprocess.DEVNULL, timeout=timeout)
     return done.returncode, done.stdout.decode("utf-8", "replace")
