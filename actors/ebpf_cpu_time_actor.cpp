@@ -26,7 +26,8 @@ bpf_probe_health health_of(const cpu_time_probe& probe, const cpu_time_snapshot&
   health.drops = {{"process", read.drops[CPU_TIME_DROP_PROCESS]},
                   {"cgroup", read.drops[CPU_TIME_DROP_CGROUP]},
                   {"meta", read.drops[CPU_TIME_DROP_META]},
-                  {"exit_event", read.drops[CPU_TIME_DROP_EXIT]}};
+                  {"exit_event", read.drops[CPU_TIME_DROP_EXIT]},
+                  {"meta_change", read.drops[CPU_TIME_DROP_META_CHANGE]}};
   return health;
 }
 

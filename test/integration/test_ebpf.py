@@ -13,15 +13,19 @@ as ambient capabilities:
   CAP_SYS_PTRACE       readlink /proc/<pid>/exe of other users' processes; without it every
                        such process is exported with exe="".
   CAP_DAC_READ_SEARCH  open /proc/<pid>/environ (mode 0400) of other users' processes, where
-                       the container name comes from; without it container_name="". On real
-                       hosts the RAPL counters (/sys/class/powercap/*/energy_uj, 0400 root since
-                       CVE-2020-8694) need it too (this test's fake tree is world-readable).
+                       the container name comes from; without it container_name="". (Past the
+                       mode bits, environ also needs a ptrace-read check, which CAP_SYS_PTRACE
+                       passes; on 6.18 CAP_PERFMON was seen to pass it too.) On real hosts the
+                       RAPL counters (/sys/class/powercap/*/energy_uj, 0400 root since
+                       CVE-2020-8694) need it as well; this test's fake tree is world-readable.
 
+/proc/<pid>/stat, comm, cmdline and cgroup, the cgroup2 tree and the BTF are world-readable.
 Not needed: CAP_SYS_ADMIN is only asked for BPF run-time statistics (BPF_ENABLE_STATS); without
 it eBPF mode works, and kepler_bpf_program_runs_total / _run_seconds_total stay 0 unless
 something else has turned the statistics on (sysctl kernel.bpf_stats_enabled=1 or another
-process's stats fd; they are global). CAP_SYS_RESOURCE is not needed on kernels ≥ 5.11, which
-charge BPF memory to the cgroup instead of RLIMIT_MEMLOCK.
+process's stats fd; they are global). CAP_SYS_RESOURCE was not needed here: since 5.11 BPF
+memory is charged to the memory cgroup, not RLIMIT_MEMLOCK (older kernels need that limit
+raised).
 
 Needs root (cgroups, setpriv), /sys/kernel/btf/vmlinux and util-linux `setpriv`; skips without
 root or BTF. Run alone:
@@ -53,7 +57,7 @@ STORM_SECONDS = 10.0
 STORM_BURN_S = 0.003
 STORM_TAIL_S = 3.0                # until the last exits reach the exporter
 EBPF_MIN_COVERAGE = 0.99
-EBPF_MAX_COVERAGE = 1.01          # eBPF also counts IRQ time that the cgroup does not
+EBPF_MAX_COVERAGE = 1.01          # more is CPU time charged to the container that it did not use
 
 # Long-running processes.
 STEADY_DUTY = 0.6
@@ -109,15 +113,15 @@ def uid_of(pid):
 
 
 def without_capabilities(names):
-    """Runs the command as root with `names` dropped from the bounding set (and the inheritable
-    set), so that neither exec nor anything after can give them back."""
+    """A wrapper that runs the command as root with `names` dropped from the bounding set (and
+    the inheritable set), so that neither exec nor anything after can give them back."""
     listed = ",".join(f"-{name}" for name in names)
     return [require_setpriv(), f"--bounding-set={listed}", f"--inh-caps={listed}", "--"]
 
 
 def as_unprivileged_user_with(names):
-    """Runs the command as uid/gid UNPRIVILEGED_UID, no groups, with exactly `names` as
-    ambient (hence effective) capabilities."""
+    """A wrapper that runs the command as uid/gid UNPRIVILEGED_UID, no groups, with exactly
+    `names` as ambient (hence effective) capabilities."""
     listed = ",".join(f"+{name}" for name in names)
     return [require_setpriv(), f"--reuid={UNPRIVILEGED_UID}", f"--regid={UNPRIVILEGED_UID}",
             "--clear-groups", f"--inh-caps={listed}", f"--ambient-caps={listed}", "--"]
