@@ -84,6 +84,9 @@ result<std::shared_ptr<cpu_time_probe>> load_bpf_probe(const kepler_config& conf
     return std::shared_ptr<cpu_time_probe>();
   }
   spdlog::info("CPU time from eBPF ({} on sched_switch)", to_string(probe.value()->mode()));
+  if (!probe.value()->stats_enabled())
+    spdlog::info("eBPF run-time statistics unavailable (they need CAP_SYS_ADMIN): "
+                 "kepler_bpf_program_* are not exported");
   return std::shared_ptr<cpu_time_probe>(std::move(probe).value());
 }
 

@@ -17,6 +17,7 @@ uint64_t boot_clock_ns() {
 bpf_probe_health health_of(const cpu_time_probe& probe, const cpu_time_snapshot& read) {
   bpf_probe_health health;
   health.attach_mode = std::string(to_string(probe.mode()));
+  health.run_stats = probe.stats_enabled();
   auto stats = probe.program_stats();
   health.program_runs = stats.run_count;
   health.program_run_ns = stats.run_time_ns;

@@ -58,12 +58,14 @@ std::shared_ptr<const process_info> ebpf_table_builder::metadata(const process_c
   auto info = std::make_shared<process_info>();
   info->comm = process.comm;
   std::string pid = std::to_string(process.tgid);
+  // /proc knows more (exe, command line, cgroup v1 paths), while the process lives.
   if (procfs_fd_ >= 0 && process_alive(process.tgid, process.start_ns)) {
     info->exe = read_exe(procfs_fd_, pid);
     classify_process(process_files(procfs_fd_, pid.c_str(), pid.size()), *info);
-    return info;
   }
-  // Gone before we looked: its cgroup still tells whether it ran in a container.
+  if (info->type != process_type::regular) return info;
+  // Gone before (or while) we looked: the cgroup the probe saw still tells whether it ran in
+  // a container.
   if (const std::string* path = cgroups_ ? cgroups_->find(process.cgroup_id) : nullptr) {
     auto container = parse_cgroup_path(*path);
     if (container.is_container()) {

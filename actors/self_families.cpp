@@ -44,12 +44,15 @@ void render_bpf(exposition_writer& out, const snapshot& snap) {
   out.sample("kepler_bpf_up", {}, snap.bpf ? 1 : 0);
   if (!snap.bpf) return;
   const auto& bpf = *snap.bpf;
-  out.family("kepler_bpf_program_runs_total", "Runs of the eBPF CPU-time programs", metric_type::counter);
-  out.sample("kepler_bpf_program_runs_total", {{"attach", bpf.attach_mode}}, static_cast<double>(bpf.program_runs));
-  out.family("kepler_bpf_program_run_seconds_total", "Time spent in the eBPF CPU-time programs",
-             metric_type::counter);
-  out.sample("kepler_bpf_program_run_seconds_total", {{"attach", bpf.attach_mode}},
-             static_cast<double>(bpf.program_run_ns) / 1e9);
+  if (bpf.run_stats) {  // without the kernel's run-time statistics these would read 0
+    out.family("kepler_bpf_program_runs_total", "Runs of the eBPF CPU-time programs", metric_type::counter);
+    out.sample("kepler_bpf_program_runs_total", {{"attach", bpf.attach_mode}},
+               static_cast<double>(bpf.program_runs));
+    out.family("kepler_bpf_program_run_seconds_total", "Time spent in the eBPF CPU-time programs",
+               metric_type::counter);
+    out.sample("kepler_bpf_program_run_seconds_total", {{"attach", bpf.attach_mode}},
+               static_cast<double>(bpf.program_run_ns) / 1e9);
+  }
   out.family("kepler_bpf_map_entries", "Entries in an eBPF map", metric_type::gauge);
   for (const auto& map : bpf.maps) out.sample("kepler_bpf_map_entries", {{"map", map.map}}, static_cast<double>(map.entries));
   out.family("kepler_bpf_map_capacity", "Maximum entries of an eBPF map", metric_type::gauge);

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Whole-daemon figures (issue #2), printed, not asserted:
-  - start to first successful /metrics: budget <= 0.5 s
+"""Whole-daemon figures, printed, not asserted:
+  - start to first successful /metrics: budget <= 0.5 s (issue #2)
   - resident memory with 5,000 processes on the node, after a few intervals: budget <= 20 MiB
+  - daemon CPU per interval with 5,000 processes, eBPF mode vs procfs mode: budget eBPF <=
+    one fifth of procfs (issue #4)
 
 Usage: bench/daemon_bench.py build/actors/kepler
 """
@@ -34,39 +36,75 @@ def rss_mib(pid):
     return float("nan")
 
 
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_daemon(binary, sysfs, port, bpf):
+    config = os.path.join(sysfs, f"bpf-{bpf}.yaml")
+    with open(config, "w") as out:
+        out.write(f'bpf:\n  enabled: "{bpf}"\n')
+    return subprocess.Popen([binary, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}",
+                             "--monitor.interval=1s", f"--host.sysfs={sysfs}", "--log.level=warn"],
+                            stdout=subprocess.DEVNULL)
+
+
+def cpu_per_interval_ms(binary, sysfs, bpf, seconds=20):
+    """Daemon CPU per 1 s interval, measured over `seconds` after a warm-up."""
+    port = free_port()
+    daemon = start_daemon(binary, sysfs, port, bpf)
+    try:
+        time.sleep(4)
+        before = cpu_seconds(daemon.pid)
+        time.sleep(seconds)
+        return (cpu_seconds(daemon.pid) - before) / seconds * 1000
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=10)
+
+
+def first_metrics_and_rss(binary, sysfs, extra_processes):
+    port = free_port()
+    started = time.monotonic()
+    daemon = start_daemon(binary, sysfs, port, "false")
+    try:
+        while daemon.poll() is None:
+            try:
+                scrape(port)
+                break
+            except OSError:
+                time.sleep(0.005)
+        if daemon.returncode is not None:
+            sys.exit(f"kepler exited with code {daemon.returncode}")
+        first_metrics = time.monotonic() - started
+        time.sleep(5)
+        series = scrape(port).count(b"\nkepler_process_cpu_joules_total{")
+        print(f"start to first /metrics: {first_metrics * 1000:.0f} ms (budget 500 ms)")
+        print(f"RSS with {series} process series ({extra_processes} extra processes): "
+              f"{rss_mib(daemon.pid):.1f} MiB (budget 20 MiB)")
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=10)
+
+
 def main():
     binary = sys.argv[1]
     sleepers = [subprocess.Popen(["sleep", "600"]) for _ in range(5000)]
-    port = free_port()
-    with tempfile.TemporaryDirectory() as empty_sysfs:
-        os.mkdir(os.path.join(empty_sysfs, "class"))  # a sysfs without powercap: the fake meter
-        started = time.monotonic()
-        daemon = subprocess.Popen([binary, f"--web.listen-address=127.0.0.1:{port}",
-                                   "--monitor.interval=1s", f"--host.sysfs={empty_sysfs}",
-                                   "--log.level=warn"], stdout=subprocess.DEVNULL)
-        try:
-            while daemon.poll() is None:
-                try:
-                    scrape(port)
-                    break
-                except OSError:
-                    time.sleep(0.005)
-            if daemon.returncode is not None:
-                sys.exit(f"kepler exited with code {daemon.returncode}")
-            first_metrics = time.monotonic() - started
-            time.sleep(5)
-            body = scrape(port)
-            series = body.count(b"\nkepler_process_cpu_joules_total{")
-            print(f"start to first /metrics: {first_metrics * 1000:.0f} ms (budget 500 ms)")
-            print(f"RSS with {series} process series ({len(sleepers)} extra processes): "
-                  f"{rss_mib(daemon.pid):.1f} MiB (budget 20 MiB)")
-        finally:
-            daemon.send_signal(signal.SIGTERM)
-            daemon.wait(timeout=10)
-            for sleeper in sleepers:
-                sleeper.kill()
-            for sleeper in sleepers:
-                sleeper.wait()
+    try:
+        with tempfile.TemporaryDirectory() as sysfs:
+            os.mkdir(os.path.join(sysfs, "class"))  # a sysfs without powercap: the fake meter
+            first_metrics_and_rss(binary, sysfs, len(sleepers))
+            procfs = cpu_per_interval_ms(binary, sysfs, "false")
+            ebpf = cpu_per_interval_ms(binary, sysfs, "true")
+            print(f"daemon CPU per 1 s interval with {len(sleepers)} extra processes: procfs {procfs:.1f} ms, "
+                  f"eBPF {ebpf:.1f} ms ({ebpf / procfs * 100:.0f} % of procfs; budget 20 %)")
+    finally:
+        for sleeper in sleepers:
+            sleeper.kill()
+        for sleeper in sleepers:
+            sleeper.wait()
 
 
 if __name__ == "__main__":
