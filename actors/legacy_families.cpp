@@ -30,10 +30,10 @@ void for_each_legacy_container(const snapshot& snap, const std::vector<uint64_t>
   std::size_t zones = snap.zones.size();
   const auto& table = snap.containers;
   for (std::size_t i = 0; i < table.running.size(); ++i)
-    emit(legacy_container{table.running[i].id, table.running[i].info->container_name, "", "",
+    emit(legacy_container{table.running[i].id(), table.running[i].info->container_name, "", "",
                           table.running_energy_uj.data() + i * zones});
   for (std::size_t i = 0; i < table.terminated.size(); ++i)
-    emit(legacy_container{table.terminated[i].id, table.terminated[i].info->container_name, "", "",
+    emit(legacy_container{table.terminated[i].id(), table.terminated[i].info->container_name, "", "",
                           table.terminated_energy_uj.data() + i * zones});
   emit(legacy_container{"system_processes", "system_processes", "system", "system_processes", outside.data()});
 }

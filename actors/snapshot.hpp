@@ -47,10 +47,13 @@ struct process_row {
 /// A workload that groups processes (a container or a VM); labels come from the first
 /// process seen in it.
 struct workload_row {
-  std::string id;
   std::shared_ptr<const process_info> info;
+  /// Its container or VM id, inside `info` (no copy of a 64-character id per snapshot).
+  const std::string* id_in_info = nullptr;
   uint64_t cpu_ns = 0;                ///< Σ CPU time of its processes while observed
   int64_t terminated_at_mono_ns = 0;  ///< 0 while running
+
+  const std::string& id() const { return *id_in_info; }
 };
 
 /// Running and terminated workloads of one level; zone values row-major as for processes.

@@ -38,14 +38,14 @@ void render_energy(exposition_writer& out, const snapshot& snap, const workload_
 std::array<label, 7> container_labels(const workload_row& row, std::string_view state, std::string_view zone,
                                       const render_context& ctx) {
   const auto& info = *row.info;
-  return {{{"container_id", row.id}, {"container_name", info.container_name}, {"runtime", info.runtime},
+  return {{{"container_id", row.id()}, {"container_name", info.container_name}, {"runtime", info.runtime},
            {"state", state}, {"zone", zone}, {"pod_id", info.pod_id}, {"node_name", ctx.node_name}}};
 }
 
 std::array<label, 7> vm_labels(const workload_row& row, std::string_view state, std::string_view zone,
                                const render_context& ctx) {
   const auto& info = *row.info;
-  return {{{"vm_id", row.id}, {"vm_name", info.vm_name}, {"hypervisor", info.hypervisor}, {"state", state},
+  return {{{"vm_id", row.id()}, {"vm_name", info.vm_name}, {"hypervisor", info.hypervisor}, {"state", state},
            {"zone", zone}, {"node_name", ctx.node_name}, {}}};
 }
 
@@ -58,7 +58,7 @@ void render_containers(exposition_writer& out, const snapshot& snap, const rende
   auto seconds = [&](const workload_row& row, std::string_view state) {
     const auto& info = *row.info;
     out.sample("kepler_container_cpu_seconds_total",
-               {{"container_id", row.id}, {"container_name", info.container_name}, {"runtime", info.runtime},
+               {{"container_id", row.id()}, {"container_name", info.container_name}, {"runtime", info.runtime},
                 {"state", state}, {"pod_id", info.pod_id}, {"node_name", ctx.node_name}},
                static_cast<double>(row.cpu_ns) / 1e9);
   };

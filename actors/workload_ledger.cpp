@@ -33,9 +33,8 @@ void workload_ledger::apply(process_ledger& processes, int64_t now_mono_ns) {
       energy_sum[z] += window[z];
       watts_sum[z] += watts[z];
     }
-    slot& workload = slots_[index];
-    workload.row.cpu_ns += rows[i].window_cpu_ns;
-    workload.seen_in_apply = apply_count_;
+    cpu_ns_[index] += rows[i].window_cpu_ns;
+    seen_in_apply_[index] = apply_count_;
   }
   end_unseen(now_mono_ns);
 }
@@ -49,11 +48,16 @@ int32_t workload_ledger::resolve(const std::string& id, const process_row& proce
     slots_.emplace_back();
     energy_uj_.resize(energy_uj_.size() + zone_count_, 0);
     watts_.resize(watts_.size() + zone_count_, 0.0);
+    cpu_ns_.push_back(0);
+    seen_in_apply_.push_back(0);
   } else {
     index = free_slots_.back();
     free_slots_.pop_back();
   }
-  slots_[static_cast<std::size_t>(index)] = slot{true, apply_count_, workload_row{id, process.info, 0, 0}};
+  auto at = static_cast<std::size_t>(index);
+  slots_[at] = slot{true, workload_row{process.info, &id_(*process.info), 0, 0}};
+  cpu_ns_[at] = 0;
+  seen_in_apply_[at] = apply_count_;
   it->second = index;
   return index;
 }
@@ -62,8 +66,9 @@ void workload_ledger::end_unseen(int64_t now_mono_ns) {
   std::vector<ended<workload_row>> gone;
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     slot& s = slots_[i];
-    if (!s.live || s.seen_in_apply == apply_count_) continue;
-    by_id_.erase(s.row.id);
+    if (!s.live || seen_in_apply_[i] == apply_count_) continue;
+    by_id_.erase(s.row.id());
+    s.row.cpu_ns = cpu_ns_[i];
     auto energy = energy_uj_.begin() + static_cast<std::ptrdiff_t>(i * zone_count_);
     gone.push_back(ended<workload_row>{std::move(s.row), {energy, energy + static_cast<std::ptrdiff_t>(zone_count_)}});
     std::fill(energy, energy + static_cast<std::ptrdiff_t>(zone_count_), 0);
@@ -79,6 +84,7 @@ workload_table workload_ledger::table() const {
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     if (!slots_[i].live) continue;
     out.running.push_back(slots_[i].row);
+    out.running.back().cpu_ns = cpu_ns_[i];
     auto at = static_cast<std::ptrdiff_t>(i * zone_count_), n = static_cast<std::ptrdiff_t>(zone_count_);
     out.running_energy_uj.insert(out.running_energy_uj.end(), energy_uj_.begin() + at, energy_uj_.begin() + at + n);
     out.running_watts.insert(out.running_watts.end(), watts_.begin() + at, watts_.begin() + at + n);

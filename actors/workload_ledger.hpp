@@ -44,8 +44,7 @@ class workload_ledger {
   /// `index × zone_count_`, so the per-process loop touches contiguous memory.
   struct slot {
     bool live = false;
-    uint64_t seen_in_apply = 0;
-    workload_row row;
+    workload_row row;  ///< its cpu_ns is kept in cpu_ns_ until a table is made
   };
 
   static constexpr int32_t unresolved = -1;  ///< process_ledger's initial slot
@@ -61,6 +60,8 @@ class workload_ledger {
   std::vector<slot> slots_;
   std::vector<uint64_t> energy_uj_;  // slots_.size() × zone_count_
   std::vector<double> watts_;        // slots_.size() × zone_count_
+  std::vector<uint64_t> cpu_ns_;     // per slot
+  std::vector<uint64_t> seen_in_apply_;  // per slot
   std::vector<int32_t> free_slots_;
   std::unordered_map<std::string, int32_t> by_id_;
   terminated_tracker<workload_row> terminated_;

@@ -330,7 +330,7 @@ process_info in_container(const std::string& comm, const std::string& id) {
 
 const workload_row* find_workload(const std::vector<workload_row>& rows, const std::string& id, std::size_t& at) {
   for (at = 0; at < rows.size(); ++at)
-    if (rows[at].id == id) return &rows[at];
+    if (rows[at].id() == id) return &rows[at];
   return nullptr;
 }
 
@@ -400,7 +400,7 @@ TEST_CASE("a VM is its hypervisor process") {
   cpu.run(200, 0, {{50, 1'500'000'000}, {51, 500'000'000}});
   auto snap = math.update(round({reading(4'000'000, second)}, cpu.scan(), second));
   REQUIRE(snap->vms.running.size() == 1);
-  CHECK(snap->vms.running[0].id == "0b3e2c1a");
+  CHECK(snap->vms.running[0].id() == "0b3e2c1a");
   CHECK(snap->vms.running_energy_uj[0] == energy_of(*snap, 50));
   CHECK(snap->vms.running_energy_uj[0] == 3'000'000);
   CHECK(snap->vms.running[0].cpu_ns == 1'500'000'000);

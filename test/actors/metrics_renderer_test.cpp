@@ -120,7 +120,7 @@ snapshot container_and_vm_snapshot() {
   info->container_name = "web";
   info->runtime = "containerd";
   info->pod_id = "6a4ce4a0-ba47-11ea-b2a7-0cc47ac5979e";
-  snap.containers.running.push_back(workload_row{info->container_id, info, 2'500'000'000, 0});
+  snap.containers.running.push_back(workload_row{info, &info->container_id, 2'500'000'000, 0});
   snap.containers.running_energy_uj = {4'000'000};
   snap.containers.running_watts = {0.8};
   auto vm = std::make_shared<process_info>();
@@ -128,7 +128,7 @@ snapshot container_and_vm_snapshot() {
   vm->vm_id = "0b3e";
   vm->vm_name = "vm1";
   vm->hypervisor = "kvm";
-  snap.vms.terminated.push_back(workload_row{"0b3e", vm, 1'000'000'000, 1});
+  snap.vms.terminated.push_back(workload_row{vm, &vm->vm_id, 1'000'000'000, 1});
   snap.vms.terminated_energy_uj = {7'000'000};
   snap.zones[0].outside_containers_uj = 33'500'000;
   return snap;
