@@ -166,6 +166,10 @@ int run_daemon(const kepler_config& config) {
 
   caf::actor_system_config caf_config;
   caf_config.add_message_types<caf::id_block::kepler>();
+  // A handful of messages per interval: workers that wait on a condition variable cost
+  // nothing while idle, where work stealing would poll (tens of ms of CPU per second).
+  caf_config.set("scheduler.policy", caf::atom("sharing"));
+  caf_config.set("scheduler.max-threads", 2);
   {
     caf::actor_system system{caf_config};
     auto stats = std::make_shared<actor_stats>();
