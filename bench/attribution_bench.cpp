@@ -10,19 +10,10 @@
 #include <vector>
 
 #include "actors/attribution.hpp"
+#include "test/support/process_info.hpp"
 
 using namespace kepler;
 
-namespace {
-
-process_info named(std::string comm, std::string exe) {
-  process_info info;
-  info.comm = std::move(comm);
-  info.exe = std::move(exe);
-  return info;
-}
-
-}  // namespace
 
 namespace {
 
@@ -32,7 +23,7 @@ process_table make_table(int processes, int containers) {
   process_table table;
   table.ns_per_tick = ns_per_tick;
   for (int pid = 1; pid <= processes; ++pid) {
-    auto info = std::make_shared<process_info>(named("worker", "/usr/bin/worker"));
+    auto info = std::make_shared<process_info>(testing::regular_process("worker", "/usr/bin/worker"));
     if (containers > 0) {
       info->type = process_type::container;
       info->container_id = std::string(56, 'c') + std::to_string(10'000'000 + pid % containers);

@@ -3,6 +3,8 @@
 
 #include <fstream>
 #include <map>
+
+#include "test/support/fixture_tsv.hpp"
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -38,26 +40,7 @@ using fixture_row = std::map<std::string, std::string>;
 
 /// Reads a fixture TSV: '#' lines are comments, the first other line names the columns.
 inline std::vector<fixture_row> read_fixture_tsv(const std::string& path) {
-  std::vector<std::string> header;
-  std::vector<fixture_row> rows;
-  for (const auto& line : file_lines(path)) {
-    if (line[0] == '#') continue;
-    std::vector<std::string> cells;
-    std::size_t start = 0;
-    for (auto tab = line.find('\t'); tab != std::string::npos; tab = line.find('\t', start)) {
-      cells.push_back(line.substr(start, tab - start));
-      start = tab + 1;
-    }
-    cells.push_back(line.substr(start));
-    if (header.empty()) {
-      header = std::move(cells);
-      continue;
-    }
-    fixture_row row;
-    for (std::size_t i = 0; i < header.size() && i < cells.size(); ++i) row[header[i]] = cells[i];
-    rows.push_back(std::move(row));
-  }
-  return rows;
+  return kepler::testing::read_tsv(path);
 }
 
 /// `-` in a fixture table means "none".

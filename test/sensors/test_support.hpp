@@ -1,4 +1,6 @@
 #pragma once
+
+#include "test/support/fixture_tsv.hpp"
 // Helpers for the sensors tests: temporary sysfs/procfs trees and the fixtures' TSV tables.
 
 #include <stdlib.h>
@@ -63,28 +65,6 @@ inline std::string slurp(const std::string& path) {
 using tsv_row = std::map<std::string, std::string>;
 
 /// Reads a fixture TSV: '#' lines are comments, the first other line names the columns.
-inline std::vector<tsv_row> read_tsv(const std::string& path) {
-  std::istringstream in(slurp(path));
-  std::vector<std::string> header;
-  std::vector<tsv_row> rows;
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    std::vector<std::string> cells;
-    std::size_t start = 0;
-    for (auto tab = line.find('\t'); tab != std::string::npos; tab = line.find('\t', start)) {
-      cells.push_back(line.substr(start, tab - start));
-      start = tab + 1;
-    }
-    cells.push_back(line.substr(start));
-    if (header.empty()) {
-      header = std::move(cells);
-      continue;
-    }
-    tsv_row row;
-    for (std::size_t i = 0; i < header.size() && i < cells.size(); ++i) row[header[i]] = cells[i];
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
+inline std::vector<tsv_row> read_tsv(const std::string& path) { return kepler::testing::read_tsv(path); }
 
 }  // namespace kepler::test
