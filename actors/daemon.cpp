@@ -111,6 +111,48 @@ cpu_source_actor spawn_cpu_source(caf::actor_system& system, const kepler_config
   return cpu_source_actor{system.spawn(source_supervisor<cpu_sample>, std::move(sup))};
 }
 
+/// The engine's interval; v0.11's 0 (refresh on scrape) becomes 5 s (DIFFERENCES #4).
+caf::timespan engine_interval(const kepler_config& config) {
+  auto interval = std::chrono::duration_cast<caf::timespan>(config.monitor.interval);
+  if (interval.count() != 0) return interval;
+  spdlog::warn("monitor.interval 0 (refresh on scrape) is not supported; refreshing every 5s");
+  return std::chrono::seconds(5);
+}
+
+/// Spawns every source, the engine and the exporters; returns the actors to stop at the end.
+std::vector<caf::actor> spawn_pipeline(caf::actor_system& system, const kepler_config& config,
+                                       const power_meter& meter, std::shared_ptr<cpu_time_probe> probe,
+                                       std::shared_ptr<metrics_server> http_endpoint) {
+  auto stats = std::make_shared<actor_stats>();
+  auto interval = engine_interval(config);
+  std::vector<caf::actor> roots;
+  engine_config engine;
+  for (const auto& zone : meter.zones) {
+    engine.zones.push_back(zone.zone);
+    engine.energy_sources.push_back(spawn_energy_source(system, zone, meter.source, interval, stats));
+    roots.push_back(caf::actor_cast<caf::actor>(engine.energy_sources.back().handle));
+  }
+  engine.cpu_source = spawn_cpu_source(system, config, std::move(probe), stats);
+  roots.push_back(caf::actor_cast<caf::actor>(engine.cpu_source));
+  engine.sinks.push_back(system.spawn(http_server, std::move(http_endpoint), make_render_context(config, meter.source), stats));
+  if (config.exporter.stdout_exporter.enabled)
+    engine.sinks.push_back(system.spawn<caf::detached>(stdout_exporter, stdout));
+  roots.insert(roots.end(), engine.sinks.begin(), engine.sinks.end());
+  engine.interval = interval;
+  engine.deadline = interval * 4 / 5;
+  engine.terminated = terminated_policy{
+      config.monitor.max_terminated,
+      static_cast<uint64_t>(config.monitor.min_terminated_energy_threshold) * 1'000'000,
+      config.monitor.terminated_retention.count()};
+  engine.stats = stats;
+  engine.procfs_root = config.host.procfs;
+  roots.push_back(system.spawn(attribution_engine, std::move(engine)));
+  spdlog::info("Starting Kepler: {} zone(s) from {}, interval {} ms", meter.zones.size(),
+               meter.source.empty() ? "no meter" : meter.source,
+               std::chrono::duration_cast<std::chrono::milliseconds>(interval).count());
+  return roots;
+}
+
 void wait_for_stop_signal() {
   sigset_t signals;
   sigemptyset(&signals);
@@ -172,48 +214,9 @@ int run_daemon(const kepler_config& config) {
   caf_config.set("scheduler.max-threads", 2);
   {
     caf::actor_system system{caf_config};
-    auto stats = std::make_shared<actor_stats>();
-    auto interval = std::chrono::duration_cast<caf::timespan>(config.monitor.interval);
-    if (interval.count() == 0) {
-      // v0.11's scrape-driven mode: we never refresh on scrapes (DIFFERENCES #4).
-      spdlog::warn("monitor.interval 0 (refresh on scrape) is not supported; refreshing every 5s");
-      interval = std::chrono::seconds(5);
-    }
-
-    engine_config engine;
-    for (const auto& zone : meter.zones) {
-      engine.zones.push_back(zone.zone);
-      engine.energy_sources.push_back(spawn_energy_source(system, zone, meter.source, interval, stats));
-    }
-    engine.cpu_source = spawn_cpu_source(system, config, probe.value(), stats);
-    auto http_actor = system.spawn(http_server, http_endpoint, make_render_context(config, meter.source), stats);
-    engine.sinks.push_back(http_actor);
-    caf::actor stdout_actor;
-    if (config.exporter.stdout_exporter.enabled) {
-      stdout_actor = system.spawn<caf::detached>(stdout_exporter, stdout);
-      engine.sinks.push_back(stdout_actor);
-    }
-    engine.interval = interval;
-    engine.deadline = interval * 4 / 5;
-    engine.terminated = terminated_policy{
-        config.monitor.max_terminated,
-        static_cast<uint64_t>(config.monitor.min_terminated_energy_threshold) * 1'000'000,
-        config.monitor.terminated_retention.count()};
-    engine.stats = stats;
-    engine.procfs_root = config.host.procfs;
-    auto energy_sources = engine.energy_sources;
-    auto engine_cpu_source = engine.cpu_source;
-    auto engine_actor = system.spawn(attribution_engine, std::move(engine));
-    spdlog::info("Starting Kepler: {} zone(s) from {}, interval {} ms", meter.zones.size(),
-                 meter.source.empty() ? "no meter" : meter.source,
-                 std::chrono::duration_cast<std::chrono::milliseconds>(interval).count());
-
+    auto roots = spawn_pipeline(system, config, meter, probe.value(), http_endpoint);
     wait_for_stop_signal();
     arm_shutdown_watchdog();
-    std::vector<caf::actor> roots{engine_actor, http_actor,
-                                  caf::actor_cast<caf::actor>(engine_cpu_source)};
-    for (const auto& source : energy_sources) roots.push_back(caf::actor_cast<caf::actor>(source.handle));
-    if (stdout_actor) roots.push_back(stdout_actor);
     for (const auto& actor : roots) caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
     http_endpoint->stop();
   }  // the actor system waits here for every actor to finish
