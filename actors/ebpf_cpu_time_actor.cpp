@@ -1,18 +1,12 @@
 #include "actors/ebpf_cpu_time_actor.hpp"
 
-#include <time.h>
 #include <unistd.h>
 
 #include "actors/clock.hpp"
+#include "sensors/procfs.hpp"
 
 namespace kepler {
 namespace {
-
-uint64_t boot_clock_ns() {
-  timespec now{};
-  clock_gettime(CLOCK_BOOTTIME, &now);
-  return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(now.tv_nsec);
-}
 
 bpf_probe_health health_of(const cpu_time_probe& probe, const cpu_time_snapshot& read) {
   bpf_probe_health health;

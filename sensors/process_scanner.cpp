@@ -17,12 +17,6 @@ namespace kepler {
 
 namespace {
 
-/// CLOCK_BOOTTIME: the clock process start times are counted on.
-uint64_t boot_clock_ns() {
-  timespec now{};
-  ::clock_gettime(CLOCK_BOOTTIME, &now);
-  return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(now.tv_nsec);
-}
 
 constexpr uint64_t ns_per_second = 1'000'000'000;
 

@@ -1,5 +1,7 @@
 #include "sensors/procfs.hpp"
 
+#include <time.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -209,6 +211,12 @@ std::vector<cpu_info> parse_cpuinfo(std::string_view text) {
     return true;
   });
   return cpus;
+}
+
+uint64_t boot_clock_ns() {
+  timespec now{};
+  ::clock_gettime(CLOCK_BOOTTIME, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(now.tv_nsec);
 }
 
 }  // namespace kepler

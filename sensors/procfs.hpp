@@ -49,6 +49,9 @@ result<pid_stat> parse_pid_stat(std::string_view text);
 /// Splits a /proc/<pid>/cmdline buffer on NUL, trailing NULs dropped.
 std::vector<std::string> parse_cmdline(std::string_view raw);
 
+/// CLOCK_BOOTTIME in nanoseconds: the clock process start times are counted on.
+uint64_t boot_clock_ns();
+
 /// USER_HZ as the kernel reports it (sysconf(_SC_CLK_TCK)).
 long clock_ticks_per_second();
 
