@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* Measures how long each task stayed on a CPU, charged at sched_switch to its process (tgid +
- * start time), its cgroup v2 id, or the idle task, in nanoseconds of bpf_ktime_get_ns. */
+/* Measures the CPU time of each task, charged at sched_switch to its process (tgid + start
+ * time) and its cgroup v2 id: the growth of the task's se.sum_exec_runtime, the kernel's own
+ * counter behind cgroup cpu.stat and /proc. The idle task gets the wall time it held the CPU
+ * (bpf_ktime_get_ns), so node busy time = elapsed − idle includes interrupts and scheduling,
+ * which no process is charged for. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
@@ -105,21 +108,33 @@ static __always_inline int add_or_insert(void *map, const void *key, __u64 delta
  * until then every slice goes straight to the maps. */
 __u32 gather_on_cpu = 0;
 
-/* Closes this CPU's current slice: returns its state and sets *delta, or NULL before the first
- * switch seen on this CPU (the slice has no known start). */
-static __always_inline struct cpu_time_cpu_state *take_slice(__u64 *delta)
+static __always_inline struct cpu_time_cpu_state *this_cpu_state(void)
 {
   __u32 zero = 0;
-  struct cpu_time_cpu_state *cpu = bpf_map_lookup_elem(&cpu_state, &zero);
-  if (!cpu)
-    return NULL;
+  return bpf_map_lookup_elem(&cpu_state, &zero);
+}
+
+/* Wall time since this CPU's last switch (or flush), 0 before the first one: what the idle
+ * task gets when it was on the CPU. */
+static __always_inline __u64 close_gap(struct cpu_time_cpu_state *cpu)
+{
   __u64 now = bpf_ktime_get_ns();
   __u64 last = cpu->last_switch_ns;
   cpu->last_switch_ns = now;
-  if (last == 0 || now <= last)
-    return NULL;
-  *delta = now - last;
-  return cpu;
+  return last == 0 || now <= last ? 0 : now - last;
+}
+
+/* The runtime `task` gained since it was last charged on this CPU, and remembers `runtime`
+ * (its se.sum_exec_runtime now) as charged. 0 when the CPU's task is not known to be `task`
+ * (the first slice after attach has no known start). */
+static __always_inline __u64 take_runtime(struct cpu_time_cpu_state *cpu, const void *task, __u64 runtime)
+{
+  __u64 delta = 0;
+  if (cpu->running_task == (__u64)task && runtime > cpu->running_charged_ns)
+    delta = runtime - cpu->running_charged_ns;
+  cpu->running_task = (__u64)task;
+  cpu->running_charged_ns = runtime;
+  return delta;
 }
 
 /* Moves what a slot gathered into the maps. */
@@ -229,18 +244,22 @@ static __always_inline void emit_exit(__u32 tgid, __u64 start_ns)
 SEC("tp_btf/sched_switch")
 int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-  __u64 delta = 0;
-  struct cpu_time_cpu_state *cpu = take_slice(&delta);
+  struct cpu_time_cpu_state *cpu = this_cpu_state();
   if (!cpu)
     return 0;
+  __u64 gap = close_gap(cpu);
   if (prev->pid == 0) {
-    cpu->idle_ns += delta;
-    return 0;
+    cpu->idle_ns += gap;
+  } else {
+    /* the scheduler brought prev's runtime up to date before this tracepoint */
+    __u64 delta = take_runtime(cpu, prev, prev->se.sum_exec_runtime);
+    struct task_struct *leader = prev->group_leader;
+    /* prev's cgroup v2 id, as bpf_get_current_cgroup_id() would give, without a helper call */
+    __u64 cgroup_id = prev->cgroups->dfl_cgrp->kn->id;
+    if (delta)
+      charge(cpu, prev->tgid, leader->start_boottime, leader, cgroup_id, delta);
   }
-  struct task_struct *leader = prev->group_leader;
-  /* prev's cgroup v2 id, as bpf_get_current_cgroup_id() would give, without a helper call */
-  __u64 cgroup_id = prev->cgroups->dfl_cgrp->kn->id;
-  charge(cpu, prev->tgid, leader->start_boottime, leader, cgroup_id, delta);
+  take_runtime(cpu, next, next->se.sum_exec_runtime);
   return 0;
 }
 
@@ -249,17 +268,20 @@ int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_str
 SEC("raw_tp/sched_switch")
 int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-  __u64 delta = 0;
-  struct cpu_time_cpu_state *cpu = take_slice(&delta);
+  struct cpu_time_cpu_state *cpu = this_cpu_state();
   if (!cpu)
     return 0;
+  __u64 gap = close_gap(cpu);
   if (BPF_CORE_READ(prev, pid) == 0) {
-    cpu->idle_ns += delta;
-    return 0;
+    cpu->idle_ns += gap;
+  } else {
+    __u64 delta = take_runtime(cpu, prev, BPF_CORE_READ(prev, se.sum_exec_runtime));
+    struct task_struct *leader = BPF_CORE_READ(prev, group_leader);
+    if (delta)
+      charge(cpu, BPF_CORE_READ(prev, tgid), BPF_CORE_READ(leader, start_boottime), leader,
+             bpf_get_current_cgroup_id(), delta);
   }
-  struct task_struct *leader = BPF_CORE_READ(prev, group_leader);
-  charge(cpu, BPF_CORE_READ(prev, tgid), BPF_CORE_READ(leader, start_boottime), leader,
-         bpf_get_current_cgroup_id(), delta);
+  take_runtime(cpu, next, BPF_CORE_READ(next, se.sum_exec_runtime));
   return 0;
 }
 
@@ -323,26 +345,26 @@ int BPF_PROG(exec_raw, struct task_struct *task)
 SEC("raw_tp")
 int flush_cpu(void *ctx)
 {
-  __u64 delta = 0;
-  struct cpu_time_cpu_state *cpu = take_slice(&delta);
-  if (cpu) {
-    __u64 pid_tgid = bpf_get_current_pid_tgid();
-    if ((__u32)pid_tgid == 0) {
-      cpu->idle_ns += delta;
-    } else {
-      struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-      struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+  struct cpu_time_cpu_state *cpu = this_cpu_state();
+  if (!cpu)
+    return 0;
+  __u64 gap = close_gap(cpu);
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  if ((__u32)pid_tgid == 0) {
+    cpu->idle_ns += gap;
+  } else {
+    /* current's runtime was last brought up to date at a tick or a wake-up on this CPU: what
+     * it ran since then is charged at its next switch or flush */
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+    __u64 delta = take_runtime(cpu, task, BPF_CORE_READ(task, se.sum_exec_runtime));
+    struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+    if (delta)
       charge(cpu, pid_tgid >> 32, BPF_CORE_READ(leader, start_boottime), leader,
              bpf_get_current_cgroup_id(), delta);
-    }
   }
-  __u32 zero = 0;
-  cpu = bpf_map_lookup_elem(&cpu_state, &zero);
-  if (cpu) {
-    for (__u32 slot = 0; slot < CPU_TIME_GATHER_SLOTS; ++slot) {
-      flush_process(cpu, slot);
-      flush_cgroup(cpu, slot);
-    }
+  for (__u32 slot = 0; slot < CPU_TIME_GATHER_SLOTS; ++slot) {
+    flush_process(cpu, slot);
+    flush_cgroup(cpu, slot);
   }
   return 0;
 }

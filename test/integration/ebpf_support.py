@@ -26,8 +26,7 @@ STORM_SECONDS = 10.0
 STORM_BURN_S = 0.003
 STORM_TAIL_S = 3.0                # until the last exits reach the exporter
 EBPF_MIN_COVERAGE = 0.99
-EBPF_MAX_COVERAGE = 1.05          # more is CPU time charged to the container that it did not use;
-                                  # 1 % would be right, see KNOWN_OVERCOUNT
+EBPF_MAX_COVERAGE = 1.01          # more is CPU time charged to the container that it did not use
 
 # Long-running processes.
 STEADY_DUTY = 0.6
@@ -36,10 +35,6 @@ LIVE_POLL_S = 0.01
 LIVE_EDGE_S = 0.3                 # live snapshots this close to the burn's start or end are left out
 MIN_LIVE_WINDOW_S = 8.0
 AGREEMENT_TOLERANCE = 0.01
-# Timing the gaps between context switches charges a task 1-2 % more than the kernel's own
-# accounting (sum_exec_runtime) when tasks compete for a CPU; issue #4 stays open for it.
-KNOWN_OVERCOUNT = ("eBPF over-counts CPU time by 1-2 % under CPU contention (issue #4 open: charge "
-                   "sum_exec_runtime deltas instead of switch-timestamp gaps)")
 
 UNPRIVILEGED_UID = 65534          # nobody
 EBPF_CAPABILITIES = ("bpf", "perfmon", "sys_ptrace", "dac_read_search")

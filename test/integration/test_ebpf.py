@@ -243,15 +243,14 @@ class LongRunningAgreementTest(unittest.TestCase):
         self.assertEqual(mode_of(self.after["ebpf"]), "ebpf")
         self.assertEqual(mode_of(self.after["procfs"]), "procfs")
 
-    @unittest.skip(KNOWN_OVERCOUNT)
     def test_ebpf_and_procfs_agree_over_the_same_window(self):
         ebpf, procfs = self.burner_delta("ebpf"), self.burner_delta("procfs")
         log(f"steady burner over the same window: eBPF {ebpf:.4f} s, procfs {procfs:.4f} s, "
             f"difference {relative_difference(ebpf, procfs):.3%}")
-        self.assertGreater(procfs, STEADY_DUTY * STEADY_BURN_S / 2, "the burner did not burn")
+        self.assertGreater(procfs, STEADY_DUTY * STEADY_BURN_S / 4,
+                           "the burner did not burn (a busy machine slows it, but not this much)")
         self.assertLessEqual(relative_difference(ebpf, procfs), AGREEMENT_TOLERANCE)
 
-    @unittest.skip(KNOWN_OVERCOUNT)
     def test_each_mode_agrees_with_proc_stat_over_the_same_window(self):
         proc = self.burner_delta("proc")
         for mode in ("ebpf", "procfs"):
@@ -285,7 +284,6 @@ class LongRunningAgreementTest(unittest.TestCase):
                     f"({relative_difference(exported, proc):.3%})")
                 self.assertLessEqual(relative_difference(exported, proc), AGREEMENT_TOLERANCE)
 
-    @unittest.skip(KNOWN_OVERCOUNT)
     def test_steady_burner_read_while_burning(self):
         self.check_live("steady burner", self.burner.pid, burning_only=True)
 
