@@ -32,6 +32,9 @@ double watts_of(uint64_t uj, double seconds) {
 
 const std::string& container_of(const process_info& info) { return info.container_id; }
 const std::string& vm_of(const process_info& info) { return info.vm_id; }
+// The pod from the container's cgroup path, so pods exist from a container's first interval,
+// before (or without) any pod list.
+const std::string& pod_of(const process_info& info) { return info.pod_id; }
 
 }  // namespace
 
@@ -54,7 +57,8 @@ attribution::attribution(std::vector<physical_zone> zones, terminated_policy pol
       ledger_(nodes_.size()),
       terminated_(policy, nodes_.size(), primary_zone_),
       containers_(container_of, 0, nodes_.size(), policy, primary_zone_, true),
-      vms_(vm_of, 1, nodes_.size(), policy, primary_zone_, false) {
+      vms_(vm_of, 1, nodes_.size(), policy, primary_zone_, false),
+      pods_(pod_of, 2, nodes_.size(), policy, primary_zone_, false) {
   for (const auto& zone : physical_) {
     physical_state state;
     auto same_name = [&](const node_zone_stats& n) { return n.name == zone.name; };
@@ -76,10 +80,12 @@ std::shared_ptr<snapshot> attribution::update(const round_input& input) {
   if (cpu.applied) {
     containers_.apply(ledger_, input.mono_ns);
     vms_.apply(ledger_, input.mono_ns);
+    pods_.apply(ledger_, input.mono_ns);
   }
   terminated_.expire(input.mono_ns);
   containers_.expire(input.mono_ns);
   vms_.expire(input.mono_ns);
+  pods_.expire(input.mono_ns);
   ++sequence_;
   return make_snapshot(input);
 }
@@ -93,10 +99,18 @@ void attribution::accept_reading(std::size_t zone, const energy_reading& reading
     return;
   }
   const auto& last = *state.last;
-  // A restarted sampler starts a new total; bridge the gap from the raw counter.
-  uint64_t delta = reading.generation == last.generation
-                       ? (reading.total_uj >= last.total_uj ? reading.total_uj - last.total_uj : 0)
-                       : wrapped_delta_uj(last.raw_uj, reading.raw_uj, reading.max_energy_uj);
+  uint64_t delta = 0;
+  if (reading.generation == last.generation) {
+    delta = reading.total_uj >= last.total_uj ? reading.total_uj - last.total_uj : 0;
+  } else {
+    // A restarted sampler starts a new total; bridge the gap from the raw counter, unless no
+    // plausible power explains it (the counter was reset while the sampler was down).
+    auto bridge = judge_delta({last.raw_uj, last.measured_mono_ns},
+                              {reading.raw_uj, reading.measured_mono_ns},
+                              {reading.max_energy_uj, physical_[zone].max_plausible_watts});
+    if (bridge.verdict != reading_verdict::accepted && on_rejected_) on_rejected_(zone, bridge.verdict);
+    delta = bridge.delta_uj;
+  }
   state.stats.total_uj += delta;
   state.stats.watts = watts_of(delta, seconds_between(last.measured_mono_ns,
                                                       reading.measured_mono_ns));
@@ -169,6 +183,7 @@ std::shared_ptr<snapshot> attribution::make_snapshot(const round_input& input) c
   }
   snap->containers = containers_.table();
   snap->vms = vms_.table();
+  snap->pods = pods_.table();
   for (std::size_t z = 0; z < snap->zones.size(); ++z) {
     auto& zone = snap->zones[z];
     zone.outside_containers_uj = containers_.outside_uj()[z] + zone.unattributed_uj;

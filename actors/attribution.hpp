@@ -3,6 +3,7 @@
 // an immutable snapshot out. Pure and CAF-free; the engine actor drives it.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 #include "actors/snapshot.hpp"
 #include "actors/terminated_tracker.hpp"
 #include "actors/workload_ledger.hpp"
+#include "sensors/energy_counter.hpp"
 #include "sensors/energy_reading.hpp"
 #include "sensors/process_scanner.hpp"
 
@@ -23,6 +25,7 @@ struct physical_zone {
   int index = 0;
   std::string path;
   uint64_t max_energy_uj = 0;
+  double max_plausible_watts = 0;  ///< bounds the energy bridged across a sampler restart; 0 = none
 };
 
 /// What one interval delivered. A missing reading or table means that source was stale.
@@ -41,6 +44,10 @@ class attribution {
 
   /// Consumes one interval and returns the snapshot describing the state after it.
   std::shared_ptr<snapshot> update(const round_input& input);
+
+  /// Told about every reading whose bridge across a sampler restart it rejected (by zone).
+  using rejection_observer = std::function<void(std::size_t zone, reading_verdict verdict)>;
+  void observe_rejections(rejection_observer observer) { on_rejected_ = std::move(observer); }
 
   const std::vector<physical_zone>& physical_zones() const { return physical_; }
   /// Node zones in export order (sockets of one name merged).
@@ -82,10 +89,12 @@ class attribution {
   terminated_tracker<process_row> terminated_;
   workload_ledger containers_;
   workload_ledger vms_;
+  workload_ledger pods_;
   std::optional<cpu_times> last_cpu_times_;  // the CPU baseline: node times at the last scan
   uint64_t last_uptime_ns_ = 0;
   double usage_ratio_ = 0;
   uint64_t sequence_ = 0;
+  rejection_observer on_rejected_;
 };
 
 /// First present of psys > package > core > dram > uncore, else 0 (spec §3.2).

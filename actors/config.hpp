@@ -39,6 +39,11 @@ struct kepler_config {
   } monitor;
   struct {
     std::vector<std::string> zones;
+    /// Ours: the most power one zone can plausibly draw. Readings implying more are rejected
+    /// and counted, and samplers read often enough to see every wrap at this power. 10 kW is
+    /// ten times the largest server package's peak, yet a counter reset on a 262 kJ range
+    /// read 5 s later implies ≥ 50 kW on average and is caught.
+    double max_plausible_watts = 10'000.0;
   } rapl;
   struct {
     /// Kepler HEAD's key; ours defaults to RAPL, then the fake meter as the last resort.
@@ -72,6 +77,18 @@ struct kepler_config {
     bool enabled = false;
     std::string config;
     std::string node_name;
+    struct {
+      std::string mode = "kubelet";  ///< kubelet (DIFFERENCES #15) | apiserver
+      std::chrono::nanoseconds poll_interval = std::chrono::seconds(15);
+      /// Ours: largest pod list or watch line accepted, so a broken server cannot exhaust memory.
+      int64_t max_response_bytes = 64 << 20;
+    } pod_informer;
+    struct {
+      std::string endpoint;  ///< empty: https://$NODE_IP:10250, else the Node object's InternalIP
+      std::string token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+      std::string ca_file = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+      bool insecure_skip_verify = false;
+    } kubelet;
   } kube;
   struct {
     bool enabled = false;

@@ -115,6 +115,17 @@ void check_kube(std::vector<std::string>& errors, const kepler_config& c) {
     errors.push_back("kube.config " + in_quotes(c.kube.config) + " is not a readable file");
   if (c.kube.node_name.empty())
     errors.push_back("kube.node-name not supplied but kube.enable set to true");
+  const auto& informer = c.kube.pod_informer;
+  if (!one_of(informer.mode, {"kubelet", "apiserver"}))
+    errors.push_back("kube.podInformer.mode " + in_quotes(informer.mode) + " is not one of kubelet, apiserver");
+  if (informer.poll_interval <= std::chrono::nanoseconds::zero())
+    errors.push_back("kube.podInformer.pollInterval must be > 0");
+  if (informer.max_response_bytes < 4096)
+    errors.push_back("kube.podInformer.maxResponseBytes must be ≥ 4096");
+  if (!c.kube.kubelet.endpoint.empty() && !c.kube.kubelet.endpoint.starts_with("https://") &&
+      !c.kube.kubelet.endpoint.starts_with("http://"))
+    errors.push_back("kube.kubelet.endpoint " + in_quotes(c.kube.kubelet.endpoint) +
+                     " must start with https:// or http://");
 }
 
 void check_meters(std::vector<std::string>& errors, const kepler_config& c) {
@@ -122,6 +133,8 @@ void check_meters(std::vector<std::string>& errors, const kepler_config& c) {
   for (const auto& name : c.cpu.preferred_meters)
     if (!one_of(name, {"rapl", "fake"}))
       errors.push_back("cpu.preferredMeters " + in_quotes(name) + " is not one of rapl, fake");
+  if (!(c.rapl.max_plausible_watts > 0))
+    errors.push_back("rapl.maxPlausibleWatts must be > 0");
   const auto& fake = c.fake_cpu_meter;
   if (fake.idle_watts < 0) errors.push_back("dev.fake-cpu-meter.idleWatts must be ≥ 0");
   if (fake.max_watts < 0) errors.push_back("dev.fake-cpu-meter.maxWatts must be ≥ 0");

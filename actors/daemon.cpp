@@ -1,5 +1,6 @@
 #include "actors/daemon.hpp"
 
+#include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <thread>
@@ -12,18 +13,18 @@
 #include "actors/cpu_time_actor.hpp"
 #include "actors/ebpf_cpu_time_actor.hpp"
 #include "actors/energy_sampler_actor.hpp"
-#include "actors/engine_actor.hpp"
+#include "actors/engine_supervisor.hpp"
 #include "actors/http_server_actor.hpp"
+#include "actors/pod_watcher_actor.hpp"
 #include "actors/power_meter.hpp"
 #include "actors/source_supervisor.hpp"
 #include "actors/stdout_exporter_actor.hpp"
+#include "http/web_config.hpp"
+#include "http/web_security.hpp"
 #include "sensors/procfs.hpp"
 
 namespace kepler {
 namespace {
-
-/// Fastest plausible power of one zone: bounds how often a sampler must read to see every wrap.
-constexpr double max_plausible_zone_watts = 1000.0;
 
 std::string node_name_for(const kepler_config& config) {
   if (!config.kube.node_name.empty()) return config.kube.node_name;
@@ -52,13 +53,17 @@ energy_source spawn_energy_source(caf::actor_system& system, const zone_source& 
                                   const std::string& source, caf::timespan interval,
                                   const std::shared_ptr<actor_stats>& stats) {
   std::string name = source + "_sampler:" + zone.label;
-  auto period = sampler_poll_period(zone.zone.max_energy_uj, max_plausible_zone_watts, interval);
+  // Fast enough to see every wrap at the plausible power (which also bounds each reading).
+  auto period = sampler_poll_period(zone.zone.max_energy_uj, zone.zone.max_plausible_watts, interval);
   supervisor_config<energy_reading> sup;
   sup.name = name;
   sup.stats = stats;
-  sup.spawn_child = [zone, period, stats, name](caf::local_actor* parent, uint64_t generation) {
+  // Two intervals unanswered: the zone is down already (deadline); try one fresh reader.
+  sup.stuck_after = 2 * interval;
+  sup.spawn_child = [zone, period, stats, name, source](caf::local_actor* parent, uint64_t generation) {
     energy_sampler_config cfg{zone.zone.path, zone.make_reader(), zone.zone.max_energy_uj,
-                              generation, period, stats, name};
+                              zone.zone.max_plausible_watts, generation, period, stats, name,
+                              source, zone.label};
     return energy_source_actor{parent->spawn<caf::detached>(energy_sampler, std::move(cfg))};
   };
   auto handle = system.spawn(source_supervisor<energy_reading>, std::move(sup));
@@ -96,13 +101,13 @@ cpu_source_actor spawn_cpu_source(caf::actor_system& system, const kepler_config
   supervisor_config<cpu_sample> sup;
   sup.name = "cpu_time";
   sup.stats = stats;
-  std::string procfs = config.host.procfs;
+  std::string procfs = config.host.procfs, sysfs = config.host.sysfs;
   auto from_procfs = [procfs, stats](caf::local_actor* parent, uint64_t) {
     return cpu_source_actor{parent->spawn<caf::detached>(procfs_cpu_time, procfs, stats)};
   };
   if (probe) {
-    sup.spawn_child = [probe, procfs, stats](caf::local_actor* parent, uint64_t) {
-      return cpu_source_actor{parent->spawn<caf::detached>(ebpf_cpu_time, probe, procfs, stats)};
+    sup.spawn_child = [probe, procfs, sysfs, stats](caf::local_actor* parent, uint64_t) {
+      return cpu_source_actor{parent->spawn<caf::detached>(ebpf_cpu_time, probe, procfs, sysfs, stats)};
     };
     sup.spawn_fallback = from_procfs;
   } else {
@@ -122,7 +127,8 @@ caf::timespan engine_interval(const kepler_config& config) {
 /// Spawns every source, the engine and the exporters; returns the actors to stop at the end.
 std::vector<caf::actor> spawn_pipeline(caf::actor_system& system, const kepler_config& config,
                                        const power_meter& meter, std::shared_ptr<cpu_time_probe> probe,
-                                       std::shared_ptr<metrics_server> http_endpoint) {
+                                       std::shared_ptr<metrics_server> http_endpoint,
+                                       const std::shared_ptr<std::atomic<bool>>& stopping) {
   auto stats = std::make_shared<actor_stats>();
   auto interval = engine_interval(config);
   std::vector<caf::actor> roots;
@@ -146,11 +152,28 @@ std::vector<caf::actor> spawn_pipeline(caf::actor_system& system, const kepler_c
       config.monitor.terminated_retention.count()};
   engine.stats = stats;
   engine.procfs_root = config.host.procfs;
-  roots.push_back(system.spawn(attribution_engine, std::move(engine)));
+  auto engine_handle = system.spawn(engine_supervisor, std::move(engine));
+  roots.push_back(engine_handle);
+  if (config.kube.enabled) {
+    pod_watcher_config watcher{kube_settings_from(config)};
+    watcher.engine = engine_handle;
+    watcher.stopping = stopping;
+    roots.push_back(system.spawn<caf::detached>(pod_watcher, std::move(watcher)));
+  }
   spdlog::info("Starting Kepler: {} zone(s) from {}, interval {} ms", meter.zones.size(),
                meter.source.empty() ? "no meter" : meter.source,
                std::chrono::duration_cast<std::chrono::milliseconds>(interval).count());
   return roots;
+}
+
+/// An invalid web config stops the daemon before anything starts (exit 1).
+result<bool> check_web_config(const std::string& path) {
+  if (path.empty()) return true;
+  auto web = load_web_config(path);
+  if (!web) return make_error(web.error_message());
+  auto security = make_web_security(web.value());
+  if (!security) return make_error(security.error_message());
+  return true;
 }
 
 void wait_for_stop_signal() {
@@ -176,15 +199,10 @@ void arm_shutdown_watchdog() {
 }  // namespace
 
 int run_daemon(const kepler_config& config) {
-  if (!config.web.config_file.empty()) {
-    // Serving plain HTTP when TLS or basic auth was asked for would expose the endpoint.
-    spdlog::error("web.configFile ({}): TLS and basic auth are not supported by this build; "
-                  "refusing to serve without them", config.web.config_file);
+  if (auto web = check_web_config(config.web.config_file); !web) {
+    spdlog::error("{}", web.error_message());
     return 1;
   }
-  if (config.kube.enabled)
-    spdlog::warn("kube.enabled: pod and container metrics are not supported by this build yet; "
-                 "kube.nodeName is used as node_name");
   auto meter = select_power_meter(config);
   for (const auto& note : meter.notes) {
     if (note.warning) spdlog::warn("{}", note.text);
@@ -198,13 +216,23 @@ int run_daemon(const kepler_config& config) {
   }
 
   metrics_server::options web{config.web.listen_addresses, config.exporter.prometheus.enabled};
+  web.web_config_file = config.web.config_file;
+  web.on_web_config_reload = [](bool ok, const std::string& message) {
+    if (ok) spdlog::info("{}", message);
+    else spdlog::error("{}", message);
+  };
   auto server = metrics_server::start(web);
   if (!server) {
     spdlog::error("{}", server.error_message());
     return 1;
   }
   std::shared_ptr<metrics_server> http_endpoint = std::move(server).value();
-  for (const auto& address : config.web.listen_addresses) spdlog::info("Listening on address={}", address);
+  for (const auto& address : config.web.listen_addresses) {
+    spdlog::info("Listening on address={}", address);
+    spdlog::info(http_endpoint->tls_enabled() ? "TLS is enabled." : "TLS is disabled.");
+  }
+  if (http_endpoint->auth_enabled() && !http_endpoint->tls_enabled())
+    spdlog::warn("web.configFile: basic auth without TLS sends passwords in clear text");
 
   caf::actor_system_config caf_config;
   caf_config.add_message_types<caf::id_block::kepler>();
@@ -214,9 +242,11 @@ int run_daemon(const kepler_config& config) {
   caf_config.set("scheduler.max-threads", 2);
   {
     caf::actor_system system{caf_config};
-    auto roots = spawn_pipeline(system, config, meter, probe.value(), http_endpoint);
+    auto stopping = std::make_shared<std::atomic<bool>>(false);
+    auto roots = spawn_pipeline(system, config, meter, probe.value(), http_endpoint, stopping);
     wait_for_stop_signal();
     arm_shutdown_watchdog();
+    stopping->store(true);  // a pod list request in progress gives up
     for (const auto& actor : roots) caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
     http_endpoint->stop();
   }  // the actor system waits here for every actor to finish

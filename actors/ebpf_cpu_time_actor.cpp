@@ -30,7 +30,7 @@ bpf_probe_health health_of(const cpu_time_probe& probe, const cpu_time_snapshot&
 
 cpu_source_actor::behavior_type ebpf_cpu_time(cpu_source_actor::stateful_pointer<ebpf_cpu_time_state> self,
                                               std::shared_ptr<cpu_time_probe> probe, std::string procfs_root,
-                                              std::shared_ptr<actor_stats> stats) {
+                                              std::string sysfs_root, std::shared_ptr<actor_stats> stats) {
   auto& st = self->state;
   st.stats = std::move(stats);
   auto reader = cpu_time_reader::create(*probe);
@@ -40,7 +40,7 @@ cpu_source_actor::behavior_type ebpf_cpu_time(cpu_source_actor::stateful_pointer
   }
   st.reader = std::move(reader).value();
   st.probe = std::move(probe);
-  auto cgroups = cgroup_paths::from_mounts();
+  auto cgroups = cgroup_paths::for_host(sysfs_root);
   st.builder = std::make_unique<ebpf_table_builder>(
       std::move(procfs_root), cgroups ? std::make_unique<cgroup_paths>(std::move(cgroups).value()) : nullptr,
       static_cast<unsigned>(sysconf(_SC_NPROCESSORS_ONLN)));

@@ -27,6 +27,6 @@ struct ebpf_cpu_time_state {
 /// to procfs.
 cpu_source_actor::behavior_type ebpf_cpu_time(cpu_source_actor::stateful_pointer<ebpf_cpu_time_state> self,
                                               std::shared_ptr<cpu_time_probe> probe, std::string procfs_root,
-                                              std::shared_ptr<actor_stats> stats);
+                                              std::string sysfs_root, std::shared_ptr<actor_stats> stats);
 
 }  // namespace kepler

@@ -1,6 +1,10 @@
 #include "actors/energy_sampler_actor.hpp"
 
 #include <algorithm>
+#include <string>
+#include <utility>
+
+#include <spdlog/spdlog.h>
 
 #include "actors/clock.hpp"
 
@@ -9,7 +13,18 @@ namespace {
 
 using sampler_ptr = energy_sampler_actor::stateful_pointer<energy_sampler_state>;
 
-/// Reads the zone once; on success the counter absorbs the reading.
+/// Counts a rejected reading; logs the first of a run of them.
+void note_rejected(sampler_ptr self, reading_verdict verdict, uint64_t raw_uj) {
+  auto& st = self->state;
+  if (st.config.stats)
+    st.config.stats->add_rejected(st.config.source, st.config.zone_label, to_string(verdict));
+  if (st.rejected_in_a_row++ == 0)
+    spdlog::warn("{}: rejected reading {} µJ of {} ({}; baseline {} µJ); its energy is not counted",
+                 st.config.actor_name, raw_uj, st.config.zone_id, to_string(verdict),
+                 st.counter.last_raw_uj());
+}
+
+/// Reads the zone once; the counter absorbs the reading unless it is rejected.
 result<energy_reading> sample(sampler_ptr self) {
   auto& st = self->state;
   auto raw = st.config.read_energy();
@@ -17,11 +32,20 @@ result<energy_reading> sample(sampler_ptr self) {
     st.last_error = raw.error_message();
     return make_error(raw.error_message());
   }
-  st.counter.update(raw.value());
+  const auto mono_ns = monotonic_now_ns();
+  auto step = st.counter.update(raw.value(), mono_ns);
+  if (step.verdict != reading_verdict::accepted) {
+    note_rejected(self, step.verdict, raw.value());
+    st.last_error = "rejected reading " + std::to_string(raw.value()) + " µJ (" +
+                    std::string(to_string(step.verdict)) + ")";
+    return make_error(st.last_error);
+  }
+  if (st.rejected_in_a_row > 0)
+    spdlog::info("{}: readings plausible again after {} rejected", st.config.actor_name,
+                 std::exchange(st.rejected_in_a_row, 0));
   st.last_error.clear();
   return energy_reading{st.config.zone_id, raw.value(), st.counter.total_uj(),
-                        st.config.max_energy_uj, st.config.generation, monotonic_now_ns(),
-                        wall_now_ns()};
+                        st.config.max_energy_uj, st.config.generation, mono_ns, wall_now_ns()};
 }
 
 }  // namespace
@@ -37,7 +61,7 @@ caf::timespan sampler_poll_period(uint64_t max_energy_uj, double max_plausible_w
 
 energy_sampler_actor::behavior_type energy_sampler(
     energy_sampler_actor::stateful_pointer<energy_sampler_state> self, energy_sampler_config config) {
-  self->state.counter = energy_counter(config.max_energy_uj);
+  self->state.counter = energy_counter(counter_limits{config.max_energy_uj, config.max_plausible_watts});
   self->state.config = std::move(config);
   sample(self);  // the baseline, so the first request already measures a window
   self->delayed_send(self, self->state.config.poll_period, poll_atom_v);

@@ -1,6 +1,7 @@
 #pragma once
 // One actor per energy zone: reads the counter when asked and polls in between so that
-// the counter never wraps twice unseen. Runs detached: a hanging read blocks only itself.
+// the counter never wraps twice unseen. Readings no plausible power explains are rejected and
+// counted. Runs detached: a hanging read blocks only itself.
 
 #include <chrono>
 #include <functional>
@@ -18,10 +19,13 @@ struct energy_sampler_config {
   std::string zone_id;                            ///< the zone's path
   std::function<result<uint64_t>()> read_energy;  ///< raw counter in µJ
   uint64_t max_energy_uj = 0;
+  double max_plausible_watts = 0;                 ///< 0 = no bound on a reading's power
   uint64_t generation = 0;
   caf::timespan poll_period = std::chrono::seconds(5);
   std::shared_ptr<actor_stats> stats;
   std::string actor_name;
+  std::string source;      ///< labels of rejected readings: rapl, fake-cpu-meter
+  std::string zone_label;  ///< e.g. package-0
 };
 
 struct energy_sampler_state {
@@ -29,6 +33,7 @@ struct energy_sampler_state {
   energy_sampler_config config;
   energy_counter counter{0};
   std::string last_error;
+  uint64_t rejected_in_a_row = 0;  ///< logged when it starts and when it ends, not each time
 };
 
 /// How often a zone must be read so that it cannot wrap twice between two reads at

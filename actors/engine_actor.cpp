@@ -16,7 +16,7 @@ int64_t to_ns(caf::actor_clock::time_point t) {
 
 /// Records a source's answer; logs only when its state changes, not every interval.
 void record_outcome(engine_ptr self, std::size_t index, const caf::error* failure) {
-  auto& health = self->state.health[index];
+  auto& health = self->state.books->health[index];
   if (!failure) {
     if (!health.up && health.last_success_seconds > 0)
       spdlog::info("source {} {} is back", health.source, health.zone);
@@ -35,16 +35,23 @@ void finish_round(engine_ptr self) {
   st.round_open = false;
   st.input.mono_ns = to_ns(self->clock().now());
   st.input.wall_ns = wall_now_ns();
-  auto snap = st.math->update(st.input);
-  snap->sources = st.health;
+  auto& books = *st.books;
+  if (st.config.before_math) st.config.before_math(st.input);
+  auto snap = books.math->update(st.input);
+  snap->sources = books.health;
   if (st.config.stats) {
     st.config.stats->set_mailbox_depth("engine", self->mailbox().size());
     snap->actors = st.config.stats->read();
+    snap->rejected = st.config.stats->rejected();
   }
-  snap->cpu_source = st.cpu_source;
-  snap->bpf = st.bpf;
-  snap->procfs_skipped_total = st.procfs_skipped_total;
-  snap->procfs_fallback_reads_total = st.procfs_fallback_reads_total;
+  snap->cpu_source = books.cpu_source;
+  snap->bpf = books.bpf;
+  if (books.kube_source) {
+    snap->kube = books.kube.update(*snap);
+    snap->kube_source = books.kube_source;
+  }
+  snap->procfs_skipped_total = books.procfs_skipped_total;
+  snap->procfs_fallback_reads_total = books.procfs_fallback_reads_total;
   snap->collection_seconds =
       std::chrono::duration<double>(self->clock().now() - st.round_started).count();
   if (auto self_usage = read_self_stats(st.config.procfs_root)) snap->self = self_usage.value();
@@ -81,11 +88,12 @@ void start_round(engine_ptr self) {
       .then(
           [=](cpu_sample& sample) {
             auto& state = self->state;
-            state.procfs_skipped_total += sample.table->skipped;
-            state.procfs_fallback_reads_total += sample.table->fallback_reads;
-            state.health[zones].source = sample.source;
-            state.cpu_source = sample.source;
-            state.bpf = std::move(sample.bpf);
+            auto& books = *state.books;
+            books.procfs_skipped_total += sample.table->skipped;
+            books.procfs_fallback_reads_total += sample.table->fallback_reads;
+            books.health[zones].source = sample.source;
+            books.cpu_source = sample.source;
+            books.bpf = std::move(sample.bpf);
             state.input.cpu = std::move(sample.table);
             record_outcome(self, zones, nullptr);
             answered(self);
@@ -98,12 +106,30 @@ void start_round(engine_ptr self) {
 
 }  // namespace
 
+std::shared_ptr<engine_books> new_engine_books(const engine_config& config) {
+  auto books = std::make_shared<engine_books>();
+  books->math = std::make_unique<attribution>(config.zones, config.terminated);
+  for (const auto& source : config.energy_sources)
+    books->health.push_back(source_health{source.source, source.zone, false, 0, 0});
+  books->health.push_back(source_health{"procfs", "", false, 0, 0});
+  if (config.stats) {
+    // Bridges across sampler restarts that the math rejects count with the samplers' own.
+    std::vector<std::pair<std::string, std::string>> labels;  // (source, zone) per zone
+    for (const auto& source : config.energy_sources) {
+      labels.emplace_back(source.source, source.zone);
+      config.stats->add_zone(source.source, source.zone);
+    }
+    books->math->observe_rejections([stats = config.stats, labels](std::size_t zone, reading_verdict verdict) {
+      stats->add_rejected(labels[zone].first, labels[zone].second, to_string(verdict));
+    });
+  }
+  return books;
+}
+
 caf::behavior attribution_engine(caf::stateful_actor<engine_state>* self, engine_config config) {
   auto& st = self->state;
-  st.math = std::make_unique<attribution>(config.zones, config.terminated);
-  for (const auto& source : config.energy_sources)
-    st.health.push_back(source_health{source.source, source.zone, false, 0, 0});
-  st.health.push_back(source_health{"procfs", "", false, 0, 0});
+  if (!config.books) config.books = new_engine_books(config);
+  st.books = config.books.get();
   st.config = std::move(config);
   st.next_tick = self->clock().now();
   self->send(self, caf::tick_atom_v);
@@ -114,10 +140,16 @@ caf::behavior attribution_engine(caf::stateful_actor<engine_state>* self, engine
         state.next_tick += state.config.interval;
         self->scheduled_send(self, state.next_tick, caf::tick_atom_v);
         if (state.round_open) {
-          ++state.skipped_ticks;
+          ++state.books->skipped_ticks;
           return;
         }
         start_round(self);
+      },
+      // Latest wins: the next snapshot uses it; nothing waits for the pod source.
+      [=](pod_update& update) {
+        auto& books = *self->state.books;
+        if (update.index) books.kube.set_index(std::move(update.index));
+        books.kube_source = std::move(update.health);
       },
   };
 }

@@ -25,16 +25,20 @@ struct legacy_container {
   const uint64_t* energy_uj;  // per zone
 };
 
+legacy_container legacy_row(const snapshot& snap, const workload_row& row, const uint64_t* energy_uj) {
+  if (const pod_ref* ref = snap.kube ? snap.kube->container(row.id()) : nullptr)
+    return {row.id(), ref->container_name, ref->pod_namespace, ref->pod_name, energy_uj};
+  return {row.id(), row.info->container_name, "", "", energy_uj};
+}
+
 template <class Emit>
 void for_each_legacy_container(const snapshot& snap, const std::vector<uint64_t>& outside, Emit emit) {
   std::size_t zones = snap.zones.size();
   const auto& table = snap.containers;
   for (std::size_t i = 0; i < table.running.size(); ++i)
-    emit(legacy_container{table.running[i].id(), table.running[i].info->container_name, "", "",
-                          table.running_energy_uj.data() + i * zones});
+    emit(legacy_row(snap, table.running[i], table.running_energy_uj.data() + i * zones));
   for (std::size_t i = 0; i < table.terminated.size(); ++i)
-    emit(legacy_container{table.terminated[i].id(), table.terminated[i].info->container_name, "", "",
-                          table.terminated_energy_uj.data() + i * zones});
+    emit(legacy_row(snap, table.terminated[i], table.terminated_energy_uj.data() + i * zones));
   emit(legacy_container{"system_processes", "system_processes", "system", "system_processes", outside.data()});
 }
 

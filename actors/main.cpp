@@ -10,6 +10,7 @@
 #include "actors/config.hpp"
 #include "actors/daemon.hpp"
 #include "actors/logging.hpp"
+#include "sensors/privileges.hpp"
 
 namespace {
 
@@ -41,6 +42,12 @@ void tune_allocator() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before anything reads a flag or a file: a setuid daemon would do so for any user.
+  const auto ids = kepler::current_process_ids();
+  if (auto refusal = kepler::elevated_start_reason(ids)) {
+    std::fprintf(stderr, "kepler: %s\n", refusal->c_str());
+    return 1;
+  }
   tune_allocator();
   auto outcome = kepler::load_config(argc, argv);
   if (outcome.next == kepler::config_outcome::action::exit) {
@@ -56,6 +63,7 @@ int main(int argc, char** argv) {
   for (const auto& warning : outcome.warnings) spdlog::warn("{}", warning);
   spdlog::info("Kepler version information version={} revision={} branch={}", KEPLER_VERSION,
                KEPLER_REVISION, KEPLER_BRANCH);
+  spdlog::info("{}", kepler::describe_privileges("/proc", ids));
   if (config.log.format == "text" && (config.log.level == "debug" || config.log.level == "info"))
     print_config_banner(config);
   return kepler::run_daemon(config);

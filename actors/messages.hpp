@@ -24,6 +24,12 @@ struct cpu_sample {
   std::optional<bpf_probe_health> bpf;  ///< the probe's self-observation in eBPF mode
 };
 
+/// A new pod list from the pod watcher, or only its health (`index` null: keep the last one).
+struct pod_update {
+  pod_index_ptr index;
+  kube_health health;
+};
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, energy_reading& x) {
   return f(caf::meta::type_name("energy_reading"), x.zone_id, x.raw_uj, x.total_uj,
@@ -50,6 +56,7 @@ std::string describe(const caf::error& err);
 // Immutable data shared by pointer between actors of one process; never serialized.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kepler::cpu_sample)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kepler::snapshot_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kepler::pod_update)
 
 CAF_BEGIN_TYPE_ID_BLOCK(kepler, caf::first_custom_type_id)
 CAF_ADD_TYPE_ID(kepler, (kepler::energy_reading))

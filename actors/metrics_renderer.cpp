@@ -145,8 +145,10 @@ std::string render_metrics(const snapshot& snap, const render_context& ctx, std:
   }
   if (ctx.metrics_level & level_container) render_containers(out, snap, ctx);
   if (ctx.metrics_level & level_vm) render_vms(out, snap, ctx);
+  if (ctx.metrics_level & level_pod) render_pods(out, snap, ctx);
   if (ctx.legacy_metrics) render_legacy(out, snap, ctx);
   render_health(out, snap);
+  render_kube(out, snap);
   render_bpf(out, snap);
   render_self(out, snap.self);
   return out.take();

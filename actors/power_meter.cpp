@@ -24,7 +24,8 @@ power_meter rapl_meter(const kepler_config& config) {
     }
     std::string path = zone.path;
     meter.zones.push_back(zone_source{
-        physical_zone{zone.name, zone.index, zone.path, zone.max_energy_uj},
+        physical_zone{zone.name, zone.index, zone.path, zone.max_energy_uj,
+                      config.rapl.max_plausible_watts},
         zone.name + "-" + std::to_string(zone.index),
         [path] { return energy_read_fn([path] { return read_energy_uj(path); }); }});
   }

@@ -43,7 +43,7 @@ void process_ledger::append(const process_sample& sample, uint64_t delta_ns) {
   energy_uj_.resize(energy_uj_.size() + zone_count_, 0);
   watts_.resize(watts_.size() + zone_count_, 0.0);
   window_uj_.resize(window_uj_.size() + zone_count_, 0);
-  group_slots_.push_back({-1, -1});
+  group_slots_.emplace_back().fill(-1);  // unresolved at every level
   window_cpu_ns_ += delta_ns;
 }
 

@@ -41,8 +41,8 @@ class process_ledger {
   /// Energy each process received in the last window, per zone (same layout).
   const std::vector<uint64_t>& window_uj() const { return window_uj_; }
 
-  /// How many grouping levels (containers, VMs) may remember a slot per process.
-  static constexpr std::size_t group_levels = 2;
+  /// How many grouping levels (containers, VMs, pods) may remember a slot per process.
+  static constexpr std::size_t group_levels = 3;
   /// The slot a grouping level resolved for a process row (-1 until it does): saves looking
   /// up the workload id every interval. It moves with its row.
   int32_t& group_slot(std::size_t row, std::size_t level) { return group_slots_[row][level]; }

@@ -24,9 +24,13 @@ struct number_text {
 
 void render_containers(exposition_writer& out, const snapshot& snap, const render_context& ctx);
 void render_vms(exposition_writer& out, const snapshot& snap, const render_context& ctx);
+/// Pods with a known name (kube.enabled); pod = Σ its containers.
+void render_pods(exposition_writer& out, const snapshot& snap, const render_context& ctx);
 /// Kepler ≤ 0.9's per-zone families (DIFFERENCES #17), when legacy metrics are enabled.
 void render_legacy(exposition_writer& out, const snapshot& snap, const render_context& ctx);
 void render_health(exposition_writer& out, const snapshot& snap);
+/// The pod source's health (kube.enabled).
+void render_kube(exposition_writer& out, const snapshot& snap);
 void render_self(exposition_writer& out, const self_stats& self);
 /// kepler_bpf_up and, in eBPF mode, the probe's cost, map fill and drops.
 void render_bpf(exposition_writer& out, const snapshot& snap);

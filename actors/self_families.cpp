@@ -1,5 +1,7 @@
 // Self-metrics: source health, actors, collection cost and the exporter's own process.
 
+#include <algorithm>
+
 #include "actors/render_families.hpp"
 
 namespace kepler {
@@ -16,6 +18,12 @@ void render_health(exposition_writer& out, const snapshot& snap) {
   for (const auto& s : snap.sources)
     out.sample("kepler_source_last_success_timestamp_seconds", {{"source", s.source}, {"zone", s.zone}},
                s.last_success_seconds);
+  out.family("kepler_source_rejected_readings_total",
+             "Readings of a zone rejected, by reason: above its range, a reset, or more than its "
+             "maximum plausible power; their energy is not counted", metric_type::counter);
+  for (const auto& r : snap.rejected)
+    out.sample("kepler_source_rejected_readings_total", {{"source", r.source}, {"zone", r.zone}, {"reason", r.reason}},
+               static_cast<double>(r.count));
   out.family("kepler_actor_restarts_total", "Restarts of an actor after it failed", metric_type::counter);
   for (const auto& a : snap.actors)
     out.sample("kepler_actor_restarts_total", {{"actor", a.actor}}, static_cast<double>(a.restarts));
@@ -73,6 +81,25 @@ void render_self(exposition_writer& out, const self_stats& self) {
   out.family("process_start_time_seconds", "Start time of the process since unix epoch in seconds",
              metric_type::gauge);
   out.sample("process_start_time_seconds", {}, self.start_time_seconds);
+}
+
+void render_kube(exposition_writer& out, const snapshot& snap) {
+  if (!snap.kube_source) return;
+  const auto& kube = *snap.kube_source;
+  out.family("kepler_kube_up", "Whether the last pod list sync succeeded (1) or not (0)", metric_type::gauge);
+  out.sample("kepler_kube_up", {{"mode", kube.mode}}, kube.up ? 1 : 0);
+  out.family("kepler_kube_pods", "Pods on this node in the pod index in use", metric_type::gauge);
+  out.sample("kepler_kube_pods", {{"mode", kube.mode}}, static_cast<double>(kube.pods));
+  out.family("kepler_kube_last_sync_timestamp_seconds", "When the pod list was last synced, in Unix seconds",
+             metric_type::gauge);
+  out.sample("kepler_kube_last_sync_timestamp_seconds", {{"mode", kube.mode}}, kube.last_success_seconds);
+  out.family("kepler_kube_sync_age_seconds", "Age of the pod index in use at this snapshot (0 = never synced)",
+             metric_type::gauge);
+  double age = kube.last_success_seconds > 0 ? static_cast<double>(snap.wall_ns) / 1e9 - kube.last_success_seconds : 0;
+  out.sample("kepler_kube_sync_age_seconds", {{"mode", kube.mode}}, std::max(age, 0.0));
+  out.family("kepler_kube_errors_total", "Failed pod list syncs, by kind", metric_type::counter);
+  for (const auto& error : kube.errors)
+    out.sample("kepler_kube_errors_total", {{"mode", kube.mode}, {"kind", error.kind}}, static_cast<double>(error.count));
 }
 
 }  // namespace kepler

@@ -5,8 +5,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "k8s/pod_index.hpp"
 #include "sensors/process_scanner.hpp"
 #include "sensors/self_stats.hpp"
 
@@ -44,11 +46,11 @@ struct process_row {
   int64_t terminated_at_mono_ns = 0;   ///< 0 while running
 };
 
-/// A workload that groups processes (a container or a VM); labels come from the first
+/// A workload that groups processes (a container, a VM or a pod); labels come from the first
 /// process seen in it.
 struct workload_row {
   std::shared_ptr<const process_info> info;
-  /// Its container or VM id, inside `info` (no copy of a 64-character id per snapshot).
+  /// Its container, VM or pod id, inside `info` (no copy of a 64-character id per snapshot).
   const std::string* id_in_info = nullptr;
   uint64_t cpu_ns = 0;                ///< Σ CPU time of its processes while observed
   int64_t terminated_at_mono_ns = 0;  ///< 0 while running
@@ -92,6 +94,43 @@ struct bpf_probe_health {
   std::vector<drop_count> drops;  ///< everything the probe could not store, by kind
 };
 
+/// Readings of one source's zone rejected for one reason (sensors/energy_counter.hpp).
+struct rejected_readings {
+  std::string source;  ///< rapl, fake-cpu-meter
+  std::string zone;    ///< zone label, as in source_health
+  std::string reason;  ///< out_of_range, reset, implausible
+  uint64_t count = 0;
+};
+
+/// Kubernetes names of the snapshot's containers and pods (kube.enabled), kept after a pod
+/// leaves the pod list so a terminated workload keeps its labels.
+struct kube_names {
+  std::unordered_map<std::string, pod_ref> by_container;  ///< container id → pod and container name
+  std::unordered_map<std::string, pod_ref> by_pod;        ///< pod uid → pod name and namespace
+
+  const pod_ref* container(const std::string& id) const {
+    auto found = by_container.find(id);
+    return found == by_container.end() ? nullptr : &found->second;
+  }
+  const pod_ref* pod(const std::string& uid) const {
+    auto found = by_pod.find(uid);
+    return found == by_pod.end() ? nullptr : &found->second;
+  }
+};
+
+/// How the pod source is doing (present while kube.enabled).
+struct kube_health {
+  std::string mode;  ///< kubelet or apiserver
+  bool up = false;   ///< the last sync succeeded
+  uint64_t pods = 0;  ///< pods in the index in use
+  double last_success_seconds = 0;  ///< wall clock of the last successful sync, 0 = never
+  struct error_count {
+    std::string kind;
+    uint64_t count = 0;
+  };
+  std::vector<error_count> errors;  ///< failed syncs by kind
+};
+
 /// Self-observation of one actor.
 struct actor_health {
   std::string actor;
@@ -115,9 +154,13 @@ struct snapshot {
   std::vector<uint64_t> terminated_energy_uj;
   workload_table containers;
   workload_table vms;
+  workload_table pods;  ///< by the pod UID of the containers' cgroups
+  std::shared_ptr<const kube_names> kube;  ///< null unless kube.enabled
+  std::optional<kube_health> kube_source;  ///< set while kube.enabled
   // Filled by the engine actor: how the pipeline itself is doing.
   std::vector<source_health> sources;
   std::vector<actor_health> actors;
+  std::vector<rejected_readings> rejected;
   double collection_seconds = 0;
   std::string cpu_source = "procfs";       ///< where CPU time came from: ebpf or procfs
   std::optional<bpf_probe_health> bpf;      ///< set while eBPF is the CPU-time source

@@ -1,6 +1,7 @@
 #include "bpf/cgroup_paths.hpp"
 
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include <fstream>
 #include <sstream>
@@ -50,6 +51,17 @@ result<cgroup_paths> cgroup_paths::from_mounts(const std::string& mounts_file) {
   auto root = find_cgroup2_mount(mounts.str());
   if (!root) return make_error("no cgroup2 mount in " + mounts_file);
   return cgroup_paths(*root);
+}
+
+result<cgroup_paths> cgroup_paths::for_host(const std::string& sysfs_root, const std::string& mounts_file) {
+  constexpr long cgroup2_magic = 0x63677270;  // CGROUP2_SUPER_MAGIC
+  for (const char* relative : {"/fs/cgroup", "/fs/cgroup/unified"}) {
+    std::string candidate = sysfs_root + relative;
+    struct statfs fs {};
+    if (::statfs(candidate.c_str(), &fs) == 0 && static_cast<long>(fs.f_type) == cgroup2_magic)
+      return cgroup_paths(candidate);
+  }
+  return from_mounts(mounts_file);
 }
 
 const std::string* cgroup_paths::find(uint64_t id) {

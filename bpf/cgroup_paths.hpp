@@ -26,6 +26,13 @@ class cgroup_paths {
   /// Uses the cgroup v2 mount named in `mounts_file`; the error says when there is none.
   static result<cgroup_paths> from_mounts(const std::string& mounts_file = "/proc/self/mounts");
 
+  /// The host's cgroup v2 tree under `sysfs_root` (host.sysfs) when there is one there
+  /// (`fs/cgroup`, or `fs/cgroup/unified` on hybrid hosts), else from_mounts: in a container,
+  /// /proc/self/mounts names the container's own cgroup namespace, which hides the other
+  /// containers, while the host's /sys mounted in shows the whole tree.
+  static result<cgroup_paths> for_host(const std::string& sysfs_root,
+                                       const std::string& mounts_file = "/proc/self/mounts");
+
   const std::filesystem::path& root() const { return root_; }
 
   /// The path of cgroup `id` relative to the root, with a leading '/' ("/" is the root), as in

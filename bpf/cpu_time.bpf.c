@@ -114,14 +114,14 @@ static __always_inline struct cpu_time_cpu_state *this_cpu_state(void)
   return bpf_map_lookup_elem(&cpu_state, &zero);
 }
 
-/* Wall time since this CPU's last switch (or flush), 0 before the first one: what the idle
- * task gets when it was on the CPU. */
-static __always_inline __u64 close_gap(struct cpu_time_cpu_state *cpu)
+/* Wall time the idle task has held this CPU since it got it (or since the last flush), 0
+ * when unknown (it had it before the attach); the count restarts at `now`. The clock is only
+ * read when the idle task is involved: a switch between two tasks needs no timestamp. */
+static __always_inline __u64 idle_time(struct cpu_time_cpu_state *cpu, __u64 now)
 {
-  __u64 now = bpf_ktime_get_ns();
-  __u64 last = cpu->last_switch_ns;
-  cpu->last_switch_ns = now;
-  return last == 0 || now <= last ? 0 : now - last;
+  __u64 since = cpu->idle_since_ns;
+  cpu->idle_since_ns = now;
+  return since == 0 || now <= since ? 0 : now - since;
 }
 
 /* The runtime `task` gained since it was last charged on this CPU, and remembers `runtime`
@@ -247,9 +247,8 @@ int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_str
   struct cpu_time_cpu_state *cpu = this_cpu_state();
   if (!cpu)
     return 0;
-  __u64 gap = close_gap(cpu);
   if (prev->pid == 0) {
-    cpu->idle_ns += gap;
+    cpu->idle_ns += idle_time(cpu, bpf_ktime_get_ns());
   } else {
     /* the scheduler brought prev's runtime up to date before this tracepoint */
     __u64 delta = take_runtime(cpu, prev, prev->se.sum_exec_runtime);
@@ -259,6 +258,8 @@ int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_str
     if (delta)
       charge(cpu, prev->tgid, leader->start_boottime, leader, cgroup_id, delta);
   }
+  if (next->pid == 0)
+    cpu->idle_since_ns = bpf_ktime_get_ns();
   take_runtime(cpu, next, next->se.sum_exec_runtime);
   return 0;
 }
@@ -271,9 +272,8 @@ int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_str
   struct cpu_time_cpu_state *cpu = this_cpu_state();
   if (!cpu)
     return 0;
-  __u64 gap = close_gap(cpu);
   if (BPF_CORE_READ(prev, pid) == 0) {
-    cpu->idle_ns += gap;
+    cpu->idle_ns += idle_time(cpu, bpf_ktime_get_ns());
   } else {
     __u64 delta = take_runtime(cpu, prev, BPF_CORE_READ(prev, se.sum_exec_runtime));
     struct task_struct *leader = BPF_CORE_READ(prev, group_leader);
@@ -281,6 +281,8 @@ int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_str
       charge(cpu, BPF_CORE_READ(prev, tgid), BPF_CORE_READ(leader, start_boottime), leader,
              bpf_get_current_cgroup_id(), delta);
   }
+  if (BPF_CORE_READ(next, pid) == 0)
+    cpu->idle_since_ns = bpf_ktime_get_ns();
   take_runtime(cpu, next, BPF_CORE_READ(next, se.sum_exec_runtime));
   return 0;
 }
@@ -348,10 +350,9 @@ int flush_cpu(void *ctx)
   struct cpu_time_cpu_state *cpu = this_cpu_state();
   if (!cpu)
     return 0;
-  __u64 gap = close_gap(cpu);
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   if ((__u32)pid_tgid == 0) {
-    cpu->idle_ns += gap;
+    cpu->idle_ns += idle_time(cpu, bpf_ktime_get_ns());
   } else {
     /* current's runtime was last brought up to date at a tick or a wake-up on this CPU: what
      * it ran since then is charged at its next switch or flush */

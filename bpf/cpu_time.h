@@ -52,7 +52,7 @@ struct cpu_time_gathered_process {
  * and idle, or between two tasks, touches no hash map. */
 #define CPU_TIME_GATHER_SLOTS 2
 struct cpu_time_cpu_state {
-  __u64 last_switch_ns; /* bpf_ktime_get_ns() at the last switch (or flush), 0 = none yet */
+  __u64 idle_since_ns;  /* bpf_ktime_get_ns() when the idle task got this CPU (or at the last flush) */
   __u64 idle_ns;        /* time this CPU's idle task (pid 0) was on the CPU */
   /* The task on this CPU and its se.sum_exec_runtime when last charged: a task is charged the
    * growth of the kernel's own runtime counter (what cgroups and /proc account), not the wall

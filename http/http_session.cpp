@@ -1,27 +1,44 @@
 #include "http/http_session.hpp"
 
-#include <chrono>
+#include <array>
+#include <functional>
 #include <string_view>
+#include <type_traits>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/detect_ssl.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include "http/gzip.hpp"
+#include "http/shared_string_body.hpp"
 
 namespace kepler {
 namespace {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
-using tcp = boost::asio::ip::tcp;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using steady = std::chrono::steady_clock;
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
-// A stuck or slow client holds a socket for at most this long per request.
-constexpr auto read_timeout = std::chrono::seconds(30);
-constexpr auto write_timeout = std::chrono::seconds(30);
-// After a final response, how long to drain what the client still sends so that closing
-// does not reset the connection before the client has read the response.
+// After a final response, how long to drain what the client still sends (or to exchange TLS
+// close_notify) so that closing does not reset the connection before the response is read.
 constexpr auto linger_timeout = std::chrono::seconds(2);
-constexpr std::uint32_t header_limit = 8 * 1024;
-constexpr std::uint64_t body_limit = 1024;  // GET and HEAD carry no body worth reading
+constexpr std::size_t idle_read_size = 1024;
+
+template <class Stream>
+constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
 
 beast::string_view to_beast(std::string_view text) { return {text.data(), text.size()}; }
 std::string_view to_std(beast::string_view text) { return {text.data(), text.size()}; }
@@ -31,12 +48,298 @@ bool is_parse_error(const beast::error_code& ec) {
          ec != http::error::end_of_stream && ec != http::error::partial_message;
 }
 
+std::shared_ptr<const std::string> constant(const char* text) { return std::make_shared<const std::string>(text); }
+
+template <class Stream>
+class http_session final : public connection, public std::enable_shared_from_this<http_session<Stream>> {
+ public:
+  http_session(tcp::socket socket, std::shared_ptr<const session_env> env, std::shared_ptr<const web_security> security)
+      : stream_(make_stream(std::move(socket), *security)), env_(std::move(env)), security_(std::move(security)) {
+    env_->open->fetch_add(1);
+  }
+  ~http_session() override { env_->open->fetch_sub(1); }
+
+  void start() override {
+    lowest().expires_after(env_->limits.header_timeout);  // handshake and first request together
+    if constexpr (is_tls<Stream>) detect_tls();
+    else read_request();
+  }
+
+  void shutdown() override {
+    closing_ = true;
+    if (!busy_) close();
+  }
+
+  void evict() override {
+    if (idle_since_) close();
+  }
+
+  std::optional<steady::time_point> idle_since() const override { return idle_since_; }
+
+ private:
+  using response_type = http::response<shared_string_body>;
+
+  static Stream make_stream(tcp::socket socket, const web_security& security) {
+    if constexpr (is_tls<Stream>) return Stream(std::move(socket), *security.tls);
+    else return Stream(std::move(socket));
+  }
+
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+  std::shared_ptr<http_session> self() { return this->shared_from_this(); }
+
+  /// Runs `work` on a worker thread, then `then(result)` back on the I/O thread. The tracked
+  /// executor keeps the I/O loop, and so a graceful stop, waiting for it.
+  void off_io_thread(std::function<bool()> work, std::function<void(bool)> then) {
+    busy_ = true;
+    auto io = net::prefer(stream_.get_executor(), net::execution::outstanding_work.tracked);
+    net::post(*env_->workers, [self = self(), work = std::move(work), then = std::move(then), io]() mutable {
+      bool outcome = false;
+      try {
+        outcome = work();
+      } catch (...) {
+        // out of memory: treated as a failed check
+      }
+      net::post(io, [self = std::move(self), then = std::move(then), outcome] {
+        self->busy_ = false;
+        if (self->closing_) return self->close();
+        then(outcome);
+      });
+    });
+  }
+
+  void detect_tls() {
+    beast::async_detect_ssl(lowest(), buffer_, [self = self()](beast::error_code ec, bool tls) {
+      if (ec || self->closing_) return self->close();
+      if (!tls) return self->refuse_plain_http();
+      self->handshake();
+    });
+  }
+
+  void handshake() {
+    if constexpr (is_tls<Stream>) {
+      stream_.async_handshake(net::ssl::stream_base::server, buffer_.data(),
+                              [self = self()](beast::error_code ec, std::size_t used) {
+                                if (ec || self->closing_) return self->close();
+                                self->buffer_.consume(used);
+                                self->read_request();
+                              });
+    }
+  }
+
+  /// Plain HTTP sent to a TLS port gets Go's answer in plain text, then the connection ends.
+  void refuse_plain_http() {
+    static constexpr std::string_view answer =
+        "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
+    busy_ = true;
+    lowest().expires_after(env_->limits.write_timeout);
+    net::async_write(lowest(), net::buffer(answer.data(), answer.size()), [self = self()](beast::error_code ec, std::size_t) {
+      self->busy_ = false;
+      if (ec || self->closing_) return self->close();
+      self->linger_plain();
+    });
+  }
+
+  bool tls_pending() {
+    if constexpr (is_tls<Stream>) return SSL_pending(stream_.native_handle()) > 0;
+    else return false;
+  }
+
+  /// Keep-alive: waits (idle timeout) for the first byte of the next request, then gives the
+  /// whole request the header timeout.
+  void wait_for_request() {
+    parser_.reset();
+    if (buffer_.size() > 0 || tls_pending()) {  // pipelined: already here
+      lowest().expires_after(env_->limits.header_timeout);
+      return read_request();
+    }
+    idle_since_ = steady::now();
+    lowest().expires_after(env_->limits.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(idle_read_size), [self = self()](beast::error_code ec, std::size_t n) {
+      self->idle_since_.reset();
+      if (ec || self->closing_) return self->close();
+      self->buffer_.commit(n);
+      self->lowest().expires_after(self->env_->limits.header_timeout);
+      self->read_request();
+    });
+  }
+
+  void read_request() {
+    parser_.emplace();  // a parser handles one message
+    parser_->header_limit(env_->limits.header_limit);
+    parser_->body_limit(env_->limits.body_limit);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = self()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (closing_) return close();
+    if (!ec) return authorize();
+    if (ec == http::error::header_limit) return send_error(431);
+    if (ec == http::error::body_limit) return send_error(413);
+    if (is_parse_error(ec)) return send_error(400);
+    close();  // end of stream, reset, timeout, TLS failure: nobody to answer
+  }
+
+  /// Cached credentials are checked here; bcrypt runs on a worker so that it never holds up
+  /// the other clients.
+  void authorize() {
+    if (!security_->auth) return respond();
+    std::string authorization(to_std(parser_->get()[http::field::authorization]));
+    switch (security_->auth->quick_check(authorization)) {
+      case basic_auth::verdict::granted: return respond();
+      case basic_auth::verdict::denied: return send_unauthorized();
+      case basic_auth::verdict::needs_bcrypt: break;
+    }
+    off_io_thread([auth = security_->auth, authorization = std::move(authorization)] { return auth->verify(authorization); },
+                  [this](bool granted) { granted ? respond() : send_unauthorized(); });
+  }
+
+  void respond() {
+    try {
+      const auto& request = parser_->get();
+      auto reply = route(to_std(request.method_string()), to_std(request.target()), env_->state->snapshot());
+      const bool gzip = reply.document && accepts_gzip(to_std(request[http::field::accept_encoding]));
+      if (gzip && !reply.document->gzip_ready()) {
+        // The first gzip request for this document compresses it, on a worker.
+        auto document = reply.document;
+        return off_io_thread([document] { return document->gzipped() != nullptr; },
+                             [this, reply](bool) { send_reply(reply, true); });
+      }
+      send_reply(reply, gzip);
+    } catch (...) {
+      close();  // no logger here: the connection is dropped and the server goes on
+    }
+  }
+
+  void decorate(response_type& response) const {
+    response.set(http::field::server, "kepler");
+    for (const auto& [name, value] : security_->headers) response.set(to_beast(name), to_beast(value));
+  }
+
+  void send_reply(const route_response& reply, bool gzip) {
+    try {
+      const auto& request = parser_->get();
+      auto body = reply.body;
+      if (auto compressed = gzip ? reply.document->gzipped() : nullptr) body = std::move(compressed);
+      else gzip = false;
+      response_type response{static_cast<http::status>(reply.status), request.version()};
+      decorate(response);
+      response.set(http::field::content_type, to_beast(reply.content_type));
+      if (reply.allow_get_head) response.set(http::field::allow, "GET, HEAD");
+      if (reply.document) response.set(http::field::vary, "Accept-Encoding");
+      if (gzip) response.set(http::field::content_encoding, "gzip");
+      response.content_length(body->size());
+      // HEAD: same headers, Content-Length of the GET body, no body.
+      if (request.method() != http::verb::head) response.body() = std::move(body);
+      response.keep_alive(request.keep_alive());
+      write(std::move(response));
+    } catch (...) {
+      close();
+    }
+  }
+
+  void send_unauthorized() {
+    static const auto unauthorized = constant("Unauthorized\n");
+    try {
+      const auto& request = parser_->get();
+      response_type response{http::status::unauthorized, request.version()};
+      decorate(response);
+      response.set(http::field::www_authenticate, "Basic");
+      response.set(http::field::content_type, to_beast(text_content_type));
+      response.content_length(unauthorized->size());
+      if (request.method() != http::verb::head) response.body() = unauthorized;
+      response.keep_alive(request.keep_alive());
+      write(std::move(response));
+    } catch (...) {
+      close();
+    }
+  }
+
+  void send_error(unsigned status) {
+    static const auto bad_request = constant("bad request");
+    static const auto too_large = constant("request body too large");
+    static const auto header_too_large = constant("request header too large");
+    const auto& body = status == 413 ? too_large : status == 431 ? header_too_large : bad_request;
+    try {
+      response_type response{static_cast<http::status>(status), 11};
+      decorate(response);
+      response.set(http::field::content_type, to_beast(text_content_type));
+      response.content_length(body->size());
+      response.body() = body;
+      response.keep_alive(false);  // what follows a malformed request cannot be trusted
+      write(std::move(response));
+    } catch (...) {
+      close();
+    }
+  }
+
+  void write(response_type response) {
+    response_ = std::move(response);
+    busy_ = true;
+    lowest().expires_after(env_->limits.write_timeout);
+    http::async_write(stream_, *response_,
+                      [self = self(), keep_alive = response_->keep_alive()](beast::error_code ec, std::size_t) {
+                        self->on_write(keep_alive, ec);
+                      });
+  }
+
+  void on_write(bool keep_alive, beast::error_code ec) {
+    busy_ = false;
+    response_.reset();
+    if (ec || closing_) return close();
+    if (!keep_alive) return linger();
+    wait_for_request();
+  }
+
+  void linger() {
+    if constexpr (is_tls<Stream>) {
+      lowest().expires_after(linger_timeout);
+      stream_.async_shutdown([self = self()](beast::error_code) { self->close(); });
+    } else {
+      linger_plain();
+    }
+  }
+
+  void linger_plain() {
+    beast::error_code ignored;
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    lowest().expires_after(linger_timeout);  // once: a chatty client cannot extend it
+    drain();
+  }
+
+  void drain() {
+    lowest().async_read_some(net::buffer(drain_), [self = self()](beast::error_code ec, std::size_t) {
+      if (ec || self->closing_) return self->close();
+      self->drain();
+    });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().close();
+  }
+
+  Stream stream_;
+  std::shared_ptr<const session_env> env_;
+  std::shared_ptr<const web_security> security_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<response_type> response_;  // alive until its write completes
+  std::array<char, 512> drain_{};
+  std::optional<steady::time_point> idle_since_;  // set while waiting for the next request
+  bool busy_ = false;  // a write or a worker job is under way: a stop waits for it
+  bool closing_ = false;
+};
+
 }  // namespace
 
 void served_state::publish(std::shared_ptr<const std::string> metrics) {
+  if (!metrics) metrics = std::make_shared<const std::string>();
+  auto document = std::make_shared<const metrics_document>(std::move(metrics));
   {
     std::lock_guard guard(mutex_);
-    metrics_.swap(metrics);
+    metrics_.swap(document);
   }
   ready_.store(true, std::memory_order_release);
 }
@@ -50,106 +353,10 @@ route_state served_state::snapshot() const {
   return state;
 }
 
-http_session::http_session(tcp::socket socket, std::shared_ptr<const served_state> state)
-    : stream_(std::move(socket)), state_(std::move(state)) {}
-
-void http_session::start() { read_next(); }
-
-void http_session::shutdown() {
-  closing_ = true;
-  if (!writing_) close();
-}
-
-void http_session::read_next() {
-  // A parser handles one message; a fresh one per request.
-  parser_.emplace();
-  parser_->header_limit(header_limit);
-  parser_->body_limit(body_limit);
-  stream_.expires_after(read_timeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
-}
-
-void http_session::on_read(beast::error_code ec) {
-  if (closing_) return close();
-  if (!ec) return answer();
-  if (ec == http::error::header_limit) return send_error(431);
-  if (ec == http::error::body_limit) return send_error(413);
-  if (is_parse_error(ec)) return send_error(400);
-  close();  // end of stream, reset, timeout: nobody to answer
-}
-
-void http_session::answer() {
-  try {
-    const auto& request = parser_->get();
-    const auto reply = route(to_std(request.method_string()), to_std(request.target()), state_->snapshot());
-    response_type response{static_cast<http::status>(reply.status), request.version()};
-    response.set(http::field::server, "kepler");
-    response.set(http::field::content_type, to_beast(reply.content_type));
-    if (reply.allow_get_head) response.set(http::field::allow, "GET, HEAD");
-    response.content_length(reply.body->size());
-    // HEAD: same headers, Content-Length of the GET body, no body.
-    if (request.method() != http::verb::head) response.body() = reply.body;
-    response.keep_alive(request.keep_alive());
-    write(std::move(response));
-  } catch (...) {
-    close();  // no logger here: the connection is dropped and the server goes on
-  }
-}
-
-void http_session::send_error(unsigned status) {
-  static const auto bad_request = std::make_shared<const std::string>("bad request");
-  static const auto too_large = std::make_shared<const std::string>("request body too large");
-  static const auto header_too_large = std::make_shared<const std::string>("request header too large");
-  const auto& body = status == 413 ? too_large : status == 431 ? header_too_large : bad_request;
-  try {
-    response_type response{static_cast<http::status>(status), 11};
-    response.set(http::field::server, "kepler");
-    response.set(http::field::content_type, to_beast(text_content_type));
-    response.content_length(body->size());
-    response.body() = body;
-    response.keep_alive(false);  // what follows a malformed request cannot be trusted
-    write(std::move(response));
-  } catch (...) {
-    close();
-  }
-}
-
-void http_session::write(response_type response) {
-  response_ = std::move(response);
-  writing_ = true;
-  stream_.expires_after(write_timeout);
-  http::async_write(stream_, *response_,
-                    [self = shared_from_this(), keep_alive = response_->keep_alive()](
-                        beast::error_code ec, std::size_t) { self->on_write(keep_alive, ec); });
-}
-
-void http_session::on_write(bool keep_alive, beast::error_code ec) {
-  writing_ = false;
-  response_.reset();
-  if (ec || closing_) return close();
-  if (!keep_alive) return linger();
-  read_next();
-}
-
-void http_session::linger() {
-  beast::error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream_.expires_after(linger_timeout);  // once: a chatty client cannot extend it
-  drain();
-}
-
-void http_session::drain() {
-  stream_.async_read_some(boost::asio::buffer(drain_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-    if (ec || self->closing_) return self->close();
-    self->drain();
-  });
-}
-
-void http_session::close() {
-  beast::error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  stream_.close();
+std::shared_ptr<connection> make_connection(tcp::socket socket, std::shared_ptr<const session_env> env,
+                                            std::shared_ptr<const web_security> security) {
+  if (security->tls) return std::make_shared<http_session<tls_stream>>(std::move(socket), std::move(env), std::move(security));
+  return std::make_shared<http_session<plain_stream>>(std::move(socket), std::move(env), std::move(security));
 }
 
 }  // namespace kepler

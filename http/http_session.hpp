@@ -1,22 +1,20 @@
 #pragma once
-// One client connection of the metrics server (Beast, runs on the server's I/O thread).
+// Client connections of the metrics server (Beast, on the server's I/O thread), plain or TLS.
 
-#include <array>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
+#include <boost/asio/thread_pool.hpp>
 
+#include "http/metrics_document.hpp"
 #include "http/routes.hpp"
-#include "http/shared_string_body.hpp"
+#include "http/server_limits.hpp"
+#include "http/web_security.hpp"
 
 namespace kepler {
 
@@ -34,41 +32,36 @@ class served_state {
   const bool metrics_enabled_;
   std::atomic<bool> ready_{false};
   mutable std::mutex mutex_;
-  std::shared_ptr<const std::string> metrics_;
+  std::shared_ptr<const metrics_document> metrics_;
 };
 
-/// Reads requests one at a time, answers them through route(), keeps the connection alive
-/// when the client asks. Every error ends the connection and nothing else.
-class http_session : public std::enable_shared_from_this<http_session> {
+/// What every connection of one server shares. The worker pool runs what would stall the I/O
+/// thread for other clients: bcrypt checks and the first gzip of each document.
+struct session_env {
+  std::shared_ptr<const served_state> state;
+  server_limits limits;
+  boost::asio::thread_pool* workers = nullptr;   ///< outlives every session's handlers
+  std::shared_ptr<std::atomic<std::size_t>> open = std::make_shared<std::atomic<std::size_t>>(0);
+};
+
+/// One client connection: reads requests one at a time, answers them through route(), keeps
+/// the connection alive when the client asks. Every error ends the connection and nothing else.
+class connection {
  public:
-  http_session(boost::asio::ip::tcp::socket socket, std::shared_ptr<const served_state> state);
-
-  /// Starts reading the first request.
-  void start();
+  virtual ~connection() = default;
+  /// Starts the TLS handshake (if any) and reads the first request.
+  virtual void start() = 0;
   /// Server stop: closes now when idle, otherwise right after the response in flight.
-  void shutdown();
-
- private:
-  using response_type = boost::beast::http::response<shared_string_body>;
-
-  void read_next();
-  void on_read(boost::beast::error_code ec);
-  void answer();
-  void send_error(unsigned status);
-  void write(response_type response);
-  void on_write(bool keep_alive, boost::beast::error_code ec);
-  void linger();
-  void drain();
-  void close();
-
-  boost::beast::tcp_stream stream_;
-  boost::beast::flat_buffer buffer_;
-  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
-  std::optional<response_type> response_;  // alive until its write completes
-  std::array<char, 512> drain_{};
-  std::shared_ptr<const served_state> state_;
-  bool writing_ = false;
-  bool closing_ = false;
+  virtual void shutdown() = 0;
+  /// Closes now if the connection waits for its next request (making room for a new one).
+  virtual void evict() = 0;
+  /// Since when the connection waits for its next request; nullopt while a request is under way.
+  virtual std::optional<std::chrono::steady_clock::time_point> idle_since() const = 0;
 };
+
+/// A connection over `socket`, with TLS when `security->tls` is set; counted in `env->open`
+/// for its lifetime.
+std::shared_ptr<connection> make_connection(boost::asio::ip::tcp::socket socket, std::shared_ptr<const session_env> env,
+                                            std::shared_ptr<const web_security> security);
 
 }  // namespace kepler

@@ -12,9 +12,11 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "http/http_session.hpp"
 #include "http/listen_address.hpp"
+#include "http/web_config_watcher.hpp"
 
 namespace kepler {
 namespace {
@@ -27,6 +29,10 @@ using error_code = boost::system::error_code;
 constexpr auto shutdown_grace = std::chrono::seconds(5);
 // After an accept error such as EMFILE, wait before retrying instead of spinning.
 constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
+// How often, at most, to look whether the web config's files changed (on accepting).
+constexpr auto web_config_check_interval = std::chrono::seconds(1);
+// Threads for bcrypt checks and first gzips: work that must not stall the I/O thread.
+constexpr std::size_t worker_threads = 2;
 
 /// Opens, binds and listens; `ec` tells why when it could not.
 tcp::acceptor open_acceptor(net::io_context& ioc, const tcp::endpoint& endpoint, bool dual_stack,
@@ -58,20 +64,38 @@ struct metrics_server::impl {
     net::steady_timer retry;
   };
 
-  explicit impl(bool metrics_enabled) : state(std::make_shared<served_state>(metrics_enabled)) {}
+  impl(const options& opts, web_config_watcher web)
+      : state(std::make_shared<served_state>(opts.metrics_enabled)),
+        web(std::move(web)),
+        on_reload(opts.on_web_config_reload) {
+    auto shared = std::make_shared<session_env>();
+    shared->state = state;
+    shared->limits = opts.limits;
+    shared->workers = &workers;
+    env = std::move(shared);
+  }
 
   result<unsigned short> bind(const std::string& text);
   void accept(listener& l);
+  void serve(tcp::socket socket);
+  bool make_room();
   void begin_shutdown();
   void run_io();
 
   // Declared first so it is destroyed last: everything below holds objects bound to it.
   net::io_context ioc{1};
+  // Before the sessions' handlers die with ioc, and after them in stop(): jobs hold sessions.
+  net::thread_pool workers{worker_threads};
   std::shared_ptr<served_state> state;
+  web_config_watcher web;  // I/O thread only, once started
+  std::function<void(bool, const std::string&)> on_reload;
+  std::shared_ptr<const session_env> env;
   std::vector<std::unique_ptr<listener>> listeners;
-  std::vector<std::weak_ptr<http_session>> sessions;  // I/O thread only
+  std::vector<std::weak_ptr<connection>> sessions;  // I/O thread only
   bool stopping = false;                               // I/O thread only
   std::vector<unsigned short> ports;                   // fixed once start() returns
+  bool tls_at_start = web.config().tls.has_value();
+  bool auth_at_start = !web.config().users.empty();
   std::thread io_thread;
   std::mutex stop_mutex;  // serialises stop() calls
   std::mutex io_mutex;    // guards io_finished
@@ -123,16 +147,41 @@ void metrics_server::impl::accept(listener& l) {
       });
       return;
     }
-    try {
-      auto session = std::make_shared<http_session>(std::move(socket), state);
-      std::erase_if(sessions, [](const auto& weak) { return weak.expired(); });
-      sessions.push_back(session);
-      session->start();
-    } catch (...) {
-      // Out of memory or similar: this connection is lost, the next one may fare better.
-    }
+    serve(std::move(socket));
     accept(l);
   });
+}
+
+void metrics_server::impl::serve(tcp::socket socket) {
+  try {
+    std::erase_if(sessions, [](const auto& weak) { return weak.expired(); });
+    if (env->open->load() >= env->limits.max_connections && !make_room()) {
+      error_code ignored;
+      socket.close(ignored);  // at the limit and nobody idle: refused at once
+      return;
+    }
+    auto session = make_connection(std::move(socket), env, web.current(on_reload));
+    sessions.push_back(session);
+    session->start();
+  } catch (...) {
+    // Out of memory or similar: this connection is lost, the next one may fare better.
+  }
+}
+
+/// Closes the keep-alive connection that has waited longest for its next request.
+bool metrics_server::impl::make_room() {
+  std::shared_ptr<connection> oldest;
+  std::chrono::steady_clock::time_point oldest_since;
+  for (const auto& weak : sessions) {
+    auto session = weak.lock();
+    const auto since = session ? session->idle_since() : std::nullopt;
+    if (since && (!oldest || *since < oldest_since)) {
+      oldest = session;
+      oldest_since = *since;
+    }
+  }
+  if (oldest) oldest->evict();
+  return oldest != nullptr;
 }
 
 void metrics_server::impl::begin_shutdown() {
@@ -164,7 +213,9 @@ void metrics_server::impl::run_io() {
 
 result<std::unique_ptr<metrics_server>> metrics_server::start(const options& opts) {
   if (opts.listen_addresses.empty()) return make_error("no listen address given");
-  auto state = std::make_unique<impl>(opts.metrics_enabled);
+  auto web = web_config_watcher::load(opts.web_config_file, web_config_check_interval);
+  if (!web) return make_error(web.error_message());
+  auto state = std::make_unique<impl>(opts, std::move(web).value());
   for (const auto& address : opts.listen_addresses) {
     auto bound = state->bind(address);
     if (!bound) return make_error("cannot listen on " + address + ": " + bound.error_message());
@@ -197,8 +248,13 @@ void metrics_server::stop() {
     }
   }
   impl_->io_thread.join();
+  impl_->workers.join();  // a job under way ends within one bcrypt or gzip
 }
 
 std::vector<unsigned short> metrics_server::bound_ports() const { return impl_->ports; }
+
+bool metrics_server::tls_enabled() const { return impl_->tls_at_start; }
+
+bool metrics_server::auth_enabled() const { return impl_->auth_at_start; }
 
 }  // namespace kepler

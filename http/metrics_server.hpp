@@ -1,11 +1,13 @@
 #pragma once
-// The HTTP endpoint (Boost.Beast): /metrics from a cached document, /, /healthz, /readyz.
+// The HTTP endpoint (Boost.Beast): /metrics from a cached document, /, /healthz, /readyz,
+// over plain HTTP or TLS, with basic auth, gzip and limits on what a client may cost.
 
-#include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "http/server_limits.hpp"
 #include "sensors/result.hpp"
 
 namespace kepler {
@@ -15,11 +17,22 @@ namespace kepler {
 class metrics_server {
  public:
   struct options {
-    std::vector<std::string> listen_addresses{":28282"};  ///< `host:port`, host may be empty or [v6]
-    bool metrics_enabled = true;                          ///< exporter.prometheus.enabled
+    options(std::vector<std::string> addresses = {":28282"}, bool metrics = true)
+        : listen_addresses(std::move(addresses)), metrics_enabled(metrics) {}
+
+    std::vector<std::string> listen_addresses;  ///< `host:port`, host may be empty or [v6]
+    bool metrics_enabled = true;                ///< exporter.prometheus.enabled
+    /// web.configFile (exporter-toolkit format): TLS, basic auth, extra headers; empty: plain
+    /// HTTP for everyone. The file and the files it names are watched: a valid change applies
+    /// to connections accepted after it, an invalid one is reported and the old config kept.
+    std::string web_config_file;
+    server_limits limits;
+    /// Told (on the server's I/O thread) when the web config was reloaded: ok, and what happened.
+    std::function<void(bool ok, const std::string& message)> on_web_config_reload;
   };
 
-  /// Binds every address and starts serving. The error names the address that failed.
+  /// Loads the web config, binds every address and starts serving. The error names the
+  /// web config key or the address that failed.
   static result<std::unique_ptr<metrics_server>> start(const options& opts);
 
   ~metrics_server();
@@ -34,6 +47,11 @@ class metrics_server {
 
   /// The ports actually bound, in the order of the listen addresses (useful with port 0).
   std::vector<unsigned short> bound_ports() const;
+
+  /// Whether connections are served over TLS, and whether they must authenticate
+  /// (as configured at start).
+  bool tls_enabled() const;
+  bool auth_enabled() const;
 
  private:
   struct impl;

@@ -15,7 +15,7 @@ const text_ptr& page_for(bool metrics_enabled) {
 }
 
 route_response text(unsigned status, const text_ptr& body) {
-  return route_response{status, text_content_type, body, false};
+  return route_response{status, text_content_type, body, false, nullptr};
 }
 
 }  // namespace
@@ -61,9 +61,9 @@ route_response route(std::string_view method, std::string_view target, const rou
   }
   if (is_metrics) {
     if (!state.metrics) return text(503, no_snapshot);
-    return route_response{200, metrics_content_type, state.metrics, false};
+    return route_response{200, metrics_content_type, state.metrics->text(), false, state.metrics};
   }
-  if (path == "/") return route_response{200, html_content_type, page_for(state.metrics_enabled), false};
+  if (path == "/") return route_response{200, html_content_type, page_for(state.metrics_enabled), false, nullptr};
   if (path == "/healthz") return text(200, ok);
   return state.ready ? text(200, ready) : text(503, not_ready);
 }

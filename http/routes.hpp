@@ -5,13 +5,15 @@
 #include <string>
 #include <string_view>
 
+#include "http/metrics_document.hpp"
+
 namespace kepler {
 
 /// What the server knows when it answers one request.
 struct route_state {
   bool metrics_enabled = true;                  ///< exporter.prometheus.enabled
   bool ready = false;                           ///< publish() has been called at least once
-  std::shared_ptr<const std::string> metrics;  ///< last published document; null before that
+  std::shared_ptr<const metrics_document> metrics;  ///< last published document; null before that
 };
 
 /// The answer to one request. Bodies are shared so a large document is never copied per scrape.
@@ -20,6 +22,7 @@ struct route_response {
   std::string_view content_type;            ///< static text, valid for the program's lifetime
   std::shared_ptr<const std::string> body;  ///< never null
   bool allow_get_head = false;              ///< a 405 that must carry `Allow: GET, HEAD`
+  std::shared_ptr<const metrics_document> document;  ///< set when the body is this document's text (it may go out gzipped)
 };
 
 inline constexpr std::string_view metrics_content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -386,6 +386,42 @@ TEST_CASE("a container with no process left is terminated with its final energy"
   CHECK(snap->containers.terminated[at].info->runtime == "containerd");
 }
 
+TEST_CASE("a pod is exactly the sum of its containers and ends when its last container does") {
+  attribution math(one_package(), keep_everything());
+  cpu_script cpu;
+  auto in_pod = [](const std::string& comm, const std::string& container, const std::string& pod) {
+    process_info info = in_container(comm, container);
+    info.pod_id = pod;
+    return info;
+  };
+  cpu.add(1, 1, in_pod("web", "c1", "pod-a"));
+  cpu.add(2, 1, in_pod("sidecar", "c2", "pod-a"));
+  cpu.add(3, 1, in_pod("db", "c3", "pod-b"));
+  cpu.add(4, 1, in_container("nerdctl", "c4"));  // a container outside Kubernetes: no pod
+  math.update(round({reading(0, 0)}, cpu.scan(), 0));
+  cpu.run(300, 100, {{1, 700'000'000}, {2, 300'000'000}, {3, 1'333'333'333}, {4, 10'000'000}});
+  auto snap = math.update(round({reading(7'000'001, second)}, cpu.scan(), second));
+  std::size_t a = 0, b = 0, c1 = 0, c2 = 0;
+  REQUIRE(snap->pods.running.size() == 2);
+  REQUIRE(find_workload(snap->pods.running, "pod-a", a));
+  REQUIRE(find_workload(snap->pods.running, "pod-b", b));
+  REQUIRE(find_workload(snap->containers.running, "c1", c1));
+  REQUIRE(find_workload(snap->containers.running, "c2", c2));
+  CHECK(snap->pods.running_energy_uj[a] ==
+        snap->containers.running_energy_uj[c1] + snap->containers.running_energy_uj[c2]);
+  CHECK(snap->pods.running_energy_uj[b] == energy_of(*snap, 3));
+  CHECK(snap->pods.running[a].cpu_ns == 1'000'000'000);
+
+  cpu.processes.erase(cpu.processes.begin() + 2);  // pod-b's only container exits
+  cpu.run(300, 100, {{1, 100'000'000}});
+  uint64_t b_final = snap->pods.running_energy_uj[b];
+  snap = math.update(round({reading(9'000'000, 2 * second)}, cpu.scan(), 2 * second));
+  REQUIRE(snap->pods.running.size() == 1);
+  REQUIRE(find_workload(snap->pods.terminated, "pod-b", b));
+  CHECK(snap->pods.terminated_energy_uj[b] == b_final);
+  check_books_balance(*snap);
+}
+
 TEST_CASE("a VM is its hypervisor process") {
   attribution math(one_package(), keep_everything());
   cpu_script cpu;

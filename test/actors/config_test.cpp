@@ -92,7 +92,8 @@ TEST_CASE("a config file overrides defaults and absent keys keep them", "[config
   scratch tmp;
   auto file = tmp.config(
       "log:\n  level: debug\nmonitor:\n  interval: 1m30s\n  maxTerminated: -1\n"
-      "  terminatedRetention: 2m\ndev:\n  fake-cpu-meter:\n    idleWatts: 5\n    maxWatts: 7.5\n");
+      "  terminatedRetention: 2m\ndev:\n  fake-cpu-meter:\n    idleWatts: 5\n    maxWatts: 7.5\n"
+      "rapl:\n  maxPlausibleWatts: 2500\n");
   auto out = load({"--config.file=" + file});
   REQUIRE(runs(out));
   CHECK(out.config.log.level == "debug");
@@ -104,6 +105,8 @@ TEST_CASE("a config file overrides defaults and absent keys keep them", "[config
   CHECK(out.config.monitor.terminated_retention == 120s);
   CHECK(out.config.fake_cpu_meter.idle_watts == 5.0);
   CHECK(out.config.fake_cpu_meter.max_watts == 7.5);
+  CHECK(out.config.rapl.max_plausible_watts == 2500.0);
+  CHECK(load({}).config.rapl.max_plausible_watts == 10'000.0);
 }
 
 TEST_CASE("legacy metric families are off by default and switched on in the file", "[config]") {
@@ -125,6 +128,41 @@ TEST_CASE("bpf.enabled is auto by default and only auto, true or false", "[confi
   auto bad = load({"--config.file=" + tmp.config("bpf:\n  enabled: maybe\n")});
   CHECK(bad.exit_code == 1);
   CHECK(bad.message.find("bpf.enabled \"maybe\" is not one of auto, true, false") != std::string::npos);
+}
+
+TEST_CASE("the pod informer defaults to the kubelet and its settings are read and checked", "[config]") {
+  auto defaults = load({}).config.kube;
+  CHECK(defaults.pod_informer.mode == "kubelet");
+  CHECK(defaults.pod_informer.poll_interval == 15s);
+  CHECK(defaults.kubelet.endpoint.empty());
+  CHECK(defaults.kubelet.token_file == "/var/run/secrets/kubernetes.io/serviceaccount/token");
+  CHECK(defaults.kubelet.ca_file == "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt");
+  CHECK_FALSE(defaults.kubelet.insecure_skip_verify);
+
+  scratch tmp;
+  auto file = tmp.config(
+      "kube:\n  enabled: true\n  nodeName: n1\n  podInformer:\n    mode: apiserver\n    pollInterval: 2s\n"
+      "    maxResponseBytes: 1048576\n  kubelet:\n    endpoint: https://10.0.0.1:10250\n"
+      "    tokenFile: /t\n    caFile: /c\n    insecureSkipVerify: true\n");
+  auto out = load({"--config.file=" + file});
+  REQUIRE(runs(out));
+  CHECK(out.warnings.empty());
+  const auto& kube = out.config.kube;
+  CHECK(kube.pod_informer.mode == "apiserver");
+  CHECK(kube.pod_informer.poll_interval == 2s);
+  CHECK(kube.pod_informer.max_response_bytes == 1048576);
+  CHECK(kube.kubelet.endpoint == "https://10.0.0.1:10250");
+  CHECK(kube.kubelet.token_file == "/t");
+  CHECK(kube.kubelet.ca_file == "/c");
+  CHECK(kube.kubelet.insecure_skip_verify);
+
+  auto bad = load({"--config.file=" + tmp.config(
+      "kube:\n  enabled: true\n  nodeName: n1\n  podInformer:\n    mode: informer\n    pollInterval: 0s\n"
+      "  kubelet:\n    endpoint: 10.0.0.1:10250\n")});
+  CHECK(bad.exit_code == 1);
+  CHECK_THAT(bad.message, Catch::Contains("kube.podInformer.mode \"informer\" is not one of kubelet, apiserver"));
+  CHECK_THAT(bad.message, Catch::Contains("kube.podInformer.pollInterval must be > 0"));
+  CHECK_THAT(bad.message, Catch::Contains("kube.kubelet.endpoint \"10.0.0.1:10250\" must start with https:// or http://"));
 }
 
 TEST_CASE("only typed flags override the file and a flag's default never does", "[config]") {
@@ -246,6 +284,7 @@ TEST_CASE("file-only settings are validated", "[config]") {
       "monitor:\n  staleness: -1s\n  minTerminatedEnergyThreshold: -3\n"
       "exporter:\n  prometheus:\n    debugCollectors: [go, gc]\n"
       "cpu:\n  preferredMeters: [rapl, hwmon]\n"
+      "rapl:\n  maxPlausibleWatts: 0\n"
       "dev:\n  fake-cpu-meter:\n    idleWatts: 20\n    maxWatts: 10\n"
       "web:\n  configFile: " + tmp.path("missing.yml") + "\n"
       "kube:\n  enabled: true\n  nodeName: n1\n  config: " + tmp.path("missing.kubeconfig") + "\n");
@@ -256,6 +295,7 @@ TEST_CASE("file-only settings are validated", "[config]") {
                            "exporter.prometheus.debugCollectors \"gc\" is not one of go, process",
                            "cpu.preferredMeters \"hwmon\" is not one of rapl, fake",
                            "dev.fake-cpu-meter.maxWatts must be ≥ dev.fake-cpu-meter.idleWatts",
+                           "rapl.maxPlausibleWatts must be > 0",
                            "web.configFile", "kube.config"})
     CHECK_THAT(out.message, Catch::Contains(part));
 }

@@ -1,6 +1,7 @@
 #include "actors/energy_sampler_actor.hpp"
 
 #include <deque>
+#include <variant>
 
 #include <catch2/catch.hpp>
 
@@ -55,5 +56,49 @@ TEST_CASE("a failed read is answered with an error naming the problem") {
   std::string failure;
   handle.receive([](energy_reading&) { FAIL("expected an error"); }, [&](caf::error& e) { failure = describe(e); });
   CHECK(failure == "read_failed: /p0/energy_uj: Permission denied");
+  fix.shutdown(sampler);
+}
+
+TEST_CASE("a reading no plausible power explains is refused, counted, and never reaches the total") {
+  testing::caf_fixture fix;
+  auto stats = std::make_shared<actor_stats>();
+  // 1 J, then an absurd 500 J jump (the sampler reads within milliseconds: far beyond 100 W),
+  // then back to 2 J: the glitch is skipped and counting goes on from the old baseline.
+  auto script = std::make_shared<std::deque<uint64_t>>(std::deque<uint64_t>{1'000'000, 500'000'000, 2'000'000});
+  energy_sampler_config config;
+  config.zone_id = "/p0";
+  config.max_energy_uj = 1'000'000'000;
+  config.max_plausible_watts = 100;
+  config.poll_period = 1h;
+  config.stats = stats;
+  config.actor_name = "rapl_sampler:package-0";
+  config.source = "rapl";
+  config.zone_label = "package-0";
+  config.read_energy = [script]() -> result<uint64_t> {
+    auto next = script->front();
+    if (script->size() > 1) script->pop_front();
+    return next;
+  };
+  auto sampler = fix.system().spawn(energy_sampler, config);
+  fix.run();  // the baseline: 1 J
+  auto ask = [&] {
+    std::variant<energy_reading, std::string> answer = std::string("no answer");
+    auto handle = fix.self()->request(sampler, caf::infinite, caf::get_atom_v);
+    fix.run();
+    handle.receive([&](energy_reading& r) { answer = r; }, [&](caf::error& e) { answer = describe(e); });
+    return answer;
+  };
+  auto jump = ask();
+  REQUIRE(std::holds_alternative<std::string>(jump));
+  CHECK(std::get<std::string>(jump) == "read_failed: rejected reading 500000000 µJ (implausible)");
+  auto back = ask();
+  REQUIRE(std::holds_alternative<energy_reading>(back));
+  CHECK(std::get<energy_reading>(back).total_uj == 1'000'000);
+  auto rejected = stats->rejected();
+  REQUIRE(rejected.size() == 1);
+  CHECK(rejected[0].source == "rapl");
+  CHECK(rejected[0].zone == "package-0");
+  CHECK(rejected[0].reason == "implausible");
+  CHECK(rejected[0].count == 1);
   fix.shutdown(sampler);
 }

@@ -172,3 +172,62 @@ TEST_CASE("a document with containers, VMs and legacy families passes promtool")
   CHECK(status == 0);
   CHECK(output.empty());
 }
+
+namespace {
+
+/// The container snapshot's pod, running, with Kubernetes names for its container and pod.
+snapshot pod_snapshot(bool named) {
+  auto snap = container_and_vm_snapshot();
+  const auto& container = snap.containers.running[0];
+  snap.pods.running.push_back(workload_row{container.info, &container.info->pod_id, 2'500'000'000, 0});
+  snap.pods.running_energy_uj = {4'000'000};
+  snap.pods.running_watts = {0.8};
+  auto names = std::make_shared<kube_names>();
+  if (named) {
+    pod_ref ref{container.info->pod_id, "web-7d4b9", "shop", "nginx"};
+    names->by_container.emplace(container.id(), ref);
+    names->by_pod.emplace(ref.pod_uid, pod_ref{ref.pod_uid, ref.pod_name, ref.pod_namespace, ""});
+  }
+  snap.kube = names;
+  snap.kube_source = kube_health{"kubelet", true, 1, 1.7e9, {{"timeout", 2}}};
+  snap.wall_ns = 1'700'000'012'000'000'000;
+  return snap;
+}
+
+}  // namespace
+
+TEST_CASE("pods carry their names and equal their containers; container names come from the pod spec") {
+  auto text = render_metrics(pod_snapshot(true), context());
+  std::string id(64, 'a');
+  CHECK(has_line(text, R"x(kepler_pod_cpu_joules_total{pod_id="6a4ce4a0-ba47-11ea-b2a7-0cc47ac5979e",pod_name="web-7d4b9",pod_namespace="shop",state="running",zone="package",node_name="node-a"} 4)x"));
+  CHECK(has_line(text, R"x(kepler_pod_cpu_watts{pod_id="6a4ce4a0-ba47-11ea-b2a7-0cc47ac5979e",pod_name="web-7d4b9",pod_namespace="shop",state="running",zone="package",node_name="node-a"} 0.8)x"));
+  CHECK(has_line(text, R"x(kepler_container_cpu_joules_total{container_id=")x" + id +
+                           R"x(",container_name="nginx",runtime="containerd",state="running",zone="package",pod_id="6a4ce4a0-ba47-11ea-b2a7-0cc47ac5979e",node_name="node-a"} 4)x"));
+  CHECK(has_line(text, R"x(kepler_kube_up{mode="kubelet"} 1)x"));
+  CHECK(has_line(text, R"x(kepler_kube_pods{mode="kubelet"} 1)x"));
+  CHECK(has_line(text, R"x(kepler_kube_sync_age_seconds{mode="kubelet"} 12)x"));
+  CHECK(has_line(text, R"x(kepler_kube_errors_total{mode="kubelet",kind="timeout"} 2)x"));
+
+  auto ctx = context();
+  ctx.legacy_metrics = true;
+  auto legacy = render_metrics(pod_snapshot(true), ctx);
+  CHECK(has_line(legacy, R"x(kepler_container_package_joules_total{container_id=")x" + id +
+                             R"x(",container_name="nginx",container_namespace="shop",pod_name="web-7d4b9",mode="dynamic"} 4)x"));
+  auto [status, output] = promtool_check(legacy);
+  INFO(output);
+  CHECK(status == 0);
+}
+
+TEST_CASE("a pod is exported only once Kubernetes names it, and never without Kubernetes") {
+  auto unnamed = render_metrics(pod_snapshot(false), context());
+  CHECK(unnamed.find("kepler_pod_cpu_joules_total{") == std::string::npos);
+  CHECK_THAT(unnamed, Catch::Contains(R"x(container_name="web")x"));  // its process's own name meanwhile
+  auto no_kube = pod_snapshot(true);
+  no_kube.kube.reset();
+  no_kube.kube_source.reset();
+  auto text = render_metrics(no_kube, context());
+  CHECK(text.find("kepler_pod_cpu") == std::string::npos);
+  CHECK(text.find("kepler_kube_up") == std::string::npos);
+  CHECK(render_metrics(pod_snapshot(true), context(level_node | level_container)).find("kepler_pod_cpu") ==
+        std::string::npos);
+}

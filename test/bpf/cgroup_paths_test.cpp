@@ -115,3 +115,20 @@ TEST_CASE("the live cgroup2 mount resolves its own root", "[cgroup_paths]") {
   REQUIRE(root);
   CHECK(*root == "/");
 }
+
+TEST_CASE("the host's cgroup2 tree under host.sysfs is preferred to this process's mounts", "[cgroup_paths]") {
+  auto live = cgroup_paths::from_mounts();
+  if (!live.ok()) {  // no cgroup v2 on this host
+    WARN(live.error_message());
+    return;
+  }
+  auto host = cgroup_paths::for_host("/sys", "/nonexistent/mounts");  // found without the mounts file
+  REQUIRE(host.ok());
+  CHECK(host.value().root() == live.value().root());
+
+  temp_tree tree;  // a sysfs with no cgroup2 file system: the mounts decide
+  auto fallback = cgroup_paths::for_host(tree.root.string());
+  REQUIRE(fallback.ok());
+  CHECK(fallback.value().root() == live.value().root());
+  CHECK_FALSE(cgroup_paths::for_host(tree.root.string(), "/nonexistent/mounts").ok());
+}

@@ -27,10 +27,10 @@ TEST_CASE("per-CPU counters are summed over every CPU's slot", "[bpf_helpers]") 
   CHECK(sum_per_cpu(reinterpret_cast<const std::byte*>(slots.data()), 4) == 4321);
   CHECK(sum_per_cpu(reinterpret_cast<const std::byte*>(slots.data()), 1) == 1);
 
-  // cpu_time_cpu_state slots: {last_switch_ns, idle_ns} per CPU; only idle_ns is summed.
+  // cpu_time_cpu_state slots: {idle_since_ns, idle_ns} per CPU; only idle_ns is summed.
   std::array<cpu_time_cpu_state, 3> states{};
   for (std::size_t cpu = 0; cpu < states.size(); ++cpu) {
-    states[cpu].last_switch_ns = 111 * (cpu + 1);
+    states[cpu].idle_since_ns = 111 * (cpu + 1);
     states[cpu].idle_ns = std::array<uint64_t, 3>{5, 7, 11}[cpu];
     states[cpu].process[0].ns = 1000;  // gathered time is not idle time
   }

@@ -1,5 +1,6 @@
 // Root-only tests ([.bpf]): the real probe loaded and attached, real helper processes observed.
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
@@ -32,6 +33,21 @@ TEST_CASE("the probe attaches with tp_btf on this kernel and counts its own runs
   CHECK(after.run_time_ns > before.run_time_ns);
 }
 
+namespace {
+
+/// CONFIG_HZ: the scheduler tick. /proc/timer_list would say; the kernel config is simpler
+/// and 1000 (the shortest tick) is the safe assumption when neither is readable.
+double kernel_hz() {
+  utsname uts{};
+  if (uname(&uts) != 0) return 1000;
+  std::ifstream config(std::string("/boot/config-") + uts.release);
+  for (std::string line; std::getline(config, line);)
+    if (line.rfind("CONFIG_HZ=", 0) == 0) return std::stod(line.substr(10));
+  return 1000;
+}
+
+}  // namespace
+
 TEST_CASE("a busy child's CPU time matches its /proc utime + stime", "[.bpf]") {
   probe_fixture fixture;
   REQUIRE(fixture.reader->flushes());
@@ -60,8 +76,11 @@ TEST_CASE("a busy child's CPU time matches its /proc utime + stime", "[.bpf]") {
   INFO("eBPF " << bpf_ms << " ms, /proc stat " << proc_ms << " ms, schedstat " << exec_ms << " ms");
   CHECK(proc_ms > 100);  // it ran, even on a loaded machine (1500 ms on an idle one)
   CHECK(std::abs(bpf_ms - proc_ms) <= 0.03 * proc_ms + 20);  // stat truncates to 10 ms ticks
-  CHECK(std::abs(bpf_ms - exec_ms) <= 0.01 * exec_ms + 3);   // the scheduler's own ns; the
-                                                              // files are read just after the maps
+  // The scheduler's own ns. A read charges a running task its runtime as of the scheduler's
+  // last update (at most a tick old) at each end of the window; the files are read just after
+  // the maps.
+  double tick_ms = 1000.0 / kernel_hz();
+  CHECK(std::abs(bpf_ms - exec_ms) <= 0.01 * exec_ms + 2 * tick_ms + 3);
   CHECK(after->comm == "bpf_test");
 }
 
@@ -84,7 +103,7 @@ uint64_t cgroups_total(const cpu_time_snapshot& snapshot) {
 
 }  // namespace
 
-TEST_CASE("idle time follows /proc/stat and idle + busy covers every CPU's time", "[.bpf]") {
+TEST_CASE("idle time follows /proc/stat and idle + busy covers the CPUs' time", "[.bpf]") {
   probe_fixture fixture;
   std::this_thread::sleep_for(50ms);
   auto first = fixture.read();
@@ -102,8 +121,11 @@ TEST_CASE("idle time follows /proc/stat and idle + busy covers every CPU's time"
                      << " ms; " << cpus << " CPUs over " << elapsed_ms << " ms");
   if (proc_idle > 50) CHECK(bpf_idle_ms > 0);  // the CPUs may be saturated by other work
   CHECK(std::abs(bpf_idle_ms - proc_idle) <= 20 + 0.02 * elapsed_ms * cpus);
-  // Every nanosecond lands in idle or in some cgroup (each read charges the running slices).
-  CHECK(bpf_idle_ms + busy_ms == Approx(elapsed_ms * cpus).epsilon(0.01));
+  // Each read charges the running tasks, so the CPUs' time is idle or charged to some cgroup,
+  // except what interrupts and the scheduler itself took (no task's runtime): a few % at most.
+  double accounted = bpf_idle_ms + busy_ms, available = elapsed_ms * cpus;
+  CHECK(accounted <= available * 1.005);
+  CHECK(accounted >= available * 0.95);
 }
 
 TEST_CASE("a child moved into a cgroup is charged to that cgroup's id", "[.bpf]") {
@@ -191,6 +213,8 @@ TEST_CASE("metadata lost to a full change ring is recovered from the map", "[.bp
   for (auto [pid, start] : children) {
     auto seen = find_process(snapshot, pid, start);
     named += seen && seen->comm == "bpf_test";
+    if (!seen || seen->comm != "bpf_test")
+      UNSCOPED_INFO("child " << pid << (seen ? " named \"" + seen->comm + "\"" : std::string(" not seen")));
   }
   CHECK(named == children.size());
 }

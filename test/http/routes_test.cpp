@@ -7,7 +7,8 @@ using namespace kepler;
 namespace {
 
 route_state published(std::string document) {
-  return route_state{true, true, std::make_shared<const std::string>(std::move(document))};
+  return route_state{true, true,
+                     std::make_shared<const metrics_document>(std::make_shared<const std::string>(std::move(document)))};
 }
 
 }  // namespace
@@ -23,7 +24,8 @@ TEST_CASE("metrics serve the published document itself, not a copy", "[http][rou
   const auto reply = route("GET", "/metrics", state);
   CHECK(reply.status == 200);
   CHECK(reply.content_type == "text/plain; version=0.0.4; charset=utf-8");
-  CHECK(reply.body == state.metrics);
+  CHECK(reply.body == state.metrics->text());
+  CHECK(reply.document == state.metrics);  // so that it may be served gzipped
 }
 
 TEST_CASE("a query string does not change the route", "[http][routes]") {
@@ -87,4 +89,14 @@ TEST_CASE("methods other than GET and HEAD are refused with Allow", "[http][rout
   }
   CHECK(route("HEAD", "/metrics", published("m 1\n")).status == 200);
   CHECK(route("POST", "/nowhere", route_state{}).status == 404);
+}
+
+TEST_CASE("only the metrics document is offered for gzip", "[http][routes]") {
+  const auto state = published("m 1\n");
+  for (const char* target : {"/", "/healthz", "/readyz", "/nope"}) {
+    INFO(target);
+    CHECK_FALSE(route("GET", target, state).document);
+  }
+  CHECK_FALSE(route("POST", "/metrics", state).document);
+  CHECK_FALSE(route("GET", "/metrics", route_state{}).document);
 }

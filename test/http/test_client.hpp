@@ -2,7 +2,9 @@
 // A minimal blocking HTTP client for the server tests (Beast, synchronous, with timeouts),
 // and helpers that start a server on a loopback port.
 
+#include <cctype>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -38,7 +40,44 @@ struct reply {
   std::string content_length;
   std::string body;
   bool keep_alive = false;
+  std::map<std::string, std::string> headers;  ///< every header, names in lower case
+
+  std::string header(const std::string& lower_name) const {
+    auto found = headers.find(lower_name);
+    return found == headers.end() ? std::string() : found->second;
+  }
 };
+
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+/// Sends one request over any synchronous stream (plain or TLS) and reads its response.
+template <class SyncStream>
+reply exchange(SyncStream& stream, boost::beast::flat_buffer& buffer, http::verb method, std::string_view target,
+               bool keep_alive, const header_list& extra = {}) {
+  http::request<http::empty_body> req{method, std::string(target), 11};
+  req.set(http::field::host, "localhost");
+  for (const auto& [name, value] : extra) req.set(name, value);
+  req.keep_alive(keep_alive);
+  http::write(stream, req);
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(256 * 1024 * 1024);
+  parser.skip(method == http::verb::head);
+  http::read(stream, buffer, parser);
+  const auto& res = parser.get();
+  reply out;
+  out.status = res.result_int();
+  out.content_type = std::string(res[http::field::content_type]);
+  out.allow = std::string(res[http::field::allow]);
+  out.content_length = std::string(res[http::field::content_length]);
+  out.body = res.body();
+  out.keep_alive = res.keep_alive();
+  for (const auto& field : res) {
+    std::string name(field.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers[name] = std::string(field.value());
+  }
+  return out;
+}
 
 /// One client connection; every blocking call gives up after `timeout`.
 class client {
@@ -53,24 +92,8 @@ class client {
   }
 
   /// Sends one request and reads its response (HEAD responses are read without a body).
-  reply request(http::verb method, std::string_view target, bool keep_alive = true) {
-    http::request<http::empty_body> req{method, std::string(target), 11};
-    req.set(http::field::host, "localhost");
-    req.keep_alive(keep_alive);
-    http::write(socket_, req);
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(256 * 1024 * 1024);
-    parser.skip(method == http::verb::head);
-    http::read(socket_, buffer_, parser);
-    const auto& res = parser.get();
-    reply out;
-    out.status = res.result_int();
-    out.content_type = std::string(res[http::field::content_type]);
-    out.allow = std::string(res[http::field::allow]);
-    out.content_length = std::string(res[http::field::content_length]);
-    out.body = res.body();
-    out.keep_alive = res.keep_alive();
-    return out;
+  reply request(http::verb method, std::string_view target, bool keep_alive = true, const header_list& extra = {}) {
+    return exchange(socket_, buffer_, method, target, keep_alive, extra);
   }
   reply get(std::string_view target) { return request(http::verb::get, target); }
 
@@ -102,11 +125,16 @@ inline reply fetch(unsigned short port, std::string_view target, http::verb meth
   return client(port).request(method, target, false);
 }
 
-/// Starts a server on `addresses`, failing the test with the server's message if it cannot.
-inline std::unique_ptr<metrics_server> start_on(std::vector<std::string> addresses, bool metrics_enabled = true) {
-  auto started = metrics_server::start({std::move(addresses), metrics_enabled});
+/// Starts a server with `opts`, failing the test with the server's message if it cannot.
+inline std::unique_ptr<metrics_server> start_with(const metrics_server::options& opts) {
+  auto started = metrics_server::start(opts);
   if (!started) FAIL(started.error_message());
   return std::move(started).value();
+}
+
+/// Starts a server on `addresses`, failing the test with the server's message if it cannot.
+inline std::unique_ptr<metrics_server> start_on(std::vector<std::string> addresses, bool metrics_enabled = true) {
+  return start_with({std::move(addresses), metrics_enabled});
 }
 
 /// Starts a server on an ephemeral loopback port.
@@ -123,6 +151,16 @@ struct local_server {
 /// `auto [server, port] = serve_local();`
 inline local_server serve_local(bool metrics_enabled = true) {
   auto server = start_local(metrics_enabled);
+  const auto port = server->bound_ports().at(0);
+  return {std::move(server), port};
+}
+
+/// A server on an ephemeral loopback port with these limits and web config.
+inline local_server serve_local_with(server_limits limits, std::string web_config_file = {}) {
+  metrics_server::options opts{{"127.0.0.1:0"}, true};
+  opts.limits = limits;
+  opts.web_config_file = std::move(web_config_file);
+  auto server = start_with(opts);
   const auto port = server->bound_ports().at(0);
   return {std::move(server), port};
 }

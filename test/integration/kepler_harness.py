@@ -34,11 +34,13 @@ def kepler_binary():
 # --------------------------------------------------------------------------- config
 
 def kepler_config_yaml(sysfs, port, interval="1s", procfs="/proc", log_level="debug", extra="",
-                       terminated_retention=None):
+                       terminated_retention=None, web_config_file=None):
     """A v0.11 config file for one test daemon; `extra` is appended verbatim (YAML).
-    `terminated_retention` (e.g. "60s") sets monitor.terminatedRetention; None keeps the default."""
+    `terminated_retention` (e.g. "60s") sets monitor.terminatedRetention; None keeps the default.
+    `web_config_file` sets web.configFile (TLS, basic auth)."""
     retention = (f"  terminatedRetention: {terminated_retention}\n"
                  if terminated_retention is not None else "")
+    web_config = f"  configFile: {web_config_file}\n" if web_config_file is not None else ""
     return (
         "log:\n"
         f"  level: {log_level}\n"
@@ -51,6 +53,7 @@ def kepler_config_yaml(sysfs, port, interval="1s", procfs="/proc", log_level="de
         "  minTerminatedEnergyThreshold: 0\n"
         + retention +
         "web:\n"
+        + web_config +
         "  listenAddresses:\n"
         f'    - "127.0.0.1:{port}"\n'
         + extra

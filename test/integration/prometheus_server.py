@@ -16,7 +16,8 @@ PROMETHEUS = "/usr/bin/prometheus"
 class Prometheus:
     """A real Prometheus server scraping one target every second."""
 
-    def __init__(self, directory, target, scrape_interval="1s"):
+    def __init__(self, directory, target, scrape_interval="1s", job_options=""):
+        """`job_options`: more YAML for the scrape job, indented 4 spaces (e.g. `scheme: https`)."""
         if not os.access(PROMETHEUS, os.X_OK):
             raise AssertionError(f"{PROMETHEUS} is missing: install the Debian package "
                                  "`prometheus` (CI does) to run this test")
@@ -31,6 +32,7 @@ class Prometheus:
             "  - job_name: kepler\n"
             f"    scrape_interval: {scrape_interval}\n"
             f"    scrape_timeout: {scrape_interval}\n"
+            + job_options +
             "    static_configs:\n"
             f'      - targets: ["{target}"]\n'))
         self.log_path = os.path.join(directory, "prometheus.log")

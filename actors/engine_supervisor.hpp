@@ -1,0 +1,26 @@
+#pragma once
+// Keeps the attribution engine running: an engine that dies abnormally is respawned with
+// backoff on the same books (engine_books), so exported counters never go back.
+
+#include <memory>
+#include <optional>
+
+#include "actors/backoff.hpp"
+#include "actors/engine_actor.hpp"
+
+namespace kepler {
+
+struct engine_supervisor_state {
+  static inline const char* name = "engine_supervisor";
+  engine_config config;  ///< with its books, shared by every incarnation
+  caf::actor engine;
+  std::unique_ptr<backoff> delay;
+  caf::actor_clock::time_point started_at;
+  std::optional<pod_update> latest_pods;  ///< handed to a restarted engine
+};
+
+/// Spawns the engine and restarts it after a crash (about 100 ms doubling to 30 s, back to
+/// 100 ms after a minute without one); counts each restart as `engine` in actor_stats.
+caf::behavior engine_supervisor(caf::stateful_actor<engine_supervisor_state>* self, engine_config config);
+
+}  // namespace kepler

@@ -1,0 +1,155 @@
+// What a slow, idle or greedy client may cost the server: connections, time, memory.
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include <poll.h>
+
+#include <catch2/catch.hpp>
+
+#include "test/http/test_client.hpp"
+
+using namespace kepler;
+using namespace kepler::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+server_limits quick_limits() {
+  server_limits limits;
+  limits.header_timeout = 1s;
+  limits.idle_timeout = 1s;
+  limits.write_timeout = 1s;
+  return limits;
+}
+
+/// Whether the server has closed `c` (EOF or reset), waiting at most `wait`; any bytes the
+/// server sent before closing go to `received`.
+bool closed_by_server(client& c, std::chrono::milliseconds wait, std::string* received = nullptr) {
+  pollfd fd{c.socket().native_handle(), POLLIN, 0};
+  if (::poll(&fd, 1, static_cast<int>(wait.count())) != 1) return false;
+  const auto rest = c.read_to_end();
+  if (received) *received = rest;
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("past max_connections a new connection is closed at once when nobody is idle", "[http][limits]") {
+  auto limits = quick_limits();
+  limits.max_connections = 3;
+  limits.header_timeout = 30s;  // the busy ones stay busy for the whole test
+  auto [server, port] = serve_local_with(limits);
+  std::vector<std::unique_ptr<client>> busy;
+  for (int i = 0; i < 3; ++i) {
+    busy.push_back(std::make_unique<client>(port));
+    boost::asio::write(busy.back()->socket(), boost::asio::buffer(std::string("GET /healthz HTTP/1.1\r\n")));
+  }
+  std::this_thread::sleep_for(100ms);  // all three accepted
+  client extra(port);
+  std::string received;
+  CHECK(closed_by_server(extra, 5000ms, &received));
+  CHECK(received.empty());
+  // A busy one finishes its request and is answered as usual.
+  const auto raw = busy[0]->exchange_raw("Connection: close\r\n\r\n");
+  CHECK(raw.rfind("HTTP/1.1 200 OK", 0) == 0);
+}
+
+TEST_CASE("at max_connections the longest idle keep-alive connection makes room", "[http][limits]") {
+  auto limits = quick_limits();
+  limits.max_connections = 2;
+  limits.idle_timeout = 60s;
+  auto [server, port] = serve_local_with(limits);
+  client first(port), second(port);
+  REQUIRE(first.get("/healthz").status == 200);
+  std::this_thread::sleep_for(20ms);
+  REQUIRE(second.get("/healthz").status == 200);
+  client third(port);
+  CHECK(third.get("/healthz").status == 200);
+  CHECK(closed_by_server(first, 5000ms));  // idle longest
+  CHECK_FALSE(closed_by_server(second, 200ms));
+  CHECK(second.get("/healthz").status == 200);
+}
+
+TEST_CASE("a slowloris client is cut off after the header timeout while others are served", "[http][limits]") {
+  auto [server, port] = serve_local_with(quick_limits());
+  server->publish(large_document('s'));
+  const std::string header = "GET /metrics HTTP/1.1\r\nX-Slow: " + std::string(100, 'a') + "\r\n\r\n";
+  auto attacker = std::async(std::launch::async, [port = port, &header] {
+    client c(port);
+    for (std::size_t sent = 0; sent < header.size(); ++sent) {
+      boost::system::error_code ec;
+      boost::asio::write(c.socket(), boost::asio::buffer(&header[sent], 1), ec);
+      std::string received;
+      if (ec || closed_by_server(c, 100ms, &received)) return std::pair{sent, received};
+    }
+    return std::pair{header.size(), std::string("not cut off")};
+  });
+  int served = 0;
+  while (attacker.wait_for(0ms) != std::future_status::ready) {
+    REQUIRE(fetch(port, "/metrics").status == 200);
+    ++served;
+  }
+  const auto [sent, received] = attacker.get();
+  CHECK(sent < header.size());  // cut off before it could finish: at 10 bytes a second it needs 12 s
+  CHECK(received.empty());      // and without an answer
+  CHECK(served > 0);
+}
+
+TEST_CASE("a connection that never sends a byte is closed after the header timeout", "[http][limits]") {
+  auto [server, port] = serve_local_with(quick_limits());
+  client silent(port);
+  CHECK(closed_by_server(silent, 5000ms));
+}
+
+TEST_CASE("an idle keep-alive connection is closed after the idle timeout", "[http][limits]") {
+  auto limits = quick_limits();
+  limits.idle_timeout = 300ms;
+  limits.header_timeout = 30s;  // the idle timeout, not the header timeout, closes it
+  auto [server, port] = serve_local_with(limits);
+  client c(port);
+  REQUIRE(c.get("/healthz").status == 200);
+  CHECK(closed_by_server(c, 5000ms));
+}
+
+TEST_CASE("a keep-alive connection in use is not closed by the idle timeout", "[http][limits]") {
+  auto limits = quick_limits();
+  limits.idle_timeout = 500ms;
+  auto [server, port] = serve_local_with(limits);
+  client c(port);
+  for (int i = 0; i < 10; ++i) {
+    REQUIRE(c.get("/healthz").status == 200);
+    std::this_thread::sleep_for(200ms);  // 2 s in all: four idle timeouts, each gap shorter
+  }
+}
+
+TEST_CASE("a reader taking one byte at a time holds neither other clients nor old documents", "[http][limits]") {
+  auto [server, port] = serve_local_with(quick_limits());
+  auto first = document(std::string(16 * 1024 * 1024, 'x'));  // far more than socket buffers hold
+  const std::weak_ptr<const std::string> first_alive = first;
+  server->publish(std::move(first));
+
+  client slow(port);
+  const int small = 4096;
+  setsockopt(slow.socket().native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  boost::asio::write(slow.socket(), boost::asio::buffer(std::string("GET /metrics HTTP/1.1\r\n\r\n")));
+  std::size_t got = 0;
+  char byte;
+  for (int i = 0; i < 20; ++i) {  // 2 s: past the 1 s write timeout
+    got += slow.socket().read_some(boost::asio::buffer(&byte, 1));
+    std::this_thread::sleep_for(100ms);
+    if (i == 5) {
+      // Meanwhile: others are served whole documents and a new one can be published.
+      CHECK(fetch(port, "/metrics").body.size() == 16 * 1024 * 1024);
+      server->publish(document("m 2\n"));
+      CHECK(fetch(port, "/metrics").body == "m 2\n");
+    }
+  }
+  // The server lets go of the document when its write times out, although the client has
+  // read a few bytes of it: the slow reader was cut off, and the old document is freed.
+  // (Reading on to the end would take long: the kernel still sends what it had queued.)
+  for (int i = 0; i < 250 && !first_alive.expired(); ++i) std::this_thread::sleep_for(20ms);
+  CHECK(first_alive.expired());
+  CHECK(got < 100);
+}
