@@ -56,6 +56,7 @@ cpu_source_actor::behavior_type ebpf_cpu_time(cpu_source_actor::stateful_pointer
         }
         cpu_sample sample;
         sample.table = std::make_shared<const process_table>(state.builder->build(state.read, boot_clock_ns()));
+        if (auto gone = state.builder->vanished_cgroups(state.read); !gone.empty()) state.reader->forget_cgroups(gone);
         sample.measured_mono_ns = static_cast<int64_t>(state.read.monotonic_ns);
         sample.measured_wall_ns = wall;
         sample.source = "ebpf";

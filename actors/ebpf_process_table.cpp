@@ -1,5 +1,7 @@
 #include "actors/ebpf_process_table.hpp"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -21,11 +23,12 @@ std::string read_exe(int procfs_fd, const std::string& pid) {
 }  // namespace
 
 ebpf_table_builder::ebpf_table_builder(std::string procfs_root, std::unique_ptr<cgroup_paths> cgroups,
-                                       unsigned online_cpus)
+                                       unsigned online_cpus, uint64_t cgroup_sweep_every)
     : procfs_root_(std::move(procfs_root)),
       procfs_fd_(::open(procfs_root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)),
       cgroups_(std::move(cgroups)),
-      online_cpus_(online_cpus) {}
+      online_cpus_(online_cpus),
+      cgroup_sweep_every_(std::max<uint64_t>(cgroup_sweep_every, 1)) {}
 
 ebpf_table_builder::~ebpf_table_builder() {
   if (procfs_fd_ >= 0) ::close(procfs_fd_);
@@ -52,6 +55,19 @@ process_table ebpf_table_builder::build(const cpu_time_snapshot& read, uint64_t 
   }
   std::erase_if(cache_, [this](const auto& entry) { return entry.second.seen_in_build != builds_; });
   return table;
+}
+
+std::vector<uint64_t> ebpf_table_builder::vanished_cgroups(const cpu_time_snapshot& read) {
+  std::vector<uint64_t> vanished;
+  if (!cgroups_ || builds_ % cgroup_sweep_every_ != 0) return vanished;
+  std::unordered_set<uint64_t> missing;
+  for (const auto& cgroup : read.cgroups) {
+    if (cgroups_->exists(cgroup.cgroup_id)) continue;
+    if (missing_cgroups_.contains(cgroup.cgroup_id)) vanished.push_back(cgroup.cgroup_id);
+    else missing.insert(cgroup.cgroup_id);
+  }
+  missing_cgroups_ = std::move(missing);
+  return vanished;
 }
 
 std::shared_ptr<const process_info> ebpf_table_builder::metadata(const process_cpu_time& process) {

@@ -64,6 +64,15 @@ result<cgroup_paths> cgroup_paths::for_host(const std::string& sysfs_root, const
   return from_mounts(mounts_file);
 }
 
+bool cgroup_paths::exists(uint64_t id) {
+  const std::string* path = find(id);
+  if (!path) return false;
+  struct stat st {};
+  if (::stat((root_.string() + *path).c_str(), &st) == 0 && uint64_t(st.st_ino) == id) return true;
+  paths_.erase(id);
+  return false;
+}
+
 const std::string* cgroup_paths::find(uint64_t id) {
   if (auto it = paths_.find(id); it != paths_.end()) return &it->second;
   if (rebuilt_this_read_) return nullptr;

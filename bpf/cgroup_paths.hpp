@@ -40,6 +40,10 @@ class cgroup_paths {
   /// two begin_read() calls. The pointer stays valid until the next rebuild.
   const std::string* find(uint64_t id);
 
+  /// Whether cgroup `id` still exists: its path is known and its directory is still that
+  /// cgroup (a stat). A removed cgroup is dropped from the cache.
+  bool exists(uint64_t id);
+
   /// Starts a new read: allows one more rebuild on a miss.
   void begin_read() { rebuilt_this_read_ = false; }
 

@@ -132,3 +132,14 @@ TEST_CASE("the host's cgroup2 tree under host.sysfs is preferred to this process
   CHECK(fallback.value().root() == live.value().root());
   CHECK_FALSE(cgroup_paths::for_host(tree.root.string(), "/nonexistent/mounts").ok());
 }
+
+TEST_CASE("a removed cgroup no longer exists, even while its path is cached", "[cgroup_paths]") {
+  temp_tree tree;
+  auto scope = tree.make("system.slice/job.scope");
+  uint64_t id = inode_of(scope);
+  cgroup_paths paths(tree.root);
+  CHECK(paths.exists(id));
+  fs::remove_all(scope);
+  CHECK_FALSE(paths.exists(id));
+  CHECK_FALSE(paths.exists(987654321));  // never known
+}
