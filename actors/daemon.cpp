@@ -44,7 +44,12 @@ render_context make_render_context(const kepler_config& config, const std::strin
   utsname uts{};
   std::string machine = uname(&uts) == 0 ? uts.machine : "";
   ctx.arch = machine == "x86_64" ? "amd64" : machine == "aarch64" ? "arm64" : machine;
+#ifdef __clang__
+  ctx.compiler = "clang-" + std::to_string(__clang_major__) + "." + std::to_string(__clang_minor__) + "." +
+                 std::to_string(__clang_patchlevel__);
+#else
   ctx.compiler = "gcc-" __VERSION__;
+#endif
   if (auto cpuinfo = read_text_file(config.host.procfs + "/cpuinfo")) ctx.cpus = parse_cpuinfo(cpuinfo.value());
   return ctx;
 }
@@ -155,7 +160,8 @@ std::vector<caf::actor> spawn_pipeline(caf::actor_system& system, const kepler_c
   auto engine_handle = system.spawn(engine_supervisor, std::move(engine));
   roots.push_back(engine_handle);
   if (config.kube.enabled) {
-    pod_watcher_config watcher{kube_settings_from(config)};
+    pod_watcher_config watcher;
+    watcher.settings = kube_settings_from(config);
     watcher.engine = engine_handle;
     watcher.stopping = stopping;
     roots.push_back(system.spawn<caf::detached>(pod_watcher, std::move(watcher)));

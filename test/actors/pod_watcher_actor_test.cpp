@@ -10,6 +10,7 @@
 
 #include "test/support/caf_fixture.hpp"
 #include "test/support/fake_kube_server.hpp"
+#include "test/support/temp_dir.hpp"
 #include "test/support/test_certs.hpp"
 
 using namespace kepler;
@@ -38,15 +39,12 @@ std::vector<std::string> fixture_lines(const std::string& name) {
 
 /// A service account folder (token and CA) as a pod sees it.
 struct service_account {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("kepler-sa-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  temp_dir folder;
+  std::filesystem::path dir{folder.path};
   explicit service_account(const std::string& token) {
-    std::filesystem::create_directories(dir);
-    write_text_file(dir / "token", token);
+    folder.write("token", token);
     std::filesystem::copy_file(test_certs::shared().ca_cert, dir / "ca.crt");
   }
-  ~service_account() { std::filesystem::remove_all(dir); }
-  static inline int counter = 0;
 };
 
 fake_server_options tls_server() {
@@ -73,6 +71,20 @@ struct stopped_at_end {
   caf::actor watcher;
   ~stopped_at_end() { caf.shutdown(watcher); }
 };
+
+/// A kubelet-mode watcher of `server` with the account's token and CA, reporting to the test.
+pod_watcher_config kubelet_watcher(const fake_kube_server& server, const service_account& account,
+                                   testing::caf_fixture& caf) {
+  pod_watcher_config config;
+  config.settings.enabled = true;
+  config.settings.node_name = "node-1";
+  config.settings.kubelet_endpoint = server.url();
+  config.settings.kubelet_token_file = (account.dir / "token").string();
+  config.settings.kubelet_ca_file = (account.dir / "ca.crt").string();
+  config.engine = caf::actor_cast<caf::actor>(caf.self());
+  config.random = [] { return 0.5; };  // backoff steps without jitter
+  return config;
+}
 
 uint64_t errors_of(const kube_health& health, const std::string& kind) {
   for (const auto& error : health.errors)
@@ -141,15 +153,8 @@ TEST_CASE("kubelet mode keeps the last pod list through a failure, counts it, an
   server.on("/pods", fake_response::json(fixture("nr_k8s1.31_containerd1.7_kind.json")));
   service_account account("kubelet-token");
 
-  pod_watcher_config config;
-  config.settings.enabled = true;
-  config.settings.node_name = "node-1";
-  config.settings.kubelet_endpoint = server.url();
-  config.settings.kubelet_token_file = (account.dir / "token").string();
-  config.settings.kubelet_ca_file = (account.dir / "ca.crt").string();
+  auto config = kubelet_watcher(server, account, caf);
   config.settings.poll_interval = 10s;
-  config.engine = caf::actor_cast<caf::actor>(caf.self());
-  config.random = [] { return 0.5; };
   stopped_at_end watcher{caf, caf.system().spawn(pod_watcher, config)};
   caf.run();  // its start and first poll
   next_update(caf.self());  // down until the first sync
@@ -181,13 +186,7 @@ TEST_CASE("a request in progress gives up when the daemon stops") {
   server.on("/pods", fake_response::stalled(30s, fixture("dd_podlist_empty.json")));
   service_account account("t");
 
-  pod_watcher_config config;
-  config.settings.enabled = true;
-  config.settings.node_name = "node-1";
-  config.settings.kubelet_endpoint = server.url();
-  config.settings.kubelet_token_file = (account.dir / "token").string();
-  config.settings.kubelet_ca_file = (account.dir / "ca.crt").string();
-  config.engine = caf::actor_cast<caf::actor>(caf.self());
+  auto config = kubelet_watcher(server, account, caf);
   auto stopping = config.stopping;
   stopped_at_end watcher{caf, caf.system().spawn(pod_watcher, config)};
 

@@ -4,7 +4,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "test/http/temp_dir.hpp"
+#include "test/support/temp_dir.hpp"
 #include "test/support/test_certs.hpp"
 
 using namespace kepler;

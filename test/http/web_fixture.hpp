@@ -12,7 +12,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "test/http/temp_dir.hpp"
+#include "test/support/temp_dir.hpp"
 #include "test/http/test_client.hpp"
 #include "test/support/test_certs.hpp"
 

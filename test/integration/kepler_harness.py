@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -29,6 +30,13 @@ def kepler_binary():
     if not os.access(path, os.X_OK):
         raise RuntimeError(f"KEPLER_BINARY={path} is not an executable file")
     return path
+
+
+def sanitizer():
+    """The sanitizer the daemon under test was built with ("asan", "tsan"; from
+    $KEPLER_SANITIZER, which test/run_sanitized.sh sets), "" for a plain build. Memory budgets
+    do not apply there: shadow memory and ASan's quarantine come on top."""
+    return os.environ.get("KEPLER_SANITIZER", "")
 
 
 # --------------------------------------------------------------------------- config
@@ -235,6 +243,25 @@ def cpu_burner(directory, comm="kepler-burner"):
 
 def idle_sleeper(directory, comm="kepler-idle"):
     return Workload(directory, comm, shutil.which("sleep"), ["3600"])
+
+
+# Busy for `duty` of every 50 ms period, asleep for the rest; exits once orphaned.
+_DUTY_CYCLE_BURNER = """
+import os, sys, time
+duty, parent, period = float(sys.argv[1]), int(sys.argv[2]), 0.05
+while os.getppid() == parent:
+    start = time.monotonic()
+    while time.monotonic() - start < duty * period:
+        pass
+    time.sleep(max(0.0, start + period - time.monotonic()))
+"""
+
+
+def duty_cycle_burner(directory, comm, duty, **popen_options):
+    """A Python process busy for `duty` (0..1) of the time; `popen_options` as for Workload
+    (e.g. `preexec_fn` to join a cgroup before it runs, `env`)."""
+    return Workload(directory, comm, sys.executable, ["-c", _DUTY_CYCLE_BURNER, str(duty), str(os.getpid())],
+                    **popen_options)
 
 
 # --------------------------------------------------------------------------- snapshots

@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 import unittest
 
@@ -38,17 +37,6 @@ HUGE_BODY_BYTES = 50_000_000
 MAX_DAEMON_RSS_BYTES = 64 << 20
 FAULT_TIMEOUT_S = 15.0         # the 5 s request timeout plus backoff, with room
 BURNER_DUTY = 0.3
-
-BURNER = """
-import os, sys, time
-duty, parent, period = float(sys.argv[1]), int(sys.argv[2]), 0.05
-while os.getppid() == parent:
-    start = time.monotonic()
-    while time.monotonic() - start < duty * period:
-        pass
-    time.sleep(max(0.0, start + period - time.monotonic()))
-"""
-
 
 def fake_kubelet_binary():
     path = os.environ.get("FAKE_KUBELET")
@@ -207,9 +195,8 @@ class KubeletModeTest(unittest.TestCase):
         cls.containers = [Container(pod, name, cid, builder)
                           for pod in pick_pods(pod_list) for name, cid in running_containers(pod)]
         for container in cls.containers:
-            bed.add_workload(h.Workload(workdir, f"burn-{container.name}"[:15], sys.executable,
-                                        ["-c", BURNER, str(BURNER_DUTY), str(os.getpid())],
-                                        preexec_fn=container.cgroup.join))
+            bed.add_workload(h.duty_cycle_burner(workdir, f"burn-{container.name}"[:15], BURNER_DUTY,
+                                                 preexec_fn=container.cgroup.join))
             log(f"container {container.name} of {container.pod_namespace}/{container.pod_name} "
                 f"({container.pod_uid}) in {container.cgroup.directories[0]}")
 
@@ -349,7 +336,8 @@ class KubeletModeTest(unittest.TestCase):
         with open(f"/proc/{self.bed.daemon.process.pid}/status") as f:
             peak = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
         log(f"daemon peak RSS {peak / 2**20:.1f} MiB after a {HUGE_BODY_BYTES / 1e6:.0f} MB body")
-        self.assertLess(peak, MAX_DAEMON_RSS_BYTES)
+        if not h.sanitizer():   # under a sanitizer the budget does not apply
+            self.assertLess(peak, MAX_DAEMON_RSS_BYTES)
 
     def test_missing_token_file(self):
         os.rename(self.token_file, self.token_file + ".away")

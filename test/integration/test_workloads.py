@@ -18,7 +18,6 @@ KEPLER_BINARY=/path/to/kepler python3 -m unittest -v test_workloads
 import dataclasses
 import os
 import shutil
-import sys
 import time
 import unittest
 import uuid
@@ -47,17 +46,6 @@ CONTAINER_ZONE_LABELS = {"container_id", "container_name", "runtime", "state", "
                          "node_name"}
 CONTAINER_SECONDS_LABELS = {"container_id", "container_name", "runtime", "state", "pod_id", "node_name"}
 VM_ZONE_LABELS = {"vm_id", "vm_name", "hypervisor", "state", "zone", "node_name"}
-
-# Busy for `duty` of every 50 ms period, asleep for the rest; exits once orphaned.
-DUTY_CYCLE_BURNER = """
-import os, sys, time
-duty, parent, period = float(sys.argv[1]), int(sys.argv[2]), 0.05
-while os.getppid() == parent:
-    start = time.monotonic()
-    while time.monotonic() - start < duty * period:
-        pass
-    time.sleep(max(0.0, start + period - time.monotonic()))
-"""
 
 
 def skip_unless_root():
@@ -107,9 +95,8 @@ def start_burners(bed, container, duty):
     environment = {k: v for k, v in os.environ.items() if k != "HOSTNAME"}
     environment["CONTAINER_NAME"] = container.name
     for _ in range(BURNERS_PER_CONTAINER):
-        burner = h.Workload(bed.workdir, f"burn-{container.name}", sys.executable,
-                            ["-c", DUTY_CYCLE_BURNER, str(duty), str(os.getpid())],
-                            env=environment, preexec_fn=container.cgroup.join)
+        burner = h.duty_cycle_burner(bed.workdir, f"burn-{container.name}", duty,
+                                     env=environment, preexec_fn=container.cgroup.join)
         container.burners.append(bed.add_workload(burner))
     log(f"{container.name}: burners {sorted(container.burner_pids())} at {duty:.0%} in "
         f"{', '.join(container.cgroup.directories)}")

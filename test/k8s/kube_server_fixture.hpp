@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include "test/support/fake_kube_server.hpp"
+#include "test/support/temp_dir.hpp"
 #include "test/support/test_certs.hpp"
 
 namespace kepler::test {
@@ -48,31 +49,7 @@ inline unsigned short closed_port() {
 }
 
 /// A temporary folder removed at the end of the test.
-class scratch_dir {
- public:
-  scratch_dir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "kepler-k8s-XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~scratch_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
-
-  /// Path of `name` inside the folder.
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  /// Writes `content` to `name` and returns its path.
-  std::string write(const std::string& name, const std::string& content) const {
-    write_text_file(file(name), content);
-    return file(name);
-  }
-
- private:
-  std::string path_;
-};
+using scratch_dir = temp_dir;
 
 /// The text of a shared kubelet-pods fixture.
 inline std::string pods_fixture_text(const std::string& name) {

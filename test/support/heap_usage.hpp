@@ -6,7 +6,23 @@
 #include <cstdlib>
 #include <vector>
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)  // gcc
+#define KEPLER_HEAP_REPLACED 1
+#elif defined(__has_feature)  // clang
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define KEPLER_HEAP_REPLACED 1
+#endif
+#endif
+
 namespace kepler::testing {
+
+/// False under AddressSanitizer and ThreadSanitizer: they replace glibc's malloc, and
+/// mallinfo2() then reports nothing.
+#ifdef KEPLER_HEAP_REPLACED
+inline constexpr bool heap_usage_measurable = false;
+#else
+inline constexpr bool heap_usage_measurable = true;
+#endif
 
 /// Heap bytes glibc has handed out (in-use chunks, headers included, plus mmapped blocks).
 inline std::size_t heap_in_use() {

@@ -1,7 +1,9 @@
 #pragma once
-// A temporary folder for web config files, removed with the object.
+// A temporary folder for a test's files (certificates, configs, service-account files),
+// removed with everything in it when the object goes.
 
-#include <cstdlib>
+#include <stdlib.h>
+
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -13,7 +15,7 @@ namespace kepler::test {
 class temp_dir {
  public:
   temp_dir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "kepler-web-XXXXXX").string();
+    std::string pattern = (std::filesystem::temp_directory_path() / "kepler-test-XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("cannot create a temporary folder");
     path = pattern;
   }
@@ -24,11 +26,13 @@ class temp_dir {
   temp_dir(const temp_dir&) = delete;
   temp_dir& operator=(const temp_dir&) = delete;
 
-  /// Writes `text` to `name` in the folder; returns its path.
+  /// Path of `name` inside the folder.
+  std::string file(const std::string& name) const { return path + "/" + name; }
+
+  /// Writes `text` to `name` in the folder (atomically); returns its path.
   std::string write(const std::string& name, const std::string& text) const {
-    const auto file = path + "/" + name;
-    write_text_file(file, text);
-    return file;
+    write_text_file(file(name), text);
+    return file(name);
   }
 
   std::string path;
