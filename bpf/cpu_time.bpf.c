@@ -115,8 +115,9 @@ static __always_inline struct cpu_time_cpu_state *this_cpu_state(void)
 }
 
 /* Wall time the idle task has held this CPU since it got it (or since the last flush), 0
- * when unknown (it had it before the attach); the count restarts at `now`. The clock is only
- * read when the idle task is involved: a switch between two tasks needs no timestamp. */
+ * when unknown (it had it before the attach); the count restarts at
+ * `now`. The clock is only read when the idle task is involved: a switch between two tasks
+ * needs no timestamp. */
 static __always_inline __u64 idle_time(struct cpu_time_cpu_state *cpu, __u64 now)
 {
   __u64 since = cpu->idle_since_ns;
@@ -124,17 +125,43 @@ static __always_inline __u64 idle_time(struct cpu_time_cpu_state *cpu, __u64 now
   return since == 0 || now <= since ? 0 : now - since;
 }
 
-/* The runtime `task` gained since it was last charged on this CPU, and remembers `runtime`
- * (its se.sum_exec_runtime now) as charged. 0 when the CPU's task is not known to be `task`
- * (the first slice after attach has no known start). */
-static __always_inline __u64 take_runtime(struct cpu_time_cpu_state *cpu, const void *task, __u64 runtime)
+/* Priorities below this are real-time or deadline: those classes keep no prev_sum_exec_runtime. */
+#define MAX_RT_PRIO 100
+
+/* Where the current slice of `task` began when its switch-in was not seen (the first slice
+ * after attach, or a kernel that hides some tasks' switches from tracepoints): the fair
+ * scheduler records the task's runtime when it picks it (prev_sum_exec_runtime). Other classes
+ * record nothing there, so their unseen slice is not charged (`runtime`: nothing grew). */
+static __always_inline __u64 unseen_slice_start(int prio, __u64 picked_at_runtime, __u64 runtime)
 {
-  __u64 delta = 0;
-  if (cpu->running_task == (__u64)task && runtime > cpu->running_charged_ns)
-    delta = runtime - cpu->running_charged_ns;
+  return prio >= MAX_RT_PRIO ? picked_at_runtime : runtime;
+}
+
+static __always_inline bool saw_switch_in(const struct cpu_time_cpu_state *cpu, const void *task)
+{
+  return cpu->running_task == (__u64)task;
+}
+
+/* The runtime `task` gained since it was last charged on this CPU (or since `slice_start` when
+ * its switch-in was not seen), and remembers `runtime` (its se.sum_exec_runtime now) as charged. */
+static __always_inline __u64 take_runtime(struct cpu_time_cpu_state *cpu, const void *task, __u64 runtime,
+                                          __u64 slice_start)
+{
+  __u64 charged = saw_switch_in(cpu, task) ? cpu->running_charged_ns : slice_start;
   cpu->running_task = (__u64)task;
   cpu->running_charged_ns = runtime;
-  return delta;
+  return runtime > charged ? runtime - charged : 0;
+}
+
+/* `task` gets this CPU with `runtime` already charged. When the idle task gets it back unseen,
+ * its time counts from the last switch seen: the hidden task's run is then counted idle. */
+static __always_inline void start_slice(struct cpu_time_cpu_state *cpu, const void *task, __u64 runtime,
+                                        bool idle)
+{
+  cpu->running_task = (__u64)task;
+  cpu->running_charged_ns = runtime;
+  if (idle)
+    cpu->idle_since_ns = bpf_ktime_get_ns();
 }
 
 /* Moves what a slot gathered into the maps. */
@@ -251,17 +278,24 @@ int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_str
     cpu->idle_ns += idle_time(cpu, bpf_ktime_get_ns());
   } else {
     /* the scheduler brought prev's runtime up to date before this tracepoint */
-    __u64 delta = take_runtime(cpu, prev, prev->se.sum_exec_runtime);
+    __u64 runtime = prev->se.sum_exec_runtime;
+    __u64 slice_start =
+        saw_switch_in(cpu, prev) ? 0 : unseen_slice_start(prev->prio, prev->se.prev_sum_exec_runtime, runtime);
+    __u64 delta = take_runtime(cpu, prev, runtime, slice_start);
     struct task_struct *leader = prev->group_leader;
     /* prev's cgroup v2 id, as bpf_get_current_cgroup_id() would give, without a helper call */
     __u64 cgroup_id = prev->cgroups->dfl_cgrp->kn->id;
     if (delta)
       charge(cpu, prev->tgid, leader->start_boottime, leader, cgroup_id, delta);
   }
-  if (next->pid == 0)
-    cpu->idle_since_ns = bpf_ktime_get_ns();
-  take_runtime(cpu, next, next->se.sum_exec_runtime);
+  start_slice(cpu, next, next->se.sum_exec_runtime, next->pid == 0);
   return 0;
+}
+
+/* The slice start of a task whose switch-in was not seen, through CO-RE reads. */
+static __always_inline __u64 unseen_slice_start_core(struct task_struct *task, __u64 runtime)
+{
+  return unseen_slice_start(BPF_CORE_READ(task, prio), BPF_CORE_READ(task, se.prev_sum_exec_runtime), runtime);
 }
 
 /* Variant 2 (raw tracepoint): the same logic, reads relocated through BPF_CORE_READ. In
@@ -275,15 +309,15 @@ int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_str
   if (BPF_CORE_READ(prev, pid) == 0) {
     cpu->idle_ns += idle_time(cpu, bpf_ktime_get_ns());
   } else {
-    __u64 delta = take_runtime(cpu, prev, BPF_CORE_READ(prev, se.sum_exec_runtime));
+    __u64 runtime = BPF_CORE_READ(prev, se.sum_exec_runtime);
+    __u64 slice_start = saw_switch_in(cpu, prev) ? 0 : unseen_slice_start_core(prev, runtime);
+    __u64 delta = take_runtime(cpu, prev, runtime, slice_start);
     struct task_struct *leader = BPF_CORE_READ(prev, group_leader);
     if (delta)
       charge(cpu, BPF_CORE_READ(prev, tgid), BPF_CORE_READ(leader, start_boottime), leader,
              bpf_get_current_cgroup_id(), delta);
   }
-  if (BPF_CORE_READ(next, pid) == 0)
-    cpu->idle_since_ns = bpf_ktime_get_ns();
-  take_runtime(cpu, next, BPF_CORE_READ(next, se.sum_exec_runtime));
+  start_slice(cpu, next, BPF_CORE_READ(next, se.sum_exec_runtime), BPF_CORE_READ(next, pid) == 0);
   return 0;
 }
 
@@ -357,7 +391,9 @@ int flush_cpu(void *ctx)
     /* current's runtime was last brought up to date at a tick or a wake-up on this CPU: what
      * it ran since then is charged at its next switch or flush */
     struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-    __u64 delta = take_runtime(cpu, task, BPF_CORE_READ(task, se.sum_exec_runtime));
+    __u64 runtime = BPF_CORE_READ(task, se.sum_exec_runtime);
+    __u64 slice_start = saw_switch_in(cpu, task) ? 0 : unseen_slice_start_core(task, runtime);
+    __u64 delta = take_runtime(cpu, task, runtime, slice_start);
     struct task_struct *leader = BPF_CORE_READ(task, group_leader);
     if (delta)
       charge(cpu, pid_tgid >> 32, BPF_CORE_READ(leader, start_boottime), leader,

@@ -57,7 +57,7 @@ struct cpu_time_cpu_state {
   /* The task on this CPU and its se.sum_exec_runtime when last charged: a task is charged the
    * growth of the kernel's own runtime counter (what cgroups and /proc account), not the wall
    * time between switches, which also holds interrupts and the scheduler's own work. */
-  __u64 running_task;       /* task_struct address, 0 = unknown (before the first switch) */
+  __u64 running_task;       /* task_struct address as of the last switch seen, 0 before the first */
   __u64 running_charged_ns; /* its sum_exec_runtime already charged */
   struct cpu_time_gathered_process process[CPU_TIME_GATHER_SLOTS];
   __u64 cgroup_id[CPU_TIME_GATHER_SLOTS];

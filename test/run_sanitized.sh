@@ -46,7 +46,7 @@ export KEPLER_SANITIZER=$kind  # integration tests skip memory budgets (kepler_h
 wrapper=()
 # ThreadSanitizer of LLVM 14 cannot map its shadow with more than 28 bits of mmap
 # randomisation (newer kernels default to 32): run without address randomisation there.
-if [ "$kind" = tsan ] && [ "$(sysctl -n vm.mmap_rnd_bits 2>/dev/null || echo 28)" -gt 28 ]; then
+if [ "$kind" = tsan ] && [ "$(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo 28)" -gt 28 ]; then
   wrapper=(setarch "$(uname -m)" -R)
 fi
 

@@ -1,8 +1,10 @@
 // Root-only tests ([.bpf]): the real probe loaded and attached, real helper processes observed.
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include <catch2/catch.hpp>
@@ -12,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "bpf/cgroup_paths.hpp"
 #include "child_process.hpp"
@@ -82,6 +85,45 @@ TEST_CASE("a busy child's CPU time matches its /proc utime + stime", "[.bpf]") {
   double tick_ms = 1000.0 / kernel_hz();
   CHECK(std::abs(bpf_ms - exec_ms) <= 0.01 * exec_ms + 2 * tick_ms + 3);
   CHECK(after->comm == "bpf_test");
+}
+
+namespace {
+
+/// Makes the probe forget which task each CPU runs, as if it had missed their switch-ins (some
+/// kernels hide a few tasks' switches from tracepoints). Read-modify-write of the whole state:
+/// only for probes that gather nothing on the CPUs, whose other fields may then be stale.
+void forget_running_tasks(const cpu_time_probe& probe) {
+  std::vector<cpu_time_cpu_state> states(static_cast<std::size_t>(libbpf_num_possible_cpus()));
+  static_assert(sizeof(cpu_time_cpu_state) % 8 == 0, "per-CPU values are 8-byte strided");
+  uint32_t zero = 0;
+  REQUIRE(bpf_map_lookup_elem(probe.maps().cpu_state, &zero, states.data()) == 0);
+  for (auto& state : states) state.running_task = 0;
+  REQUIRE(bpf_map_update_elem(probe.maps().cpu_state, &zero, states.data(), BPF_ANY) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("a task whose switch-in was missed is still charged its whole slice", "[.bpf]") {
+  auto mode = GENERATE(bpf_attach_mode::tp_btf, bpf_attach_mode::raw_tp);
+  probe_options options;
+  options.force_mode = mode;
+  options.gather_on_cpu = false;  // forget_running_tasks rewrites the per-CPU state
+  probe_fixture fixture(options);
+  child_process child([] { spin_cpu(300'000'000); });
+  uint64_t start = proc_start_ticks(child.pid());
+  child.go();
+  std::this_thread::sleep_for(100ms);  // mid-slice on an idle CPU: its switch-in is forgotten
+  forget_running_tasks(*fixture.probe);
+  siginfo_t exited{};
+  REQUIRE(waitid(P_PID, id_t(child.pid()), &exited, WEXITED | WNOWAIT) == 0);
+  double exec_ms = double(proc_exec_ns(child.pid())) / 1e6;  // still readable until reaped
+  child.wait();
+  auto seen = find_process(fixture.read(), child.pid(), start);
+  REQUIRE(seen);
+  double bpf_ms = double(seen->cpu_ns) / 1e6;
+  INFO(to_string(mode) << ": eBPF " << bpf_ms << " ms, schedstat " << exec_ms << " ms");
+  CHECK(exec_ms >= 300);
+  CHECK(std::abs(bpf_ms - exec_ms) <= 0.01 * exec_ms);  // the child's exit switch is its last
 }
 
 namespace {
