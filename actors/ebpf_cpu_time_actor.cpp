@@ -15,12 +15,10 @@ bpf_probe_health health_of(const cpu_time_probe& probe, const cpu_time_snapshot&
   auto stats = probe.program_stats();
   health.program_runs = stats.run_count;
   health.program_run_ns = stats.run_time_ns;
-  health.maps = {{"cpu_ns_by_process", read.process_fill.entries, read.process_fill.max_entries},
-                 {"process_meta", read.meta_fill.entries, read.meta_fill.max_entries},
+  health.maps = {{"processes", read.process_fill.entries, read.process_fill.max_entries},
                  {"cpu_ns_by_cgroup", read.cgroup_fill.entries, read.cgroup_fill.max_entries}};
   health.drops = {{"process", read.drops[CPU_TIME_DROP_PROCESS]},
                   {"cgroup", read.drops[CPU_TIME_DROP_CGROUP]},
-                  {"meta", read.drops[CPU_TIME_DROP_META]},
                   {"exit_event", read.drops[CPU_TIME_DROP_EXIT]},
                   {"meta_change", read.drops[CPU_TIME_DROP_META_CHANGE]}};
   return health;

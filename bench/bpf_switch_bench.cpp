@@ -3,10 +3,13 @@
 //   - program cost per sched_switch, from BPF run-time stats: ≤ 150 ns
 //   - pipe ping-pong throughput with the probe attached vs detached: ≤ 3 % slower
 //   - reading the maps: ≤ 0.2 µs per entry
-// Ping-pong rounds alternate detached / attached as shipped / attached without run-time
-// stats (the program alone) / attached without per-CPU gathering, in one run, so machine
-// noise hits all alike; medians are reported. The program cost comes from the stats
-// (they are on in those setups); it includes the stats' own clock reads. Uses `perf bench sched pipe` when perf works, else an own pipe ping-pong.
+// Each ping-pong round times detached, then attached as shipped / attached without run-time
+// stats (the program alone) / attached without per-CPU gathering, then detached again; each
+// attached figure is compared with the mean of its round's two detached ones (machine speed
+// drifts between rounds far more than within one), and the median of those ratios is
+// reported with their range. The program cost comes from the stats (they are on in those
+// setups); it includes the stats' own clock reads. Uses `perf bench sched pipe` when perf
+// works, else an own pipe ping-pong.
 // Must run as root (or with CAP_BPF + CAP_PERFMON + CAP_SYS_ADMIN for the stats).
 //
 // With pin_cpu >= 0 both ping-pong processes share that CPU: every switch goes from one to the
@@ -97,7 +100,7 @@ double median(std::vector<double> values) {
 struct setup {
   const char* name;
   bool attached, stats, gather;
-  std::vector<double> us_per_round_trip;
+  std::vector<double> us_per_round_trip = {}, vs_detached = {};  ///< per round
   uint64_t runs = 0, run_ns = 0, storm_ns = 0;
 };
 
@@ -125,13 +128,18 @@ void map_read_cost(std::size_t count) {
   auto reader = std::move(cpu_time_reader::create(probe, reading)).value();
   int cpus = libbpf_num_possible_cpus();
   std::vector<uint64_t> per_cpu(std::size_t(cpus), 1000);
+  uint32_t max = probe.maps().max_processes;
   for (std::size_t i = 0; i < count; ++i) {
     cpu_time_process_key key{uint32_t(4'000'000 + i), 0, 1'000'000 + i};
     cpu_time_process_meta meta{};
     std::snprintf(meta.comm, sizeof meta.comm, "planted-%zu", i % 1000);
     meta.cgroup_id = 1'000'000 + i % (count / 20 + 1);
-    bpf_map_update_elem(probe.maps().processes, &key, per_cpu.data(), BPF_ANY);
-    bpf_map_update_elem(probe.maps().process_meta, &key, &meta, BPF_ANY);
+    meta.slot = uint32_t(max - 1 - i);  // from the top: the probe hands out fresh slots from 0
+    bpf_map_update_elem(probe.maps().processes, &key, &meta, BPF_ANY);
+    for (uint32_t cpu = 0; cpu < uint32_t(cpus); ++cpu) {
+      uint32_t index = cpu * max + meta.slot;
+      bpf_map_update_elem(probe.maps().process_cpu_ns, &index, &per_cpu[cpu], BPF_ANY);
+    }
     if (i % 20 == 0) bpf_map_update_elem(probe.maps().cgroups, &meta.cgroup_id, per_cpu.data(), BPF_ANY);
   }
   cpu_time_snapshot snapshot;
@@ -165,10 +173,10 @@ int main(int argc, char** argv) {
               sysconf(_SC_NPROCESSORS_ONLN),
               pin_cpu >= 0 ? ("both on CPU " + std::to_string(pin_cpu)).c_str() : "unpinned");
 
-  std::vector<setup> setups{{"detached", false, false, false, {}},
-                            {"attached (as shipped: gathering, stats on)", true, true, true, {}},
-                            {"attached, stats off", true, false, true, {}},
-                            {"attached, no gathering (every slice to the maps)", true, true, false, {}}};
+  std::vector<setup> setups{{"detached", false, false, false},
+                            {"attached (as shipped: gathering, stats on)", true, true, true},
+                            {"attached, stats off", true, false, true},
+                            {"attached, no gathering (every slice to the maps)", true, true, false}};
   for (int round = 0; round < rounds; ++round) {
     std::printf("  round %d:", round + 1);
     for (auto& how : setups) {
@@ -186,12 +194,16 @@ int main(int argc, char** argv) {
       }
       std::printf(" %.3f", how.us_per_round_trip.back());
     }
-    std::printf(" us per round trip\n");
+    double detached_after = ping_pong();
+    double detached = (setups[0].us_per_round_trip.back() + detached_after) / 2;
+    for (auto& how : setups) how.vs_detached.push_back(how.us_per_round_trip.back() / detached);
+    std::printf(" | detached again %.3f us per round trip\n", detached_after);
   }
-  double base = median(setups[0].us_per_round_trip);
   for (const auto& how : setups) {
-    double us = median(how.us_per_round_trip);
-    std::printf("%-50s median %.3f us per round trip (%+.1f %%)", how.name, us, (us / base - 1) * 100);
+    if (!how.attached) continue;
+    auto [low, high] = std::minmax_element(how.vs_detached.begin(), how.vs_detached.end());
+    std::printf("%-50s %+.1f %% per round trip vs detached (median of rounds; range %+.1f .. %+.1f %%)",
+                how.name, (median(how.vs_detached) - 1) * 100, (*low - 1) * 100, (*high - 1) * 100);
     if (how.runs)
       std::printf(", %.1f ns per program run over %llu runs (%.0f runs/s)", double(how.run_ns) / double(how.runs),
                   (unsigned long long)how.runs, double(how.runs) * 1e9 / double(how.storm_ns));

@@ -30,19 +30,47 @@ struct {
   __type(value, __u64);
 } drops SEC(".maps");
 
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-  __uint(max_entries, CPU_TIME_DEFAULT_MAX_PROCESSES);
-  __type(key, struct cpu_time_process_key);
-  __type(value, __u64);
-} cpu_ns_by_process SEC(".maps");
+/* Set by user space before load (also the size of processes and free_slots). */
+const volatile __u32 max_processes = CPU_TIME_DEFAULT_MAX_PROCESSES;
 
+/* Each process's metadata and counter slot. */
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, CPU_TIME_DEFAULT_MAX_PROCESSES);
   __type(key, struct cpu_time_process_key);
   __type(value, struct cpu_time_process_meta);
-} process_meta SEC(".maps");
+} processes SEC(".maps");
+
+/* CPU c's time for slot s at c * max_processes + s; user space sizes it to max_processes times
+ * the possible CPUs and reads it through mmap (see cpu_time.h). */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(map_flags, BPF_F_MMAPABLE);
+  __uint(max_entries, CPU_TIME_DEFAULT_MAX_PROCESSES);
+  __type(key, __u32);
+  __type(value, __u64);
+} process_cpu_ns SEC(".maps");
+
+/* Slots user space gave back (their counters zeroed), taken before fresh ones. */
+struct {
+  __uint(type, BPF_MAP_TYPE_QUEUE);
+  __uint(max_entries, CPU_TIME_DEFAULT_MAX_PROCESSES);
+  __type(value, __u32);
+} free_slots SEC(".maps");
+
+/* Exiting threads (PF_EXITING) by task address: the runtime already charged to each. In do_exit
+ * the autogroup exit re-picks the task, resetting prev_sum_exec_runtime, so a switch-in not
+ * seen after that could not be placed; this keeps the answer until the task's last switch.
+ * LRU: an entry whose last switch was not seen either is evicted in time. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u64);
+  __type(value, __u64);
+} exiting_charged SEC(".maps");
+
+/* Slots below this have been handed out at least once. */
+__u64 fresh_slots_used = 0;
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -105,7 +133,7 @@ static __always_inline int add_or_insert(void *map, const void *key, __u64 delta
 }
 
 /* Set by user space once it has checked that it can flush every CPU before a read (5.10+);
- * until then every slice goes straight to the maps. */
+ * until then every cgroup slice goes straight to the map. */
 __u32 gather_on_cpu = 0;
 
 static __always_inline struct cpu_time_cpu_state *this_cpu_state(void)
@@ -115,14 +143,42 @@ static __always_inline struct cpu_time_cpu_state *this_cpu_state(void)
 }
 
 /* Wall time the idle task has held this CPU since it got it (or since the last flush), 0
- * when unknown (it had it before the attach); the count restarts at
- * `now`. The clock is only read when the idle task is involved: a switch between two tasks
- * needs no timestamp. */
+ * when unknown (it had it before the attach); the count restarts at `now`. Task time charged
+ * on the CPU since that mark is not idle: it is 0 unless the idle task got the CPU unseen.
+ * The clock is only read when the idle task is involved: a switch between two tasks needs no
+ * timestamp. */
 static __always_inline __u64 idle_time(struct cpu_time_cpu_state *cpu, __u64 now)
 {
   __u64 since = cpu->idle_since_ns;
+  __u64 elapsed = since == 0 || now <= since ? 0 : now - since;
+  __u64 busy = cpu->charged_since_idle_ns;
   cpu->idle_since_ns = now;
-  return since == 0 || now <= since ? 0 : now - since;
+  cpu->charged_since_idle_ns = 0;
+  return elapsed > busy ? elapsed - busy : 0;
+}
+
+/* What the task this CPU last switched to ran since then, when it gave the CPU to the idle task
+ * unseen (a kernel that hides its switches from tracepoints): that time is not idle. Read
+ * through the remembered address, fault-safe; such a task is charged to no process. */
+static __always_inline __u64 unseen_runtime(const struct cpu_time_cpu_state *cpu)
+{
+  struct task_struct *task = (struct task_struct *)cpu->running_task;
+  if (!task)
+    return 0;
+  __u64 runtime = BPF_CORE_READ(task, se.sum_exec_runtime);
+  return runtime > cpu->running_charged_ns ? runtime - cpu->running_charged_ns : 0;
+}
+
+/* The idle time to count when `idle_task` leaves the CPU (or is flushed) at `now`. */
+static __always_inline __u64 take_idle_time(struct cpu_time_cpu_state *cpu, const void *idle_task, __u64 now)
+{
+  __u64 idle = idle_time(cpu, now);
+  if (cpu->running_task != (__u64)idle_task) {
+    __u64 busy = unseen_runtime(cpu);
+    idle = idle > busy ? idle - busy : 0;
+    cpu->running_task = (__u64)idle_task; /* counted: a flush must not subtract it again */
+  }
+  return idle;
 }
 
 /* Priorities below this are real-time or deadline: those classes keep no prev_sum_exec_runtime. */
@@ -142,36 +198,99 @@ static __always_inline bool saw_switch_in(const struct cpu_time_cpu_state *cpu, 
   return cpu->running_task == (__u64)task;
 }
 
-/* The runtime `task` gained since it was last charged on this CPU (or since `slice_start` when
- * its switch-in was not seen), and remembers `runtime` (its se.sum_exec_runtime now) as charged. */
-static __always_inline __u64 take_runtime(struct cpu_time_cpu_state *cpu, const void *task, __u64 runtime,
-                                          __u64 slice_start)
+/* Where a task stands in do_exit, for take_runtime. */
+#define PF_EXITING 0x00000004 /* include/linux/sched.h */
+enum exit_phase { running_normally, exiting, exited /* exit_state set: its last switch is next */ };
+
+static __always_inline enum exit_phase exit_phase_of(unsigned int flags, int exit_state)
 {
-  __u64 charged = saw_switch_in(cpu, task) ? cpu->running_charged_ns : slice_start;
-  cpu->running_task = (__u64)task;
-  cpu->running_charged_ns = runtime;
-  return runtime > charged ? runtime - charged : 0;
+  return !(flags & PF_EXITING) ? running_normally : exit_state ? exited : exiting;
 }
 
-/* `task` gets this CPU with `runtime` already charged. When the idle task gets it back unseen,
- * its time counts from the last switch seen: the hidden task's run is then counted idle. */
+/* The runtime `task` gained since it was last charged on this CPU (or, when its switch-in was
+ * not seen, since it was last charged anywhere if it is exiting, else since `slice_start`), and
+ * remembers `runtime` (its se.sum_exec_runtime now) as charged. */
+static __always_inline __u64 take_runtime(struct cpu_time_cpu_state *cpu, const void *task, __u64 runtime,
+                                          __u64 slice_start, enum exit_phase phase)
+{
+  __u64 key = (__u64)task;
+  __u64 *exit_charged = phase == running_normally ? 0 : bpf_map_lookup_elem(&exiting_charged, &key);
+  __u64 charged = slice_start;
+  if (saw_switch_in(cpu, task))
+    charged = cpu->running_charged_ns;
+  else if (exit_charged)
+    charged = *exit_charged;
+  __u64 delta = runtime > charged ? runtime - charged : 0;
+  cpu->running_task = (__u64)task;
+  cpu->running_charged_ns = runtime;
+  cpu->charged_since_idle_ns += delta;
+  if (phase == exited)
+    bpf_map_delete_elem(&exiting_charged, &key);
+  else if (exit_charged)
+    *exit_charged = runtime;
+  else if (phase == exiting)
+    bpf_map_update_elem(&exiting_charged, &key, &runtime, BPF_ANY);
+  return delta;
+}
+
+/* `task` gets this CPU with `runtime` already charged. */
 static __always_inline void start_slice(struct cpu_time_cpu_state *cpu, const void *task, __u64 runtime,
                                         bool idle)
 {
   cpu->running_task = (__u64)task;
   cpu->running_charged_ns = runtime;
-  if (idle)
+  if (idle) {
     cpu->idle_since_ns = bpf_ktime_get_ns();
+    cpu->charged_since_idle_ns = 0;
+  }
 }
 
-/* Moves what a slot gathered into the maps. */
-static __always_inline void flush_process(struct cpu_time_cpu_state *cpu, __u32 slot)
+/* Takes a recycled slot, else a fresh one; -1 when all max_processes are in use. */
+static __always_inline int take_slot(__u32 *slot)
 {
-  struct cpu_time_gathered_process *gathered = &cpu->process[slot & 1];
-  if (gathered->ns) {
-    add_or_insert(&cpu_ns_by_process, &gathered->key, gathered->ns, CPU_TIME_DROP_PROCESS);
-    gathered->ns = 0;
+  if (bpf_map_pop_elem(&free_slots, slot) == 0)
+    return 0;
+  __u64 fresh = __sync_fetch_and_add(&fresh_slots_used, 1);
+  if (fresh >= max_processes)
+    return -1;
+  *slot = (__u32)fresh;
+  return 0;
+}
+
+/* The slot of a process, taken with its metadata (published) on first sight; -1 when none is
+ * left. Another CPU may create the same process at the same time: the loser gives its slot back. */
+static __always_inline long slot_of(const struct cpu_time_process_key *key, struct task_struct *leader,
+                                    __u64 cgroup_id)
+{
+  struct cpu_time_process_meta *known = bpf_map_lookup_elem(&processes, key);
+  if (known)
+    return known->slot;
+  struct cpu_time_process_meta meta = {.cgroup_id = cgroup_id};
+  if (take_slot(&meta.slot)) {
+    count_drop(CPU_TIME_DROP_PROCESS);
+    return -1;
   }
+  BPF_CORE_READ_INTO(&meta.comm, leader, comm);
+  long err = bpf_map_update_elem(&processes, key, &meta, BPF_NOEXIST);
+  if (err == 0) {
+    publish_meta(key, &meta);
+    return meta.slot;
+  }
+  bpf_map_push_elem(&free_slots, &meta.slot, 0); /* room for every slot: never fails */
+  known = err == -EEXIST ? bpf_map_lookup_elem(&processes, key) : 0;
+  if (known)
+    return known->slot;
+  count_drop(CPU_TIME_DROP_PROCESS);
+  return -1;
+}
+
+/* Adds to this CPU's counter of a slot: its own region of the array, no atomics needed. */
+static __always_inline void add_to_slot(__u32 slot, __u64 delta)
+{
+  __u32 index = bpf_get_smp_processor_id() * max_processes + slot;
+  __u64 *ns = bpf_map_lookup_elem(&process_cpu_ns, &index);
+  if (ns)
+    *ns += delta;
 }
 
 static __always_inline void flush_cgroup(struct cpu_time_cpu_state *cpu, __u32 slot)
@@ -183,7 +302,7 @@ static __always_inline void flush_cgroup(struct cpu_time_cpu_state *cpu, __u32 s
   }
 }
 
-static __always_inline int process_slot(struct cpu_time_cpu_state *cpu, __u32 tgid, __u64 start_ns)
+static __always_inline int cached_process(const struct cpu_time_cpu_state *cpu, __u32 tgid, __u64 start_ns)
 {
   if (cpu->process[0].key.tgid == tgid && cpu->process[0].key.start_ns == start_ns)
     return 0;
@@ -192,44 +311,53 @@ static __always_inline int process_slot(struct cpu_time_cpu_state *cpu, __u32 tg
   return -1;
 }
 
-/* Charges a slice to its process and its cgroup: gathered on the CPU when it owns one of the
- * CPU's slots, else straight into the map, taking over the least recently used slot (whose
- * time is flushed first). A process's first slice always reaches the map, with its metadata,
- * while its group leader is at hand. */
-static __always_inline void charge(struct cpu_time_cpu_state *cpu, __u32 tgid, __u64 start_ns,
-                                   struct task_struct *leader, __u64 cgroup_id, __u64 delta)
+/* Charges a slice to its process: through the CPU's cache of recent processes and their
+ * slots, else a lookup (or first sight) that takes over the least recently used cache entry.
+ * A process whose slot is cached has not exited: user space frees slots only an interval
+ * after a process's exit, long after its last switch. */
+static __always_inline void charge_process(struct cpu_time_cpu_state *cpu, __u32 tgid, __u64 start_ns,
+                                           struct task_struct *leader, __u64 cgroup_id, __u64 delta)
 {
-  __u32 gather = gather_on_cpu;
-  int slot = gather ? process_slot(cpu, tgid, start_ns) : -1;
-  if (slot >= 0) {
-    cpu->process[slot & 1].ns += delta;
-    cpu->process_recent = slot;
-  } else {
-    __u32 victim = (cpu->process_recent ^ 1) & 1;
-    flush_process(cpu, victim);
-    struct cpu_time_process_key key = {.tgid = tgid, .start_ns = start_ns};
-    if (add_or_insert(&cpu_ns_by_process, &key, delta, CPU_TIME_DROP_PROCESS) > 0) {
-      struct cpu_time_process_meta meta = {.cgroup_id = cgroup_id};
-      BPF_CORE_READ_INTO(&meta.comm, leader, comm);
-      if (bpf_map_update_elem(&process_meta, &key, &meta, BPF_ANY))
-        count_drop(CPU_TIME_DROP_META);
-      else
-        publish_meta(&key, &meta);
-    }
-    cpu->process[victim].key = key;
-    cpu->process_recent = victim;
+  int cached = cached_process(cpu, tgid, start_ns);
+  if (cached >= 0) {
+    cpu->process_recent = cached;
+    add_to_slot(cpu->process[cached & 1].slot, delta);
+    return;
   }
-  slot = !gather ? -1 : cpu->cgroup_id[0] == cgroup_id ? 0 : cpu->cgroup_id[1] == cgroup_id ? 1 : -1;
+  struct cpu_time_process_key key = {.tgid = tgid, .start_ns = start_ns};
+  long slot = slot_of(&key, leader, cgroup_id);
+  if (slot < 0)
+    return;
+  __u32 victim = (cpu->process_recent ^ 1) & 1;
+  cpu->process[victim].key = key;
+  cpu->process[victim].slot = (__u32)slot;
+  cpu->process_recent = victim;
+  add_to_slot((__u32)slot, delta);
+}
+
+/* Charges a slice to its cgroup: gathered on the CPU when the cgroup owns one of the CPU's
+ * slots, else straight into the map, taking over the least recently used slot (whose time is
+ * flushed first). */
+static __always_inline void charge_cgroup(struct cpu_time_cpu_state *cpu, __u64 cgroup_id, __u64 delta)
+{
+  int slot = !gather_on_cpu ? -1 : cpu->cgroup_id[0] == cgroup_id ? 0 : cpu->cgroup_id[1] == cgroup_id ? 1 : -1;
   if (slot >= 0) {
     cpu->cgroup_ns[slot & 1] += delta;
     cpu->cgroup_recent = slot;
-  } else {
-    __u32 victim = (cpu->cgroup_recent ^ 1) & 1;
-    flush_cgroup(cpu, victim);
-    add_or_insert(&cpu_ns_by_cgroup, &cgroup_id, delta, CPU_TIME_DROP_CGROUP);
-    cpu->cgroup_id[victim] = cgroup_id;
-    cpu->cgroup_recent = victim;
+    return;
   }
+  __u32 victim = (cpu->cgroup_recent ^ 1) & 1;
+  flush_cgroup(cpu, victim);
+  add_or_insert(&cpu_ns_by_cgroup, &cgroup_id, delta, CPU_TIME_DROP_CGROUP);
+  cpu->cgroup_id[victim] = cgroup_id;
+  cpu->cgroup_recent = victim;
+}
+
+static __always_inline void charge(struct cpu_time_cpu_state *cpu, __u32 tgid, __u64 start_ns,
+                                   struct task_struct *leader, __u64 cgroup_id, __u64 delta)
+{
+  charge_process(cpu, tgid, start_ns, leader, cgroup_id, delta);
+  charge_cgroup(cpu, cgroup_id, delta);
 }
 
 /* Metadata follows a process that moves to another cgroup (runtimes move a container's first
@@ -237,7 +365,7 @@ static __always_inline void charge(struct cpu_time_cpu_state *cpu, __u32 tgid, _
 static __always_inline void follow_move(__u32 tgid, __u64 start_ns, __u64 cgroup_id)
 {
   struct cpu_time_process_key key = {.tgid = tgid, .start_ns = start_ns};
-  struct cpu_time_process_meta *meta = bpf_map_lookup_elem(&process_meta, &key);
+  struct cpu_time_process_meta *meta = bpf_map_lookup_elem(&processes, &key);
   if (meta && meta->cgroup_id != cgroup_id) { /* also fires for v1 hierarchies: v2 unchanged */
     meta->cgroup_id = cgroup_id;
     publish_meta(&key, meta);
@@ -247,7 +375,7 @@ static __always_inline void follow_move(__u32 tgid, __u64 start_ns, __u64 cgroup
 static __always_inline void follow_exec(__u32 tgid, __u64 start_ns, struct task_struct *task)
 {
   struct cpu_time_process_key key = {.tgid = tgid, .start_ns = start_ns};
-  struct cpu_time_process_meta *meta = bpf_map_lookup_elem(&process_meta, &key);
+  struct cpu_time_process_meta *meta = bpf_map_lookup_elem(&processes, &key);
   if (meta) {
     BPF_CORE_READ_INTO(&meta->comm, task, comm);
     publish_meta(&key, meta);
@@ -267,6 +395,26 @@ static __always_inline void emit_exit(__u32 tgid, __u64 start_ns)
   bpf_ringbuf_submit(event, BPF_RB_NO_WAKEUP); /* user space polls; nobody sleeps on it */
 }
 
+/* The slice start of a task whose switch-in was not seen, through CO-RE reads. */
+static __always_inline __u64 unseen_slice_start_core(struct task_struct *task, __u64 runtime)
+{
+  return unseen_slice_start(BPF_CORE_READ(task, prio), BPF_CORE_READ(task, se.prev_sum_exec_runtime), runtime);
+}
+
+/* Charges `task`, the one running here (current), its runtime so far: as of the scheduler's
+ * last update (a tick or a wake-up); what it ran since is charged at its next switch. */
+static __always_inline void charge_current(struct cpu_time_cpu_state *cpu, struct task_struct *task)
+{
+  __u64 runtime = BPF_CORE_READ(task, se.sum_exec_runtime);
+  __u64 slice_start = saw_switch_in(cpu, task) ? 0 : unseen_slice_start_core(task, runtime);
+  enum exit_phase phase = exit_phase_of(BPF_CORE_READ(task, flags), BPF_CORE_READ(task, exit_state));
+  __u64 delta = take_runtime(cpu, task, runtime, slice_start, phase);
+  struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+  if (delta)
+    charge(cpu, BPF_CORE_READ(task, tgid), BPF_CORE_READ(leader, start_boottime), leader,
+           bpf_get_current_cgroup_id(), delta);
+}
+
 /* Variant 1 (kernel 5.5+ with BTF): typed arguments, direct reads. */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
@@ -275,13 +423,13 @@ int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_str
   if (!cpu)
     return 0;
   if (prev->pid == 0) {
-    cpu->idle_ns += idle_time(cpu, bpf_ktime_get_ns());
+    cpu->idle_ns += take_idle_time(cpu, prev, bpf_ktime_get_ns());
   } else {
     /* the scheduler brought prev's runtime up to date before this tracepoint */
     __u64 runtime = prev->se.sum_exec_runtime;
     __u64 slice_start =
         saw_switch_in(cpu, prev) ? 0 : unseen_slice_start(prev->prio, prev->se.prev_sum_exec_runtime, runtime);
-    __u64 delta = take_runtime(cpu, prev, runtime, slice_start);
+    __u64 delta = take_runtime(cpu, prev, runtime, slice_start, exit_phase_of(prev->flags, prev->exit_state));
     struct task_struct *leader = prev->group_leader;
     /* prev's cgroup v2 id, as bpf_get_current_cgroup_id() would give, without a helper call */
     __u64 cgroup_id = prev->cgroups->dfl_cgrp->kn->id;
@@ -290,12 +438,6 @@ int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_str
   }
   start_slice(cpu, next, next->se.sum_exec_runtime, next->pid == 0);
   return 0;
-}
-
-/* The slice start of a task whose switch-in was not seen, through CO-RE reads. */
-static __always_inline __u64 unseen_slice_start_core(struct task_struct *task, __u64 runtime)
-{
-  return unseen_slice_start(BPF_CORE_READ(task, prio), BPF_CORE_READ(task, se.prev_sum_exec_runtime), runtime);
 }
 
 /* Variant 2 (raw tracepoint): the same logic, reads relocated through BPF_CORE_READ. In
@@ -307,11 +449,12 @@ int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_str
   if (!cpu)
     return 0;
   if (BPF_CORE_READ(prev, pid) == 0) {
-    cpu->idle_ns += idle_time(cpu, bpf_ktime_get_ns());
+    cpu->idle_ns += take_idle_time(cpu, prev, bpf_ktime_get_ns());
   } else {
     __u64 runtime = BPF_CORE_READ(prev, se.sum_exec_runtime);
     __u64 slice_start = saw_switch_in(cpu, prev) ? 0 : unseen_slice_start_core(prev, runtime);
-    __u64 delta = take_runtime(cpu, prev, runtime, slice_start);
+    enum exit_phase phase = exit_phase_of(BPF_CORE_READ(prev, flags), BPF_CORE_READ(prev, exit_state));
+    __u64 delta = take_runtime(cpu, prev, runtime, slice_start, phase);
     struct task_struct *leader = BPF_CORE_READ(prev, group_leader);
     if (delta)
       charge(cpu, BPF_CORE_READ(prev, tgid), BPF_CORE_READ(leader, start_boottime), leader,
@@ -321,23 +464,38 @@ int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_str
   return 0;
 }
 
-/* The last thread of a group to pass here sees signal->live == 0 (do_exit decrements it
- * before this tracepoint). Two threads exiting at once may both see 0: user space dedups. */
+/* An exiting thread starts its entry in exiting_charged here, while prev_sum_exec_runtime still
+ * marks its slice (see exiting_charged): a flush that interrupts this program (interrupts are
+ * on) may have written a newer one, which NOEXIST keeps. The last thread of a group to pass
+ * here sees signal->live == 0 (do_exit decrements it before this tracepoint). Two threads
+ * exiting at once may both see 0: user space dedups. */
+static __always_inline void on_exit(struct task_struct *task, __u32 tgid, __u64 start_ns, int live,
+                                    __u64 slice_start)
+{
+  struct cpu_time_cpu_state *cpu = this_cpu_state();
+  if (cpu) {
+    __u64 key = (__u64)task;
+    __u64 charged = saw_switch_in(cpu, task) ? cpu->running_charged_ns : slice_start;
+    bpf_map_update_elem(&exiting_charged, &key, &charged, BPF_NOEXIST);
+  }
+  if (live == 0)
+    emit_exit(tgid, start_ns);
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(exit_btf, struct task_struct *task)
 {
-  if (task->signal->live.counter != 0)
-    return 0;
-  emit_exit(task->tgid, task->group_leader->start_boottime);
+  on_exit(task, task->tgid, task->group_leader->start_boottime, task->signal->live.counter,
+          unseen_slice_start(task->prio, task->se.prev_sum_exec_runtime, task->se.sum_exec_runtime));
   return 0;
 }
 
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(exit_raw, struct task_struct *task)
 {
-  if (BPF_CORE_READ(task, signal, live.counter) != 0)
-    return 0;
-  emit_exit(BPF_CORE_READ(task, tgid), BPF_CORE_READ(task, group_leader, start_boottime));
+  on_exit(task, BPF_CORE_READ(task, tgid), BPF_CORE_READ(task, group_leader, start_boottime),
+          BPF_CORE_READ(task, signal, live.counter),
+          unseen_slice_start_core(task, BPF_CORE_READ(task, se.sum_exec_runtime)));
   return 0;
 }
 
@@ -384,24 +542,12 @@ int flush_cpu(void *ctx)
   struct cpu_time_cpu_state *cpu = this_cpu_state();
   if (!cpu)
     return 0;
-  __u64 pid_tgid = bpf_get_current_pid_tgid();
-  if ((__u32)pid_tgid == 0) {
-    cpu->idle_ns += idle_time(cpu, bpf_ktime_get_ns());
-  } else {
-    /* current's runtime was last brought up to date at a tick or a wake-up on this CPU: what
-     * it ran since then is charged at its next switch or flush */
-    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-    __u64 runtime = BPF_CORE_READ(task, se.sum_exec_runtime);
-    __u64 slice_start = saw_switch_in(cpu, task) ? 0 : unseen_slice_start_core(task, runtime);
-    __u64 delta = take_runtime(cpu, task, runtime, slice_start);
-    struct task_struct *leader = BPF_CORE_READ(task, group_leader);
-    if (delta)
-      charge(cpu, pid_tgid >> 32, BPF_CORE_READ(leader, start_boottime), leader,
-             bpf_get_current_cgroup_id(), delta);
-  }
-  for (__u32 slot = 0; slot < CPU_TIME_GATHER_SLOTS; ++slot) {
-    flush_process(cpu, slot);
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  if (BPF_CORE_READ(task, pid) == 0)
+    cpu->idle_ns += take_idle_time(cpu, task, bpf_ktime_get_ns());
+  else
+    charge_current(cpu, task);
+  for (__u32 slot = 0; slot < CPU_TIME_GATHER_SLOTS; ++slot)
     flush_cgroup(cpu, slot);
-  }
   return 0;
 }

@@ -132,12 +132,20 @@ result<std::unique_ptr<cpu_time_probe>> cpu_time_probe::load(const probe_options
                                skel.progs.exec_raw})
     bpf_program__set_autoload(program, !btf);
 
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return failure("counting possible CPUs", cpus);
+  uint64_t counters = uint64_t(options.max_processes) * uint64_t(cpus);
+  if (counters > UINT32_MAX)
+    return make_error("eBPF max processes " + std::to_string(options.max_processes) + " times " +
+                      std::to_string(cpus) + " possible CPUs exceeds an array's 2^32 entries");
+  skel.rodata->max_processes = options.max_processes;
   struct sizing {
     bpf_map* map;
     uint32_t entries;
   };
-  for (auto [map, entries] : {sizing{skel.maps.cpu_ns_by_process, options.max_processes},
-                              sizing{skel.maps.process_meta, options.max_processes},
+  for (auto [map, entries] : {sizing{skel.maps.processes, options.max_processes},
+                              sizing{skel.maps.process_cpu_ns, uint32_t(counters)},
+                              sizing{skel.maps.free_slots, options.max_processes},
                               sizing{skel.maps.cpu_ns_by_cgroup, options.max_cgroups},
                               sizing{skel.maps.process_exits, options.exit_ring_bytes},
                               sizing{skel.maps.meta_changes, options.meta_ring_bytes}}) {
@@ -163,16 +171,18 @@ result<std::unique_ptr<cpu_time_probe>> cpu_time_probe::load(const probe_options
   if (options.run_time_stats)
     probe->stats_fd_ = bpf_enable_stats(BPF_STATS_RUN_TIME);  // < 0: stats stay 0, not fatal
   probe->maps_ = cpu_time_maps{
-      .processes = bpf_map__fd(skel.maps.cpu_ns_by_process),
-      .process_meta = bpf_map__fd(skel.maps.process_meta),
+      .processes = bpf_map__fd(skel.maps.processes),
+      .process_cpu_ns = bpf_map__fd(skel.maps.process_cpu_ns),
+      .free_slots = bpf_map__fd(skel.maps.free_slots),
       .cgroups = bpf_map__fd(skel.maps.cpu_ns_by_cgroup),
       .cpu_state = bpf_map__fd(skel.maps.cpu_state),
       .drops = bpf_map__fd(skel.maps.drops),
       .exits = bpf_map__fd(skel.maps.process_exits),
       .meta_changes = bpf_map__fd(skel.maps.meta_changes),
       .flush_program = bpf_program__fd(skel.progs.flush_cpu),
-      .max_processes = bpf_map__max_entries(skel.maps.cpu_ns_by_process),
+      .max_processes = options.max_processes,
       .max_cgroups = bpf_map__max_entries(skel.maps.cpu_ns_by_cgroup),
+      .possible_cpus = uint32_t(cpus),
   };
   return probe;
 }

@@ -23,14 +23,14 @@ std::string_view to_string(bpf_attach_mode mode);
 
 /// Map sizes and choices fixed before load.
 struct probe_options {
-  uint32_t max_processes = CPU_TIME_DEFAULT_MAX_PROCESSES;  ///< cpu_ns_by_process and process_meta
+  uint32_t max_processes = CPU_TIME_DEFAULT_MAX_PROCESSES;  ///< processes, slots of process_cpu_ns
   uint32_t max_cgroups = CPU_TIME_DEFAULT_MAX_CGROUPS;      ///< cpu_ns_by_cgroup
   uint32_t exit_ring_bytes = CPU_TIME_DEFAULT_EXIT_RING_BYTES;  ///< power of 2, page multiple
   uint32_t meta_ring_bytes = CPU_TIME_DEFAULT_META_RING_BYTES;  ///< power of 2, page multiple
   std::optional<bpf_attach_mode> force_mode;  ///< skip the tp_btf probe (tests, known kernels)
   std::string btf_path = "/sys/kernel/btf/vmlinux";  ///< kernel BTF for CO-RE (or a BTFHub file)
   bool run_time_stats = true;  ///< BPF_STATS_RUN_TIME while loaded (costs ~2 clock reads per run)
-  bool gather_on_cpu = true;   ///< gather consecutive slices per CPU (needs flushes(); faster)
+  bool gather_on_cpu = true;   ///< gather consecutive cgroup slices per CPU (needs flushes(); faster)
 };
 
 /// Run count and run time of the attached programs from BPF_STATS_RUN_TIME, summed.
@@ -51,16 +51,18 @@ void set_bpf_log_callback(bpf_log_callback callback);
 
 /// File descriptors and sizes of the probe's maps, for the reader; valid while the probe lives.
 struct cpu_time_maps {
-  int processes = -1;     ///< cpu_ns_by_process: PERCPU_HASH process key → __u64 ns
-  int process_meta = -1;  ///< HASH process key → cpu_time_process_meta
-  int cgroups = -1;       ///< cpu_ns_by_cgroup: PERCPU_HASH __u64 cgroup id → __u64 ns
-  int cpu_state = -1;     ///< PERCPU_ARRAY[1] of cpu_time_cpu_state
-  int drops = -1;         ///< PERCPU_ARRAY[CPU_TIME_DROP_KINDS] of __u64
-  int exits = -1;         ///< RINGBUF of cpu_time_exit_event
-  int meta_changes = -1;  ///< RINGBUF of cpu_time_meta_change
-  int flush_program = -1; ///< raw_tp program run on each CPU to charge the slice in progress
+  int processes = -1;       ///< HASH process key → cpu_time_process_meta (with the slot)
+  int process_cpu_ns = -1;  ///< ARRAY (mmapable) of __u64: CPU c, slot s at c * max_processes + s
+  int free_slots = -1;      ///< QUEUE of __u32 slots given back by user space
+  int cgroups = -1;         ///< cpu_ns_by_cgroup: PERCPU_HASH __u64 cgroup id → __u64 ns
+  int cpu_state = -1;       ///< PERCPU_ARRAY[1] of cpu_time_cpu_state
+  int drops = -1;           ///< PERCPU_ARRAY[CPU_TIME_DROP_KINDS] of __u64
+  int exits = -1;           ///< RINGBUF of cpu_time_exit_event
+  int meta_changes = -1;    ///< RINGBUF of cpu_time_meta_change
+  int flush_program = -1;   ///< raw_tp program run on each CPU to charge the slice in progress
   uint32_t max_processes = 0;
   uint32_t max_cgroups = 0;
+  uint32_t possible_cpus = 0;
 };
 
 /// The cpu_time probe, loaded and attached; destroying it detaches and unloads everything.

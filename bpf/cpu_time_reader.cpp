@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,9 +30,9 @@ process_id id_of(const std::byte* key_bytes) {
 
 result<std::unique_ptr<cpu_time_reader>> cpu_time_reader::create(const cpu_time_probe& probe,
                                                                   const reader_options& options) {
-  int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) return make_error("counting possible CPUs failed: " + std::string(std::strerror(-cpus)));
-  std::unique_ptr<cpu_time_reader> reader(new cpu_time_reader(probe.maps(), options, std::size_t(cpus)));
+  std::unique_ptr<cpu_time_reader> reader(new cpu_time_reader(probe.maps(), options));
+  if (reader->cpus_ == 0) return make_error("the probe reports no possible CPUs");
+  if (auto failed = reader->map_counters()) return *failed;
   reader->flushing_ = probe.flushes();
   reader->rings_ = ring_buffer__new(probe.maps().exits, on_exit_event, reader.get(), nullptr);
   if (!reader->rings_) return errno_error("opening the process_exits ring buffer failed");
@@ -40,15 +41,30 @@ result<std::unique_ptr<cpu_time_reader>> cpu_time_reader::create(const cpu_time_
   return reader;
 }
 
-cpu_time_reader::cpu_time_reader(const cpu_time_maps& maps, const reader_options& options, std::size_t cpus)
-    : maps_(maps), options_(options), cpus_(cpus),
-      processes_(maps.processes, key_size, per_cpu_value_size(sizeof(__u64), cpus), maps.max_processes),
-      cgroups_(maps.cgroups, sizeof(__u64), per_cpu_value_size(sizeof(__u64), cpus), maps.max_cgroups),
-      cpu_state_(cpus * cpu_state_stride), drops_(per_cpu_value_size(sizeof(__u64), cpus)) {
-  meta_.reserve(maps.max_processes);
+cpu_time_reader::cpu_time_reader(const cpu_time_maps& maps, const reader_options& options)
+    : maps_(maps), options_(options), cpus_(maps.possible_cpus),
+      cgroups_(maps.cgroups, sizeof(__u64), per_cpu_value_size(sizeof(__u64), cpus_), maps.max_cgroups),
+      cpu_state_(cpus_ * cpu_state_stride), drops_(per_cpu_value_size(sizeof(__u64), cpus_)),
+      slots_(maps.max_processes) {
+  slot_of_.reserve(maps.max_processes);
+  used_slots_.reserve(maps.max_processes);
 }
 
-cpu_time_reader::~cpu_time_reader() { ring_buffer__free(rings_); }
+cpu_time_reader::~cpu_time_reader() {
+  ring_buffer__free(rings_);
+  if (counters_) munmap(counters_, counters_bytes_);
+}
+
+std::optional<error> cpu_time_reader::map_counters() {
+  std::size_t page = std::size_t(sysconf(_SC_PAGESIZE));
+  std::size_t bytes = std::size_t(maps_.max_processes) * cpus_ * sizeof(uint64_t);
+  counters_bytes_ = (bytes + page - 1) / page * page;
+  // Writable: a slot's counters are zeroed here before the slot is given back.
+  void* mapped = mmap(nullptr, counters_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, maps_.process_cpu_ns, 0);
+  if (mapped == MAP_FAILED) return errno_error("mapping the process_cpu_ns array failed");
+  counters_ = static_cast<uint64_t*>(mapped);
+  return std::nullopt;
+}
 
 int cpu_time_reader::on_exit_event(void* self, void* data, std::size_t size) {
   auto* reader = static_cast<cpu_time_reader*>(self);
@@ -63,8 +79,16 @@ int cpu_time_reader::on_meta_change(void* self, void* data, std::size_t size) {
   if (size < sizeof(cpu_time_meta_change)) return 0;
   cpu_time_meta_change change;
   std::memcpy(&change, data, sizeof change);
-  static_cast<cpu_time_reader*>(self)->meta_[{change.key.tgid, change.key.start_ns}] = change.meta;
+  static_cast<cpu_time_reader*>(self)->remember({change.key.tgid, change.key.start_ns}, change.meta);
   return 0;
+}
+
+void cpu_time_reader::remember(const process_id& id, const cpu_time_process_meta& meta) {
+  if (meta.slot >= slots_.size()) return;  // the probe never hands such a slot out
+  slot_entry& entry = slots_[meta.slot];
+  if (entry.used && entry.id != id) slot_of_.erase(entry.id);  // given back and taken again
+  entry = {id, meta, true};
+  slot_of_[id] = meta.slot;
 }
 
 result<cpu_time_snapshot> cpu_time_reader::read() {
@@ -100,8 +124,7 @@ std::optional<error> cpu_time_reader::read(cpu_time_snapshot& out) {
     meta_change_drops_seen_ = out.drops[CPU_TIME_DROP_META_CHANGE];
     if (auto failed = reread_meta()) return failed;
   }
-  for (map_dump* dump : {&processes_, &cgroups_})
-    if (auto read = dump->read(); !read) return error{read.error_message()};
+  if (auto read = cgroups_.read(); !read) return error{read.error_message()};
 
   join_processes(out);
   out.cgroups.resize(cgroups_.size());
@@ -109,8 +132,7 @@ std::optional<error> cpu_time_reader::read(cpu_time_snapshot& out) {
     std::memcpy(&out.cgroups[i].cgroup_id, cgroups_.key(i), sizeof(uint64_t));
     out.cgroups[i].cpu_ns = sum_per_cpu(cgroups_.value(i), cpus_);
   }
-  out.process_fill = {processes_.size(), maps_.max_processes};
-  out.meta_fill = {meta_.size(), maps_.max_processes};
+  out.process_fill = {slot_of_.size(), maps_.max_processes};
   out.cgroup_fill = {cgroups_.size(), maps_.max_cgroups};
 
   // Entries reported as gone in the previous read were reported once more just now: retire.
@@ -137,48 +159,52 @@ void cpu_time_reader::flush_cpus() {
 
 std::optional<error> cpu_time_reader::reread_meta() {
   ++meta_rereads_;
-  map_dump dump(maps_.process_meta, key_size, sizeof(cpu_time_process_meta), maps_.max_processes);
+  map_dump dump(maps_.processes, key_size, sizeof(cpu_time_process_meta), maps_.max_processes);
   auto read = dump.read();
   if (!read) return error{read.error_message()};
-  meta_.clear();
+  for (auto& entry : slots_) entry.used = false;
+  slot_of_.clear();
   for (std::size_t i = 0; i < dump.size(); ++i) {
     cpu_time_process_meta meta;
     std::memcpy(&meta, dump.value(i), sizeof meta);
-    meta_.emplace(id_of(dump.key(i)), meta);
+    remember(id_of(dump.key(i)), meta);
   }
   return std::nullopt;
 }
 
 void cpu_time_reader::join_processes(cpu_time_snapshot& out) {
-  out.processes.resize(processes_.size());  // keeps the strings' storage of earlier reads
-  for (std::size_t i = 0; i < processes_.size(); ++i) {
+  used_slots_.clear();
+  for (uint32_t slot = 0; slot < slots_.size(); ++slot)
+    if (slots_[slot].used) used_slots_.push_back(slot);
+  out.processes.resize(used_slots_.size());  // keeps the strings' storage of earlier reads
+  for (std::size_t i = 0; i < used_slots_.size(); ++i) {
+    const slot_entry& entry = slots_[used_slots_[i]];
     auto& process = out.processes[i];
-    process_id id = id_of(processes_.key(i));
-    process.tgid = id.tgid;
-    process.start_ns = id.start_ns;
-    process.cpu_ns = sum_per_cpu(processes_.value(i), cpus_);
-    auto meta = meta_.find(id);
-    if (meta == meta_.end()) {
-      // Created after the ring was drained (its change is next in the ring): ask the map.
-      cpu_time_process_meta fresh;
-      if (bpf_map_lookup_elem(maps_.process_meta, processes_.key(i), &fresh) == 0)
-        meta = meta_.emplace(id, fresh).first;
-    }
-    if (meta == meta_.end()) {
-      process.comm.clear();
-      process.cgroup_id = 0;
-      continue;
-    }
-    process.comm.assign(meta->second.comm, strnlen(meta->second.comm, CPU_TIME_COMM_LEN));  // SSO
-    process.cgroup_id = meta->second.cgroup_id;
+    process.tgid = entry.id.tgid;
+    process.start_ns = entry.id.start_ns;
+    process.cpu_ns = 0;
+    process.comm.assign(entry.meta.comm, strnlen(entry.meta.comm, CPU_TIME_COMM_LEN));  // SSO
+    process.cgroup_id = entry.meta.cgroup_id;
+  }
+  // CPU by CPU: each CPU's counters are one contiguous region, read in slot order.
+  for (std::size_t cpu = 0; cpu < cpus_; ++cpu) {
+    const uint64_t* region = counters_ + cpu * maps_.max_processes;
+    for (std::size_t i = 0; i < used_slots_.size(); ++i)
+      out.processes[i].cpu_ns += __atomic_load_n(&region[used_slots_[i]], __ATOMIC_RELAXED);
   }
 }
 
 void cpu_time_reader::retire(const process_id& id) {
   cpu_time_process_key key{id.tgid, 0, id.start_ns};
-  bpf_map_delete_elem(maps_.processes, &key);  // ENOENT is fine: it never ran after its exit
-  bpf_map_delete_elem(maps_.process_meta, &key);
-  meta_.erase(id);
+  bpf_map_delete_elem(maps_.processes, &key);  // the probe finds it no more, takes no new slot
+  auto found = slot_of_.find(id);
+  if (found == slot_of_.end()) return;
+  uint32_t slot = found->second;
+  slot_of_.erase(found);
+  slots_[slot].used = false;
+  for (std::size_t cpu = 0; cpu < cpus_; ++cpu)
+    __atomic_store_n(&counters_[cpu * maps_.max_processes + slot], uint64_t{0}, __ATOMIC_RELAXED);
+  bpf_map_update_elem(maps_.free_slots, nullptr, &slot, BPF_ANY);  // room for every slot
 }
 
 void cpu_time_reader::sweep(const cpu_time_snapshot& out) {

@@ -56,7 +56,7 @@ struct cpu_time_snapshot {
   std::vector<process_id> exits;  ///< exits seen since the previous read, each once
   uint64_t idle_ns = 0;             ///< idle-task time summed over CPUs
   std::array<uint64_t, CPU_TIME_DROP_KINDS> drops{};  ///< indexed by CPU_TIME_DROP_*
-  map_fill process_fill, meta_fill, cgroup_fill;
+  map_fill process_fill, cgroup_fill;  ///< processes: slots in use
 };
 
 /// Reader tuning.
@@ -68,8 +68,9 @@ struct reader_options {
 
 /// Reads the probe's maps. A process is reported with its exit, then once more at the next
 /// read (its final slice is charged at its last sched_switch, after the exit event), and only
-/// then deleted from the maps. Metadata is kept here, updated from the meta_changes ring
-/// (the process_meta map is re-read in full only when that ring overflowed).
+/// then deleted from the maps and its slot given back. Metadata and slots are kept here,
+/// updated from the meta_changes ring (the processes map is re-read in full only when that
+/// ring overflowed); the per-CPU counters are read from the mapped process_cpu_ns array.
 class cpu_time_reader {
  public:
   /// The probe must outlive the reader.
@@ -91,7 +92,7 @@ class cpu_time_reader {
   /// Entries retired by the liveness sweep because their exit event was never seen.
   uint64_t swept() const { return swept_; }
 
-  /// Full re-reads of process_meta (the first read, then one per meta_changes overflow).
+  /// Full re-reads of processes (the first read, then one per meta_changes overflow).
   uint64_t meta_rereads() const { return meta_rereads_; }
 
   /// Whether each read first flushes every CPU (see cpu_time_probe::flushes).
@@ -104,9 +105,17 @@ class cpu_time_reader {
       return std::size_t(h ^ (h >> 29));
     }
   };
-  cpu_time_reader(const cpu_time_maps& maps, const reader_options& options, std::size_t cpus);
+  /// What occupies one counter slot.
+  struct slot_entry {
+    process_id id;
+    cpu_time_process_meta meta{};
+    bool used = false;
+  };
+  cpu_time_reader(const cpu_time_maps& maps, const reader_options& options);
   static int on_exit_event(void* self, void* data, std::size_t size);
   static int on_meta_change(void* self, void* data, std::size_t size);
+  std::optional<error> map_counters();
+  void remember(const process_id& id, const cpu_time_process_meta& meta);
   void flush_cpus();
   std::optional<error> reread_meta();
   void join_processes(cpu_time_snapshot& out);
@@ -116,9 +125,13 @@ class cpu_time_reader {
   cpu_time_maps maps_;
   reader_options options_;
   std::size_t cpus_;
-  map_dump processes_, cgroups_;
+  map_dump cgroups_;
   std::vector<std::byte> cpu_state_, drops_;  ///< per-CPU lookup buffers
-  std::unordered_map<process_id, cpu_time_process_meta, id_hash> meta_;
+  uint64_t* counters_ = nullptr;               ///< process_cpu_ns, mapped
+  std::size_t counters_bytes_ = 0;
+  std::vector<slot_entry> slots_;              ///< indexed by slot
+  std::unordered_map<process_id, uint32_t, id_hash> slot_of_;
+  std::vector<uint32_t> used_slots_;           ///< this read's, in slot order
   ring_buffer* rings_ = nullptr;  ///< process_exits and meta_changes
   std::vector<process_id>* exits_sink_ = nullptr;
   std::vector<process_id> retiring_;  ///< reported last read; deleted after this read

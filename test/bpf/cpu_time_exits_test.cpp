@@ -119,10 +119,17 @@ TEST_CASE("an entry whose exit event was lost is retired by the liveness sweep",
   child.go();
   child.wait();
   // Plant an entry for the dead child as if its exit event had been dropped.
+  const auto& maps = fixture.probe->maps();
   cpu_time_process_key key{uint32_t(child.pid()), 0, 42'000'000'000};
+  cpu_time_process_meta meta{};
+  meta.slot = maps.max_processes - 1;  // the probe hands out fresh slots from 0
+  REQUIRE(bpf_map_update_elem(maps.processes, &key, &meta, BPF_NOEXIST) == 0);
   int cpus = libbpf_num_possible_cpus();
-  std::vector<uint64_t> values(std::size_t(cpus), 1'000);
-  REQUIRE(bpf_map_update_elem(fixture.probe->maps().processes, &key, values.data(), BPF_NOEXIST) == 0);
+  for (uint32_t cpu = 0; cpu < uint32_t(cpus); ++cpu) {
+    uint32_t index = cpu * maps.max_processes + meta.slot;
+    uint64_t ns = 1'000;
+    REQUIRE(bpf_map_update_elem(maps.process_cpu_ns, &index, &ns, BPF_ANY) == 0);
+  }
 
   auto matches = [&](const cpu_time_snapshot& snapshot) {
     for (const auto& p : snapshot.processes)

@@ -32,7 +32,7 @@ TEST_CASE("per-CPU counters are summed over every CPU's slot", "[bpf_helpers]") 
   for (std::size_t cpu = 0; cpu < states.size(); ++cpu) {
     states[cpu].idle_since_ns = 111 * (cpu + 1);
     states[cpu].idle_ns = std::array<uint64_t, 3>{5, 7, 11}[cpu];
-    states[cpu].process[0].ns = 1000;  // gathered time is not idle time
+    states[cpu].cgroup_ns[0] = 1000;  // gathered time is not idle time
   }
   CHECK(sum_per_cpu(reinterpret_cast<const std::byte*>(states.data()), 3, sizeof(cpu_time_cpu_state),
                     offsetof(cpu_time_cpu_state, idle_ns)) == 23);
@@ -40,9 +40,10 @@ TEST_CASE("per-CPU counters are summed over every CPU's slot", "[bpf_helpers]") 
 
 TEST_CASE("the ABI structs have the sizes both sides expect", "[bpf_helpers]") {
   CHECK(sizeof(cpu_time_process_key) == 16);
-  CHECK(sizeof(cpu_time_process_meta) == 24);
+  CHECK(sizeof(cpu_time_process_meta) == 32);
+  CHECK(offsetof(cpu_time_process_meta, slot) == 24);
   CHECK(sizeof(cpu_time_exit_event) == 16);
-  CHECK(sizeof(cpu_time_meta_change) == 40);
+  CHECK(sizeof(cpu_time_meta_change) == 48);
   CHECK(sizeof(cpu_time_cpu_state) % 8 == 0);  // per-CPU slots need no padding
   CHECK(offsetof(cpu_time_process_key, start_ns) == 8);
 }
