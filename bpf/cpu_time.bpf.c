@@ -441,25 +441,17 @@ int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_str
 }
 
 /* Variant 2 (raw tracepoint): the same logic, reads relocated through BPF_CORE_READ. In
- * sched_switch `current` is still prev, so the current cgroup id is prev's. */
+ * sched_switch `current` is still prev, so prev is charged as the current task. */
 SEC("raw_tp/sched_switch")
 int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
   struct cpu_time_cpu_state *cpu = this_cpu_state();
   if (!cpu)
     return 0;
-  if (BPF_CORE_READ(prev, pid) == 0) {
+  if (BPF_CORE_READ(prev, pid) == 0)
     cpu->idle_ns += take_idle_time(cpu, prev, bpf_ktime_get_ns());
-  } else {
-    __u64 runtime = BPF_CORE_READ(prev, se.sum_exec_runtime);
-    __u64 slice_start = saw_switch_in(cpu, prev) ? 0 : unseen_slice_start_core(prev, runtime);
-    enum exit_phase phase = exit_phase_of(BPF_CORE_READ(prev, flags), BPF_CORE_READ(prev, exit_state));
-    __u64 delta = take_runtime(cpu, prev, runtime, slice_start, phase);
-    struct task_struct *leader = BPF_CORE_READ(prev, group_leader);
-    if (delta)
-      charge(cpu, BPF_CORE_READ(prev, tgid), BPF_CORE_READ(leader, start_boottime), leader,
-             bpf_get_current_cgroup_id(), delta);
-  }
+  else
+    charge_current(cpu, prev); /* prev is still current here */
   start_slice(cpu, next, BPF_CORE_READ(next, se.sum_exec_runtime), BPF_CORE_READ(next, pid) == 0);
   return 0;
 }

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -91,6 +92,11 @@ TEST_CASE("a busy child's CPU time matches its /proc utime + stime", "[.bpf]") {
 
 namespace {
 
+/// schedstat is the main thread's; the probe counts the whole process. Under a sanitizer the
+/// child also runs the sanitizer's own threads (milliseconds of them at exit), so there the
+/// checks of over-counting are left to the plain build: only losses are checked.
+double other_threads_allowance_ms() { return std::getenv("KEPLER_SANITIZER") ? 50.0 : 0.0; }
+
 /// Makes the probe forget which task each CPU runs, as if it had missed their switch-ins (some
 /// kernels hide a few tasks' switches from tracepoints). Read-modify-write of the whole state:
 /// only for probes that gather nothing on the CPUs, whose other fields may then be stale.
@@ -126,7 +132,8 @@ TEST_CASE("a task whose switch-in was missed is still charged its whole slice", 
   double bpf_ms = double(seen->cpu_ns) / 1e6;
   INFO(to_string(mode) << ": eBPF " << bpf_ms << " ms, schedstat " << exec_ms << " ms");
   CHECK(exec_ms >= 300);
-  CHECK(std::abs(bpf_ms - exec_ms) <= 0.01 * exec_ms);  // the child's exit switch is its last
+  CHECK(bpf_ms >= 0.99 * exec_ms);  // nothing of the forgotten slice is lost
+  CHECK(bpf_ms <= 1.01 * exec_ms + other_threads_allowance_ms());
 }
 
 namespace {
@@ -291,7 +298,7 @@ TEST_CASE("slots of exited processes are given back and count again from zero", 
   probe_options options;
   options.max_processes = uint32_t(processes_in_proc() + 64);  // the children need recycled slots
   probe_fixture fixture(options);
-  constexpr int children = 400;
+  constexpr int children = 200;
   struct ran {
     pid_t pid;
     uint64_t start_ticks, exec_ns;
@@ -302,15 +309,16 @@ TEST_CASE("slots of exited processes are given back and count again from zero", 
   auto check_previous = [&](const cpu_time_snapshot& snapshot) {
     // Reported again after its exit, final switch included, then retired.
     auto seen = find_process(snapshot, previous->pid, previous->start_ticks);
-    // A slot that kept an earlier process's time (a millisecond or more) would show it here.
-    bool near = seen && std::abs(double(seen->cpu_ns) - double(previous->exec_ns)) <= 100'000;
+    // A slot that kept an earlier process's time (5 ms or more) would show it here.
+    double extra_ms = seen ? (double(seen->cpu_ns) - double(previous->exec_ns)) / 1e6 : -1;
+    bool near = seen && extra_ms >= -0.1 && extra_ms <= 0.1 + other_threads_allowance_ms();
     exact += near;
     if (!near)
       misses << "pid " << previous->pid << ": " << (seen ? std::to_string(seen->cpu_ns) + " ns charged, " : "not seen, ")
              << previous->exec_ns << " ns run\n";
   };
   for (int i = 0; i < children; ++i) {
-    child_process child([] { spin_cpu(1'000'000); });
+    child_process child([] { spin_cpu(5'000'000); });
     uint64_t start = proc_start_ticks(child.pid());
     child.go();
     siginfo_t exited{};
