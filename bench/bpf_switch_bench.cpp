@@ -176,7 +176,7 @@ int main(int argc, char** argv) {
   std::vector<setup> setups{{"detached", false, false, false},
                             {"attached (as shipped: gathering, stats on)", true, true, true},
                             {"attached, stats off", true, false, true},
-                            {"attached, no gathering (every slice to the maps)", true, true, false}};
+                            {"attached, no cgroup gathering (every slice to the map)", true, true, false}};
   for (int round = 0; round < rounds; ++round) {
     std::printf("  round %d:", round + 1);
     for (auto& how : setups) {

@@ -16,7 +16,7 @@
 #include "actors/metrics_renderer.hpp"
 #include "http/basic_auth.hpp"
 #include "http/gzip.hpp"
-#include "test/support/process_info.hpp"
+#include "bench/busy_node_snapshot.hpp"
 
 using namespace kepler;
 
@@ -25,18 +25,7 @@ namespace {
 using millis = std::chrono::duration<double, std::milli>;
 
 std::string render_busy_node() {
-  snapshot snap;
-  for (const char* zone : {"package", "core", "dram"})
-    snap.zones.push_back(node_zone_stats{zone, std::string("/sys/class/powercap/intel-rapl:0:") + zone});
-  for (int i = 0; i < 10'000; ++i) {
-    auto info = std::make_shared<process_info>(
-        testing::regular_process("worker-" + std::to_string(i % 97), "/usr/local/bin/service-binary-" + std::to_string(i % 13)));
-    snap.running.push_back(process_row{{100000 + i, 1}, info, uint64_t(i) * 123'456'789, 0, 0});
-    for (int z = 0; z < 3; ++z) {
-      snap.running_energy_uj.push_back(uint64_t(i) * 7'654'321 + z);
-      snap.running_watts.push_back(0.001 * i + z * 0.37);
-    }
-  }
+  snapshot snap = bench::busy_node_snapshot(10'000);
   render_context ctx;
   ctx.node_name = "worker-node-0001.example.internal";
   std::size_t size = 0;

@@ -40,7 +40,7 @@ std::vector<std::string> fixture_lines(const std::string& name) {
 /// A service account folder (token and CA) as a pod sees it.
 struct service_account {
   temp_dir folder;
-  std::filesystem::path dir{folder.path};
+  std::filesystem::path dir{folder.root()};
   explicit service_account(const std::string& token) {
     folder.write("token", token);
     std::filesystem::copy_file(test_certs::shared().ca_cert, dir / "ca.crt");

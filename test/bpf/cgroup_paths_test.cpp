@@ -21,13 +21,13 @@ uint64_t inode_of(const fs::path& path) {
 }
 
 /// A temporary directory tree laid out like a cgroup v2 hierarchy.
-struct temp_tree {
+struct temp_dir {
   fs::path root = fs::temp_directory_path() / ("kepler-cgroup-paths-" + std::to_string(getpid()));
-  temp_tree() {
+  temp_dir() {
     fs::remove_all(root);
     fs::create_directories(root);
   }
-  ~temp_tree() { fs::remove_all(root); }
+  ~temp_dir() { fs::remove_all(root); }
   fs::path make(const std::string& relative) {
     fs::create_directories(root / relative);
     std::ofstream(root / relative / "cgroup.procs");  // files beside the directories are skipped
@@ -58,7 +58,7 @@ TEST_CASE("a missing mounts file or one without cgroup2 is an error naming the f
 }
 
 TEST_CASE("cgroup ids resolve to paths relative to the root, the root to /", "[cgroup_paths]") {
-  temp_tree tree;
+  temp_dir tree;
   auto nested = tree.make("system.slice/docker-abc.scope");
   cgroup_paths paths(tree.root);
   const std::string* path = paths.find(inode_of(nested));
@@ -71,7 +71,7 @@ TEST_CASE("cgroup ids resolve to paths relative to the root, the root to /", "[c
 }
 
 TEST_CASE("a miss rebuilds the cache at most once per read", "[cgroup_paths]") {
-  temp_tree tree;
+  temp_dir tree;
   auto first = tree.make("first");
   cgroup_paths paths(tree.root);
   REQUIRE(paths.find(inode_of(first)));
@@ -92,7 +92,7 @@ TEST_CASE("a miss rebuilds the cache at most once per read", "[cgroup_paths]") {
 }
 
 TEST_CASE("a resolved kubepods path classifies as the container it names", "[cgroup_paths]") {
-  temp_tree tree;
+  temp_dir tree;
   std::string id(64, 'a');
   auto scope = tree.make("kubepods.slice/kubepods-burstable.slice/"
                          "kubepods-burstable-pod12345678_1234_1234_1234_123456789abc.slice/"
@@ -126,7 +126,7 @@ TEST_CASE("the host's cgroup2 tree under host.sysfs is preferred to this process
   REQUIRE(host.ok());
   CHECK(host.value().root() == live.value().root());
 
-  temp_tree tree;  // a sysfs with no cgroup2 file system: the mounts decide
+  temp_dir tree;  // a sysfs with no cgroup2 file system: the mounts decide
   auto fallback = cgroup_paths::for_host(tree.root.string());
   REQUIRE(fallback.ok());
   CHECK(fallback.value().root() == live.value().root());
@@ -134,7 +134,7 @@ TEST_CASE("the host's cgroup2 tree under host.sysfs is preferred to this process
 }
 
 TEST_CASE("a removed cgroup no longer exists, even while its path is cached", "[cgroup_paths]") {
-  temp_tree tree;
+  temp_dir tree;
   auto scope = tree.make("system.slice/job.scope");
   uint64_t id = inode_of(scope);
   cgroup_paths paths(tree.root);

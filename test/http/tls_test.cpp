@@ -17,12 +17,12 @@ namespace {
 std::pair<std::string, std::string> client_cert_with_san(const temp_dir& dir, const std::string& san) {
   const auto& certs = test_certs::shared();
   dir.write("san.cnf", "subjectAltName = " + san + "\nextendedKeyUsage = clientAuth\n");
-  const std::string command = "cd '" + dir.path + "' && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+  const std::string command = "cd '" + dir.root() + "' && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
                               "-noenc -keyout san.key -out san.csr -subj /CN=scraper >/dev/null 2>&1 && "
                               "openssl x509 -req -in san.csr -CA '" + certs.ca_cert + "' -CAkey '" + certs.ca_key +
                               "' -set_serial 77 -days 2 -extfile san.cnf -out san.crt >/dev/null 2>&1";
   REQUIRE(std::system(command.c_str()) == 0);
-  return {dir.path + "/san.crt", dir.path + "/san.key"};
+  return {dir.root() + "/san.crt", dir.root() + "/san.key"};
 }
 
 tls_options with_cert(const std::string& cert, const std::string& key) {
@@ -132,8 +132,8 @@ TEST_CASE("client_allowed_sans admits only certificates naming an allowed SAN", 
 
 TEST_CASE("an inline certificate and key work like files", "[http][tls]") {
   const auto& certs = test_certs::shared();
-  web_server web("tls_server_config:\n  cert: |\n" + indented(read_text_file(certs.server_cert), "    ") +
-                 "  key: |\n" + indented(read_text_file(certs.server_key), "    "));
+  web_server web("tls_server_config:\n  cert: |\n" + indented(whole_file(certs.server_cert), "    ") +
+                 "  key: |\n" + indented(whole_file(certs.server_key), "    "));
   CHECK(tls_served(web.port, {}));
 }
 
@@ -164,16 +164,16 @@ TEST_CASE("TLS files that do not load stop the start with the key's name", "[htt
 TEST_CASE("a rotated certificate is served to new connections; a broken edit keeps the old config", "[http][tls]") {
   const auto& certs = test_certs::shared();
   temp_dir files;
-  const auto cert = files.path + "/tls.crt";
-  const auto key = files.path + "/tls.key";
+  const auto cert = files.root() + "/tls.crt";
+  const auto key = files.root() + "/tls.key";
   std::filesystem::copy_file(certs.server_cert, cert);
   std::filesystem::copy_file(certs.server_key, key);
   web_server web("tls_server_config:\n  cert_file: " + cert + "\n  key_file: " + key + "\n");
   CHECK(tls_served(web.port, {}));
 
   // The new certificate is for another address: a client checking 127.0.0.1 now fails.
-  write_text_file(cert, read_text_file(certs.wrong_host_cert));
-  write_text_file(key, read_text_file(certs.wrong_host_key));
+  write_text_file(cert, whole_file(certs.wrong_host_cert));
+  write_text_file(key, whole_file(certs.wrong_host_key));
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // past the watcher's check interval
   CHECK_FALSE(tls_served(web.port, {}));
   tls_options unchecked;

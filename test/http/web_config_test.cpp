@@ -109,14 +109,14 @@ TEST_CASE("the defaults are the toolkit's: TLS 1.2 minimum, no client certificat
 TEST_CASE("relative paths are resolved against the web config's directory", "[http][web_config]") {
   const auto& certs = test_certs::shared();
   temp_dir dir;
-  std::filesystem::create_directory(dir.path + "/tls");
-  std::filesystem::copy_file(certs.server_cert, dir.path + "/tls/server.crt");
-  std::filesystem::copy_file(certs.server_key, dir.path + "/tls/server.key");
+  std::filesystem::create_directory(dir.root() + "/tls");
+  std::filesystem::copy_file(certs.server_cert, dir.root() + "/tls/server.crt");
+  std::filesystem::copy_file(certs.server_key, dir.root() + "/tls/server.key");
   const auto path = dir.write("web.yml", "tls_server_config:\n  cert_file: tls/server.crt\n  key_file: ./tls/server.key\n");
   auto parsed = load_web_config(path);
   REQUIRE(parsed);
-  CHECK(parsed.value().tls->cert_file == dir.path + "/tls/server.crt");
-  CHECK(parsed.value().tls->key_file == dir.path + "/./tls/server.key");
+  CHECK(parsed.value().tls->cert_file == dir.root() + "/tls/server.crt");
+  CHECK(parsed.value().tls->key_file == dir.root() + "/./tls/server.key");
 }
 
 TEST_CASE("every Go bcrypt prefix is accepted as a hash", "[http][web_config]") {
@@ -200,10 +200,10 @@ TEST_CASE("several mistakes are reported together", "[http][web_config]") {
 
 TEST_CASE("a web config that is missing or a directory is refused by name", "[http][web_config]") {
   temp_dir dir;
-  auto missing = load_web_config(dir.path + "/none.yml");
+  auto missing = load_web_config(dir.root() + "/none.yml");
   REQUIRE_FALSE(missing);
-  CHECK(missing.error_message() == "web config " + dir.path + "/none.yml: no such file");
-  auto directory = load_web_config(dir.path);
+  CHECK(missing.error_message() == "web config " + dir.root() + "/none.yml: no such file");
+  auto directory = load_web_config(dir.root());
   REQUIRE_FALSE(directory);
-  CHECK(directory.error_message() == "web config " + dir.path + ": not a regular file");
+  CHECK(directory.error_message() == "web config " + dir.root() + ": not a regular file");
 }

@@ -21,12 +21,12 @@ const std::string nginx_uid = "090cc0c8-ea84-11e5-8c79-42010af00003";
 const std::string nginx_container = "b97168314ad58404dbce7cb94291db7a976d2cb824b39e5864bf4bdaf27af255";
 
 /// An API-server source for node-1 against `server`, with the token in `dir`.
-apiserver_pod_source source_for(const fake_kube_server& server, const scratch_dir& dir) {
+apiserver_pod_source source_for(const fake_kube_server& server, const temp_dir& dir) {
   dir.write("token", "sa-token");
   apiserver_source_options options;
   options.server.server = server.url();
   options.server.tls.ca_file = test_certs::shared().ca_cert;
-  options.server.token_file = dir.file("token");
+  options.server.token_file = dir.path("token");
   options.node_name = "node-1";
   options.request_timeout = 5s;
   options.watch_timeout = 30s;
@@ -66,7 +66,7 @@ bool has_param(const recorded_request& request, const std::string& param) {
 }  // namespace
 
 TEST_CASE("list, watch with bookmarks, 410 relist and resume from resourceVersion", "[apiserver_pod_source]") {
-  scratch_dir dir;
+  temp_dir dir;
   auto server = tls_server();
   server->require_token("sa-token");
   auto source = source_for(*server, dir);
@@ -139,7 +139,7 @@ TEST_CASE("list, watch with bookmarks, 410 relist and resume from resourceVersio
 }
 
 TEST_CASE("the recorded watch stream is applied event by event", "[apiserver_pod_source]") {
-  scratch_dir dir;
+  temp_dir dir;
   auto server = tls_server();
   auto source = source_for(*server, dir);
   published out;
@@ -153,7 +153,7 @@ TEST_CASE("the recorded watch stream is applied event by event", "[apiserver_pod
 }
 
 TEST_CASE("a failed watch keeps the cache and resumes from the same resourceVersion", "[apiserver_pod_source]") {
-  scratch_dir dir;
+  temp_dir dir;
   auto server = tls_server();
   auto source = source_for(*server, dir);
   published out;
@@ -194,7 +194,7 @@ TEST_CASE("a failed watch keeps the cache and resumes from the same resourceVers
 
 TEST_CASE("a paginated list follows continue tokens and watches from the last page's version",
           "[apiserver_pod_source]") {
-  scratch_dir dir;
+  temp_dir dir;
   auto server = tls_server();
   auto source = source_for(*server, dir);
   published out;
@@ -212,7 +212,7 @@ TEST_CASE("a paginated list follows continue tokens and watches from the last pa
 }
 
 TEST_CASE("an expired continue token restarts the list", "[apiserver_pod_source]") {
-  scratch_dir dir;
+  temp_dir dir;
   auto server = tls_server();
   auto source = source_for(*server, dir);
   published out;
@@ -227,7 +227,7 @@ TEST_CASE("an expired continue token restarts the list", "[apiserver_pod_source]
 }
 
 TEST_CASE("a list that fails publishes nothing and keeps no version", "[apiserver_pod_source]") {
-  scratch_dir dir;
+  temp_dir dir;
   auto server = tls_server();
   auto source = source_for(*server, dir);
   published out;
@@ -249,7 +249,7 @@ TEST_CASE("a list that fails publishes nothing and keeps no version", "[apiserve
 }
 
 TEST_CASE("a raised stop flag ends an idle watch promptly", "[apiserver_pod_source]") {
-  scratch_dir dir;
+  temp_dir dir;
   auto server = tls_server();
   auto source = source_for(*server, dir);
   published out;
@@ -272,7 +272,7 @@ TEST_CASE("a raised stop flag ends an idle watch promptly", "[apiserver_pod_sour
 }
 
 TEST_CASE("events pushed while the watch is open are published as they come", "[apiserver_pod_source]") {
-  scratch_dir dir;
+  temp_dir dir;
   auto server = tls_server();
   auto source = source_for(*server, dir);
   std::mutex mutex;

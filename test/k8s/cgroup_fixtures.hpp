@@ -1,14 +1,13 @@
 #pragma once
 // Reading the shared cgroup fixtures (../shared/fixtures/cgroup) for the k8s tests.
 
-#include <fstream>
 #include <map>
-
-#include "test/support/fixture_tsv.hpp"
 #include <sstream>
-#include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "test/support/fixture_tsv.hpp"
+#include "test/support/temp_dir.hpp"
 
 namespace kepler::test {
 
@@ -17,18 +16,9 @@ inline std::string cgroup_fixture(const std::string& name) {
   return std::string(KEPLER_FIXTURES_DIR) + "/cgroup/" + name;
 }
 
-/// Contents of a whole file, bytes as they are.
-inline std::string slurp_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open " + path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 /// Non-empty lines of a file.
 inline std::vector<std::string> file_lines(const std::string& path) {
-  std::istringstream in(slurp_file(path));
+  std::istringstream in(whole_file(path));
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);)
     if (!line.empty()) lines.push_back(line);

@@ -39,7 +39,7 @@ TEST_CASE("every case of cases.tsv yields its container id, runtime and pod uid"
   for (const auto& row : rows) {
     const auto& file = row.at("file");
     INFO(file << " (" << row.at("notes") << ")");
-    const auto content = slurp_file(cgroup_fixture(file));
+    const auto content = whole_file(cgroup_fixture(file));
     const auto& form = row.at("form");
     const auto got = form == "path-only" ? parse_cgroup_path(content.substr(0, content.find('\n')))
                                          : parse_cgroup_file(content);
@@ -71,7 +71,7 @@ TEST_CASE("every .cgroup fixture on disk has a row in cases.tsv", "[k8s][cgroup]
 }
 
 TEST_CASE("a Cloud Foundry garden id is not one of Kepler's runtimes and is not reported", "[k8s][cgroup]") {
-  const auto got = parse_cgroup_file(slurp_file(cgroup_fixture("dd_garden_cloudfoundry_v1.cgroup")));
+  const auto got = parse_cgroup_file(whole_file(cgroup_fixture("dd_garden_cloudfoundry_v1.cgroup")));
   CHECK_FALSE(got.is_container());
   CHECK(got.runtime.empty());
 }

@@ -234,9 +234,9 @@ TEST_CASE("insecure_skip_verify accepts any certificate", "[kube_http_client]") 
 }
 
 TEST_CASE("unreadable or invalid TLS files are config errors naming them", "[kube_http_client]") {
-  scratch_dir dir;
+  temp_dir dir;
   kube_tls_settings missing;
-  missing.ca_file = dir.file("nope.crt");
+  missing.ca_file = dir.path("nope.crt");
   auto no_file = kube_http_client::create(missing);
   REQUIRE_FALSE(no_file.ok());
   CHECK(no_file.error_kind() == kube_error_kind::config);
@@ -278,9 +278,9 @@ TEST_CASE("a server requiring a client certificate accepts ours and refuses a cl
   CHECK(with_files.value().get(server->url() + "/api", quick()).ok());
 
   kube_tls_settings from_memory;
-  from_memory.ca_pem = read_text_file(certs.ca_cert);
-  from_memory.client_cert_pem = read_text_file(certs.client_cert);
-  from_memory.client_key_pem = read_text_file(certs.client_key);
+  from_memory.ca_pem = whole_file(certs.ca_cert);
+  from_memory.client_cert_pem = whole_file(certs.client_cert);
+  from_memory.client_key_pem = whole_file(certs.client_key);
   auto with_pem = kube_http_client::create(from_memory);
   REQUIRE(with_pem.ok());
   CHECK(with_pem.value().get(server->url() + "/api", quick()).ok());

@@ -48,12 +48,9 @@ inline unsigned short closed_port() {
   return server->port();
 }
 
-/// A temporary folder removed at the end of the test.
-using scratch_dir = temp_dir;
-
 /// The text of a shared kubelet-pods fixture.
 inline std::string pods_fixture_text(const std::string& name) {
-  return read_text_file(std::string(KEPLER_FIXTURES_DIR) + "/kubelet-pods/" + name);
+  return whole_file(std::string(KEPLER_FIXTURES_DIR) + "/kubelet-pods/" + name);
 }
 
 /// A 64-hex container id made from a small number.

@@ -13,10 +13,10 @@ namespace {
 
 /// Base64 of a file on one line, as kubectl writes `*-data` fields (encoded by base64(1)).
 std::string base64_of_file(const std::string& path) {
-  scratch_dir dir;
-  std::string out = dir.file("b64");
+  temp_dir dir;
+  std::string out = dir.path("b64");
   REQUIRE(std::system(("base64 -w0 '" + path + "' > '" + out + "'").c_str()) == 0);
-  return read_text_file(out);
+  return whole_file(out);
 }
 
 std::string kubeconfig(const std::string& cluster, const std::string& user, const std::string& current = "test") {
@@ -55,7 +55,7 @@ TEST_CASE("outside a cluster the in-cluster config says which variables are miss
 }
 
 TEST_CASE("a kubeconfig's current context gives server, CA file, token file and client files", "[kubeconfig]") {
-  scratch_dir dir;
+  temp_dir dir;
   const std::string path = dir.write("config", kubeconfig("    server: https://127.0.0.1:6443/\n"
                                                            "    certificate-authority: pki/ca.crt\n",
                                                            "    tokenFile: /var/run/token\n"
@@ -64,15 +64,15 @@ TEST_CASE("a kubeconfig's current context gives server, CA file, token file and 
   auto config = load_kubeconfig(path);
   REQUIRE(config.ok());
   CHECK(config.value().server == "https://127.0.0.1:6443");
-  CHECK(config.value().tls.ca_file == dir.file("pki/ca.crt"));
+  CHECK(config.value().tls.ca_file == dir.path("pki/ca.crt"));
   CHECK(config.value().token_file == "/var/run/token");
-  CHECK(config.value().tls.client_cert_file == dir.file("pki/client.crt"));
+  CHECK(config.value().tls.client_cert_file == dir.path("pki/client.crt"));
   CHECK(config.value().tls.client_key_file == "/abs/client.key");
 }
 
 TEST_CASE("kubeconfig *-data fields are decoded and used for mutual TLS", "[kubeconfig]") {
   const auto& certs = test_certs::shared();
-  scratch_dir dir;
+  temp_dir dir;
   auto server = tls_server(0, certs.ca_cert);
   server->on("/api/v1/nodes/node-1", fake_response::json(R"({"kind":"Node"})"));
   const std::string path =
@@ -82,9 +82,9 @@ TEST_CASE("kubeconfig *-data fields are decoded and used for mutual TLS", "[kube
                                          "\n    client-key-data: " + base64_of_file(certs.client_key) + "\n"));
   auto config = load_kubeconfig(path);
   REQUIRE(config.ok());
-  CHECK(config.value().tls.ca_pem == read_text_file(certs.ca_cert));
-  CHECK(config.value().tls.client_cert_pem == read_text_file(certs.client_cert));
-  CHECK(config.value().tls.client_key_pem == read_text_file(certs.client_key));
+  CHECK(config.value().tls.ca_pem == whole_file(certs.ca_cert));
+  CHECK(config.value().tls.client_cert_pem == whole_file(certs.client_cert));
+  CHECK(config.value().tls.client_key_pem == whole_file(certs.client_key));
   auto client = kube_http_client::create(config.value().tls);
   REQUIRE(client.ok());
   request_options options;
@@ -95,7 +95,7 @@ TEST_CASE("kubeconfig *-data fields are decoded and used for mutual TLS", "[kube
 }
 
 TEST_CASE("a static kubeconfig token and insecure-skip-tls-verify are read", "[kubeconfig]") {
-  scratch_dir dir;
+  temp_dir dir;
   const std::string path = dir.write("config", kubeconfig("    server: https://kind-control-plane:6443\n"
                                                            "    insecure-skip-tls-verify: true\n",
                                                            "    token: abc.def\n"));
@@ -109,7 +109,7 @@ TEST_CASE("a static kubeconfig token and insecure-skip-tls-verify are read", "[k
 }
 
 TEST_CASE("kubeconfig problems are config errors that name the file and the piece", "[kubeconfig]") {
-  scratch_dir dir;
+  temp_dir dir;
   auto error_of = [&](const std::string& content) {
     const std::string path = dir.write("config", content);
     auto config = load_kubeconfig(path);
@@ -129,13 +129,13 @@ TEST_CASE("kubeconfig problems are config errors that name the file and the piec
   CHECK_THAT(error_of(kubeconfig(server, "    client-key-data: '@@@@'\n")), Contains("client-key-data"));
   CHECK_THAT(error_of("current-context: [unclosed\n"), Contains("kubeconfig"));
 
-  auto missing = load_kubeconfig(dir.file("absent"));
+  auto missing = load_kubeconfig(dir.path("absent"));
   REQUIRE_FALSE(missing.ok());
   CHECK_THAT(missing.error_message(), Contains("absent") && Contains("No such file"));
 }
 
 TEST_CASE("kube.config wins over the in-cluster environment", "[kubeconfig]") {
-  scratch_dir dir;
+  temp_dir dir;
   kube_settings settings;
   in_cluster_env env;
   env.service_host = "10.96.0.1";
@@ -146,7 +146,7 @@ TEST_CASE("kube.config wins over the in-cluster environment", "[kubeconfig]") {
 }
 
 TEST_CASE("token files are trimmed, and missing or empty ones are token_file errors", "[kubeconfig]") {
-  scratch_dir dir;
+  temp_dir dir;
   auto token = read_token_file(dir.write("token", "eyJhbGciOi.payload.sig\n"));
   REQUIRE(token.ok());
   CHECK(token.value() == "eyJhbGciOi.payload.sig");
@@ -156,10 +156,10 @@ TEST_CASE("token files are trimmed, and missing or empty ones are token_file err
   CHECK(empty.error_kind() == kube_error_kind::token_file);
   CHECK_THAT(empty.error_message(), Contains("is empty"));
 
-  auto missing = read_token_file(dir.file("absent"));
+  auto missing = read_token_file(dir.path("absent"));
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error_kind() == kube_error_kind::token_file);
-  CHECK_THAT(missing.error_message(), Contains(dir.file("absent")) && Contains("No such file"));
+  CHECK_THAT(missing.error_message(), Contains(dir.path("absent")) && Contains("No such file"));
 
   auto two_lines = read_token_file(dir.write("two", "a\nb\n"));
   REQUIRE_FALSE(two_lines.ok());

@@ -17,11 +17,11 @@ namespace {
 const char* const fixture_name = "nr_k8s1.31_containerd1.7_kind.json";
 
 /// A kubelet source against `server`, trusting the test CA, with the token in `dir`.
-kubelet_pod_source source_for(const fake_kube_server& server, const scratch_dir& dir,
+kubelet_pod_source source_for(const fake_kube_server& server, const temp_dir& dir,
                               std::chrono::milliseconds timeout = 5s) {
   kubelet_source_options options;
   options.endpoint = server.url();
-  options.token_file = dir.file("token");
+  options.token_file = dir.path("token");
   options.ca_file = test_certs::shared().ca_cert;
   options.timeout = timeout;
   return kubelet_pod_source(options);
@@ -36,7 +36,7 @@ std::size_t fixture_pod_count() {
 }  // namespace
 
 TEST_CASE("a poll returns the kubelet's pods, asked for with the token from the file", "[kubelet_pod_source]") {
-  scratch_dir dir;
+  temp_dir dir;
   dir.write("token", "kubelet-token\n");
   auto server = tls_server();
   server->require_token("kubelet-token");
@@ -54,7 +54,7 @@ TEST_CASE("a poll returns the kubelet's pods, asked for with the token from the 
 }
 
 TEST_CASE("the token is read again on every poll, so a rotated token reaches the kubelet", "[kubelet_pod_source]") {
-  scratch_dir dir;
+  temp_dir dir;
   dir.write("token", "first");
   auto server = tls_server();
   server->on("/pods", fake_response::json(pods_fixture_text("dd_podlist_empty.json")));
@@ -70,14 +70,14 @@ TEST_CASE("the token is read again on every poll, so a rotated token reaches the
 }
 
 TEST_CASE("a missing or empty token file is a token_file error and nothing is sent", "[kubelet_pod_source]") {
-  scratch_dir dir;
+  temp_dir dir;
   auto server = tls_server();
   server->on("/pods", fake_response::json(pods_fixture_text("dd_podlist_empty.json")));
   auto source = source_for(*server, dir);
   auto missing = source.fetch();
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error_kind() == kube_error_kind::token_file);
-  CHECK_THAT(missing.error_message(), Contains(dir.file("token")));
+  CHECK_THAT(missing.error_message(), Contains(dir.path("token")));
   dir.write("token", "");
   auto empty = source.fetch();
   REQUIRE_FALSE(empty.ok());
@@ -89,12 +89,12 @@ TEST_CASE("a missing or empty token file is a token_file error and nothing is se
 
 TEST_CASE("a kubelet that is down at start is a connect error, and the poll after it comes up works",
           "[kubelet_pod_source]") {
-  scratch_dir dir;
+  temp_dir dir;
   dir.write("token", "t");
   const unsigned short port = closed_port();
   kubelet_source_options options;
   options.endpoint = "https://127.0.0.1:" + std::to_string(port);
-  options.token_file = dir.file("token");
+  options.token_file = dir.path("token");
   options.ca_file = test_certs::shared().ca_cert;
   kubelet_pod_source source(options);
   auto down = source.fetch();
@@ -110,7 +110,7 @@ TEST_CASE("a kubelet that is down at start is a connect error, and the poll afte
 }
 
 TEST_CASE("HTTP 500 is an http_status error and the next good answer is used", "[kubelet_pod_source]") {
-  scratch_dir dir;
+  temp_dir dir;
   dir.write("token", "t");
   auto server = tls_server();
   server->queue("/pods", fake_response::json("internal error", 500));
@@ -124,7 +124,7 @@ TEST_CASE("HTTP 500 is an http_status error and the next good answer is used", "
 }
 
 TEST_CASE("truncated JSON is a parse error naming the URL", "[kubelet_pod_source]") {
-  scratch_dir dir;
+  temp_dir dir;
   dir.write("token", "t");
   auto server = tls_server();
   server->queue("/pods", fake_response::truncated_json(pods_fixture_text(fixture_name)));
@@ -138,13 +138,13 @@ TEST_CASE("truncated JSON is a parse error naming the URL", "[kubelet_pod_source
 }
 
 TEST_CASE("a 50 MB pod list over a 1 MiB limit is body_too_large", "[kubelet_pod_source]") {
-  scratch_dir dir;
+  temp_dir dir;
   dir.write("token", "t");
   auto server = tls_server();
   server->on("/pods", fake_response::huge(50'000'000, true));
   kubelet_source_options options;
   options.endpoint = server->url();
-  options.token_file = dir.file("token");
+  options.token_file = dir.path("token");
   options.ca_file = test_certs::shared().ca_cert;
   options.max_body_bytes = 1u << 20;
   kubelet_pod_source source(options);
@@ -157,7 +157,7 @@ TEST_CASE("a 50 MB pod list over a 1 MiB limit is body_too_large", "[kubelet_pod
 }
 
 TEST_CASE("a kubelet that stalls for 10 s is a timeout after the 300 ms deadline", "[kubelet_pod_source]") {
-  scratch_dir dir;
+  temp_dir dir;
   dir.write("token", "t");
   auto server = tls_server();
   server->on("/pods", fake_response::stalled(10s, pods_fixture_text(fixture_name)));
@@ -171,32 +171,32 @@ TEST_CASE("a kubelet that stalls for 10 s is a timeout after the 300 ms deadline
 
 TEST_CASE("a wrong CA is a tls error, and fixing the CA file is picked up by the next poll",
           "[kubelet_pod_source]") {
-  scratch_dir dir;
+  temp_dir dir;
   dir.write("token", "t");
-  dir.write("ca.crt", read_text_file(test_certs::shared().other_ca_cert));
+  dir.write("ca.crt", whole_file(test_certs::shared().other_ca_cert));
   auto server = tls_server();
   server->on("/pods", fake_response::json(pods_fixture_text(fixture_name)));
   kubelet_source_options options;
   options.endpoint = server->url();
-  options.token_file = dir.file("token");
-  options.ca_file = dir.file("ca.crt");
+  options.token_file = dir.path("token");
+  options.ca_file = dir.path("ca.crt");
   kubelet_pod_source source(options);
   auto rejected = source.fetch();
   REQUIRE_FALSE(rejected.ok());
   CHECK(rejected.error_kind() == kube_error_kind::tls);
-  dir.write("ca.crt", read_text_file(test_certs::shared().ca_cert));
+  dir.write("ca.crt", whole_file(test_certs::shared().ca_cert));
   CHECK(source.fetch().ok());
 }
 
 TEST_CASE("insecureSkipVerify polls a kubelet whose certificate nobody vouches for", "[kubelet_pod_source]") {
-  scratch_dir dir;
+  temp_dir dir;
   dir.write("token", "t");
   const auto& certs = test_certs::shared();
   auto server = tls_server_with(certs.wrong_host_cert, certs.wrong_host_key);
   server->on("/pods", fake_response::json(pods_fixture_text(fixture_name)));
   kubelet_source_options options;
   options.endpoint = server->url();
-  options.token_file = dir.file("token");
+  options.token_file = dir.path("token");
   options.ca_file = certs.other_ca_cert;
   options.insecure_skip_verify = true;
   kubelet_pod_source source(options);
@@ -237,7 +237,7 @@ TEST_CASE("without NODE_IP the endpoint is the Node object's InternalIP and kube
     "status":{"addresses":[{"type":"Hostname","address":"kind-worker"},{"type":"InternalIP","address":"172.18.0.3"},
     {"type":"InternalIP","address":"fc00:f853:ccd:e793::3"}],
     "daemonEndpoints":{"kubeletEndpoint":{"Port":10250}}}})";
-  scratch_dir dir;
+  temp_dir dir;
   dir.write("token", "sa-token");
   auto server = tls_server();
   server->require_token("sa-token");
@@ -245,7 +245,7 @@ TEST_CASE("without NODE_IP the endpoint is the Node object's InternalIP and kube
   api_server_config api;
   api.server = server->url();
   api.tls.ca_file = test_certs::shared().ca_cert;
-  api.token_file = dir.file("token");
+  api.token_file = dir.path("token");
   request_options options;
   options.timeout = 5s;
   auto endpoint = lookup_kubelet_endpoint(api, "kind-worker", options);

@@ -17,7 +17,7 @@ using namespace kepler::test;
 namespace {
 
 std::vector<pod_record> fixture_pods(const std::string& path) {
-  auto parsed = parse_pod_list(slurp_file(path));
+  auto parsed = parse_pod_list(whole_file(path));
   INFO(path << ": " << (parsed ? std::string() : parsed.error_message()));
   REQUIRE(parsed.ok());
   return std::move(parsed).value().pods;

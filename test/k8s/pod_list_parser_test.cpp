@@ -64,7 +64,7 @@ TEST_CASE("every kubelet-pods fixture parses into exactly the pods and container
   REQUIRE(stems.size() >= 11);
   for (const auto& stem : stems) {
     INFO(stem);
-    const auto list = must_parse(slurp_file(stem + ".json"));
+    const auto list = must_parse(whole_file(stem + ".json"));
     const auto expected = expected_pods(stem);
     REQUIRE(list.pods.size() == expected.size());
     for (std::size_t i = 0; i < expected.size(); ++i) {
@@ -81,12 +81,12 @@ TEST_CASE("every kubelet-pods fixture parses into exactly the pods and container
 }
 
 TEST_CASE("the API server's resourceVersion is kept and the kubelet's absent one is empty", "[k8s][pods]") {
-  CHECK(must_parse(slurp_file(pod_fixture("apiserver_podlist_k8s1.2_docker.json"))).resource_version == "228211");
-  CHECK(must_parse(slurp_file(pod_fixture("nr_k8s1.31_containerd1.7_kind.json"))).resource_version.empty());
+  CHECK(must_parse(whole_file(pod_fixture("apiserver_podlist_k8s1.2_docker.json"))).resource_version == "228211");
+  CHECK(must_parse(whole_file(pod_fixture("nr_k8s1.31_containerd1.7_kind.json"))).resource_version.empty());
 }
 
 TEST_CASE("static pods keep their 32-hex uid and pending ones have no containers", "[k8s][pods]") {
-  const auto list = must_parse(slurp_file(pod_fixture("dd_podlist_1.8_docker_static_pending.json")));
+  const auto list = must_parse(whole_file(pod_fixture("dd_podlist_1.8_docker_static_pending.json")));
   REQUIRE(list.pods.size() == 7);
   CHECK(list.pods[0].uid == "0a8863810b43d4d891fab0af80e28e4c");
   CHECK(list.pods[0].containers.empty());
@@ -94,7 +94,7 @@ TEST_CASE("static pods keep their 32-hex uid and pending ones have no containers
 }
 
 TEST_CASE("only the status-level containerID counts, not lastState's or state's own", "[k8s][pods]") {
-  const auto list = must_parse(slurp_file(pod_fixture("dd_podlist_init_container_terminated_containerd.json")));
+  const auto list = must_parse(whole_file(pod_fixture("dd_podlist_init_container_terminated_containerd.json")));
   for (const auto& pod : list.pods)
     for (const auto& c : pod.containers) {
       // the restarted kube-scheduler's previous container, named only in lastState.terminated
@@ -102,7 +102,7 @@ TEST_CASE("only the status-level containerID counts, not lastState's or state's 
       CHECK(c.id.size() == 64);
     }
   // cri-o: the terminated state repeats the status-level id; it is listed once
-  const auto crio = must_parse(slurp_file(pod_fixture("nvsentinel_podlist_crio_k8s1.3x.json")));
+  const auto crio = must_parse(whole_file(pod_fixture("nvsentinel_podlist_crio_k8s1.3x.json")));
   REQUIRE(crio.pods.size() == 2);
   REQUIRE(crio.pods[1].containers.size() == 1);
   CHECK(crio.pods[1].containers[0].id == "ae3d47d68b827997ff77097f1dc1f63df19ddf706512043c356d20efa5b2463a");
@@ -180,7 +180,7 @@ TEST_CASE("invalid JSON is an error, wherever a real response is cut off", "[k8s
   CHECK(parse_error("{\"kind\":\"PodList\",\"items\":[],\"x\":\"\xff\xfe\"}").starts_with("pod list: not valid JSON: "));
   CHECK(parse_error(std::string(100'000, '[')).starts_with("pod list: not valid JSON: "));
 
-  const auto full = slurp_file(pod_fixture("dd_podlist_init_container_terminated_containerd.json"));
+  const auto full = whole_file(pod_fixture("dd_podlist_init_container_terminated_containerd.json"));
   const auto end = full.find_last_of('}');
   for (std::size_t cut = 0; cut < end; cut += 397) {
     INFO("cut at byte " << cut);
@@ -190,7 +190,7 @@ TEST_CASE("invalid JSON is an error, wherever a real response is cut off", "[k8s
 }
 
 TEST_CASE("a field of the wrong type or missing is an error naming its path", "[k8s][pods][errors]") {
-  const auto real = slurp_file(pod_fixture("nr_k8s1.31_containerd1.7_kind.json"));
+  const auto real = whole_file(pod_fixture("nr_k8s1.31_containerd1.7_kind.json"));
   CHECK(parse_error(replace_once(real, R"("uid":"609e38a6-792f-4cdd-917d-9445c25a75a9")", R"("uid":42)")) ==
         "pod list: items[3].metadata.uid is a number, not a string");
   CHECK(parse_error(replace_once(real, R"("uid":"609e38a6-792f-4cdd-917d-9445c25a75a9",)", "")) ==
@@ -219,11 +219,11 @@ TEST_CASE("a field of the wrong type or missing is an error naming its path", "[
 }
 
 TEST_CASE("the pod and container limits are enforced with an error naming them", "[k8s][pods][errors]") {
-  const auto minikube = slurp_file(pod_fixture("nr_k8s1.16_docker_minikube.json"));  // 16 pods
+  const auto minikube = whole_file(pod_fixture("nr_k8s1.16_docker_minikube.json"));  // 16 pods
   CHECK(must_parse(minikube, {.max_pods = 16}).pods.size() == 16);
   CHECK(parse_error(minikube, {.max_pods = 15}) == "pod list: items has 16 pods, more than max_pods (15)");
 
-  const auto kind = slurp_file(pod_fixture("nr_k8s1.28_containerd1.6_kind.json"));  // item 1 has two containers
+  const auto kind = whole_file(pod_fixture("nr_k8s1.28_containerd1.6_kind.json"));  // item 1 has two containers
   CHECK(must_parse(kind, {.max_containers_per_pod = 2}).pods[1].containers.size() == 2);
   CHECK(parse_error(kind, {.max_containers_per_pod = 1}) ==
         "pod list: items[1] has more than 1 container ids (max_containers_per_pod)");

@@ -9,13 +9,13 @@
 
 using namespace kepler;
 using namespace std::chrono_literals;
-using kepler::test::temp_tree;
+using kepler::test::temp_dir;
 
 namespace {
 
 /// A fake procfs whose aggregate cpu line the test advances, and a clock it sets.
 struct fake_host {
-  temp_tree tree;
+  temp_dir tree;
   uint64_t busy_ticks = 1000, idle_ticks = 5000;
   std::shared_ptr<std::chrono::nanoseconds> now = std::make_shared<std::chrono::nanoseconds>(0);
 

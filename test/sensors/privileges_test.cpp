@@ -79,7 +79,7 @@ TEST_CASE("a setuid or setgid start is refused, plain ids are not", "[privileges
 }
 
 TEST_CASE("the privileges line names the ids and the effective capabilities", "[privileges]") {
-  kepler::test::temp_tree t;
+  kepler::test::temp_dir t;
   t.write("proc/self/status", pod_status);
   CHECK(describe_privileges(t.path("proc"), {0, 0, 0, 0}) ==
         "running as uid 0, gid 0 with effective capabilities 000000c000080000: "

@@ -21,7 +21,7 @@
 #include "test/sensors/test_support.hpp"
 
 using namespace kepler;
-using kepler::test::temp_tree;
+using kepler::test::temp_dir;
 
 namespace {
 
@@ -74,8 +74,8 @@ uint64_t ticks_to_ns(uint64_t ticks) {
 }
 
 /// Rewrites a file in place, as procfs regenerates its text: a kept descriptor sees the new
-/// content. (temp_tree::write replaces the file, which a kept descriptor would never see.)
-void rewrite(const temp_tree& t, const std::string& rel, const std::string& content) {
+/// content. (temp_dir::write replaces the file, which a kept descriptor would never see.)
+void rewrite(const temp_dir& t, const std::string& rel, const std::string& content) {
   std::ofstream(t.path(rel), std::ios::binary | std::ios::trunc) << content;
 }
 
@@ -117,7 +117,7 @@ class file_limit_guard {
 };
 
 /// A fake procfs of `count` processes with pids 1.., start times 100 + pid, utime = pid.
-void write_fake_processes(const temp_tree& t, int count) {
+void write_fake_processes(const temp_dir& t, int count) {
   t.write("proc/stat", "cpu  100 0 50 1000 0 0 0 0 0 0\nbtime 1700000000\n");
   for (int pid = 1; pid <= count; ++pid) {
     const std::string name = std::to_string(pid);
@@ -128,7 +128,7 @@ void write_fake_processes(const temp_tree& t, int count) {
 }
 
 /// A fake procfs with two readable processes and some entries the scanner must ignore.
-void write_fake_procfs(const temp_tree& t) {
+void write_fake_procfs(const temp_dir& t) {
   t.write("proc/stat", "cpu  100 0 50 1000 0 0 0 0 0 0\nbtime 1700000000\n");
   t.write("proc/1/stat", stat_line(1, "init", 150, 50, 7));
   std::filesystem::create_symlink("/usr/bin/one", t.path("proc/1/exe"));
@@ -143,7 +143,7 @@ void write_fake_procfs(const temp_tree& t) {
 }  // namespace
 
 TEST_CASE("a scan reports every readable pid with its cpu time and metadata", "[process_scanner]") {
-  temp_tree t;
+  temp_dir t;
   write_fake_procfs(t);
   process_scanner scanner(t.path("proc"));
   const auto table = scanner.scan();
@@ -173,7 +173,7 @@ TEST_CASE("a scan reports every readable pid with its cpu time and metadata", "[
 
 TEST_CASE("metadata is read once per (pid, start time) and pruned when the process is gone",
           "[process_scanner]") {
-  temp_tree t;
+  temp_dir t;
   write_fake_procfs(t);
   process_scanner scanner(t.path("proc"));
   const auto first = scanner.scan();
@@ -209,7 +209,7 @@ TEST_CASE("metadata is read once per (pid, start time) and pruned when the proce
 }
 
 TEST_CASE("a scan fails only when /proc/stat or the listing cannot be read", "[process_scanner]") {
-  temp_tree t;
+  temp_dir t;
   SECTION("no stat file") {
     t.mkdir("proc/1");
     const auto table = process_scanner(t.path("proc")).scan();
@@ -319,7 +319,7 @@ TEST_CASE("a renamed process keeps its cached comm for the same key", "[process_
 
 TEST_CASE("with max_open_files = 2 every process is still reported, the rest read and closed",
           "[process_scanner]") {
-  temp_tree t;
+  temp_dir t;
   write_fake_processes(t, 10);
   const std::size_t baseline = open_descriptor_count();
   process_scanner scanner(t.path("proc"), 2);
@@ -361,7 +361,7 @@ TEST_CASE("with max_open_files = 2 every process is still reported, the rest rea
 
 TEST_CASE("running out of descriptors falls back to open/read/close and reports everyone",
           "[process_scanner]") {
-  temp_tree t;
+  temp_dir t;
   write_fake_processes(t, 40);
   process_scanner scanner(t.path("proc"), 1000);
   result<process_table> first = make_error("not scanned"), second = make_error("not scanned");
@@ -417,7 +417,7 @@ TEST_CASE("a listed pid whose kept file fails with ESRCH is dropped, never repor
           "[process_scanner][proc]") {
   // A fake procfs whose only process is a link to a real child's stat: after the child is
   // reaped, the pid is still listed but the kept file fails (as when a pid is reused).
-  temp_tree t;
+  temp_dir t;
   t.write("proc/stat", "cpu  100 0 50 1000 0 0 0 0 0 0\n");
   auto child = std::make_unique<child_process>(child_process::mode::idle);
   const pid_t pid = child->pid();

@@ -10,7 +10,6 @@
 
 using namespace kepler;
 using kepler::test::read_tsv;
-using kepler::test::slurp;
 
 namespace {
 
@@ -28,7 +27,7 @@ TEST_CASE("every pid stat fixture parses to its expected fields", "[procfs]") {
   for (const auto& row : rows) {
     const auto& file = row.at("file");
     INFO(file);
-    const auto parsed = parse_pid_stat(slurp(procfs_fixture("pid_stat/" + file)));
+    const auto parsed = parse_pid_stat(test::whole_file(procfs_fixture("pid_stat/" + file)));
     REQUIRE(parsed.ok());
     const auto& s = parsed.value();
     CHECK(s.pid == std::stoi(row.at("pid")));
@@ -75,7 +74,7 @@ TEST_CASE("every proc stat fixture gives its aggregate cpu columns and boot time
   REQUIRE(rows.size() == 3);
   for (const auto& row : rows) {
     INFO(row.at("file"));
-    const auto text = slurp(procfs_fixture("proc_stat/" + row.at("file")));
+    const auto text = test::whole_file(procfs_fixture("proc_stat/" + row.at("file")));
     const auto parsed = parse_proc_stat(text);
     REQUIRE(parsed.ok());
     const auto& t = parsed.value();
@@ -147,7 +146,7 @@ TEST_CASE("every cpuinfo fixture gives its cpu count, vendor, model and sockets"
   REQUIRE(rows.size() == 5);
   for (const auto& row : rows) {
     INFO(row.at("file"));
-    const auto cpus = parse_cpuinfo(slurp(procfs_fixture("cpuinfo/" + row.at("file"))));
+    const auto cpus = parse_cpuinfo(test::whole_file(procfs_fixture("cpuinfo/" + row.at("file"))));
     REQUIRE(cpus.size() == u64(row.at("logical_cpus")));
     CHECK(cpus.front().vendor_id == row.at("vendor_id"));
     CHECK(cpus.front().model_name == row.at("model_name"));
@@ -177,7 +176,7 @@ TEST_CASE("USER_HZ comes from the kernel", "[procfs]") {
 }
 
 TEST_CASE("a whole file is read, and a missing one is an error naming it", "[procfs]") {
-  kepler::test::temp_tree t;
+  kepler::test::temp_dir t;
   const std::string big(100000, 'x');  // longer than one read
   t.write("big", big);
   const auto text = read_text_file(t.path("big"));

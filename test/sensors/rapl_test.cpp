@@ -7,7 +7,7 @@
 #include "test/sensors/test_support.hpp"
 
 using namespace kepler;
-using kepler::test::temp_tree;
+using kepler::test::temp_dir;
 
 namespace {
 
@@ -21,7 +21,7 @@ bool any_warning_contains(const rapl_discovery& d, const std::string& text) {
 }
 
 /// Writes one zone directory holding name, energy_uj and max_energy_range_uj.
-void write_zone(const temp_tree& t, const std::string& dir, const std::string& name,
+void write_zone(const temp_dir& t, const std::string& dir, const std::string& name,
                 const std::string& energy = "1000\n", const std::string& max = "262143328850\n") {
   t.write(dir + "/name", name + "\n");
   t.write(dir + "/energy_uj", energy);
@@ -145,7 +145,7 @@ TEST_CASE("a filter that removes every zone leaves a warning", "[rapl]") {
 }
 
 TEST_CASE("the standard intel-rapl zone wins over its mmio duplicate", "[rapl]") {
-  temp_tree t;
+  temp_dir t;
   SECTION("flat class/powercap layout") {
     write_zone(t, "sys/class/powercap/intel-rapl-mmio:0", "package-0", "5\n");
     write_zone(t, "sys/class/powercap/intel-rapl:0", "package-0", "7\n");
@@ -165,7 +165,7 @@ TEST_CASE("the standard intel-rapl zone wins over its mmio duplicate", "[rapl]")
 }
 
 TEST_CASE("names without a numeric suffix get a per-name running index", "[rapl]") {
-  temp_tree t;
+  temp_dir t;
   write_zone(t, "sys/class/powercap/intel-rapl:0", "package-0");
   write_zone(t, "sys/class/powercap/intel-rapl:0:0", "dram");
   write_zone(t, "sys/class/powercap/intel-rapl:1", "psys");
@@ -186,7 +186,7 @@ TEST_CASE("names without a numeric suffix get a per-name running index", "[rapl]
 
 TEST_CASE("a zone with a broken max_energy_range_uj is skipped and the others are kept",
           "[rapl]") {
-  temp_tree t;
+  temp_dir t;
   write_zone(t, "sys/class/powercap/intel-rapl:0", "package-0");
   write_zone(t, "sys/class/powercap/intel-rapl:0:0", "core", "1\n", "not a number\n");
   write_zone(t, "sys/class/powercap/intel-rapl:0:1", "dram");
@@ -203,7 +203,7 @@ TEST_CASE("a zone with a broken max_energy_range_uj is skipped and the others ar
 }
 
 TEST_CASE("a sysfs without any powercap tree yields no zones and a warning", "[rapl]") {
-  temp_tree t;
+  temp_dir t;
   t.mkdir("sys/class");
   const auto found = discover_rapl_zones(t.path("sys"), {});
   CHECK(found.zones.empty());
@@ -212,7 +212,7 @@ TEST_CASE("a sysfs without any powercap tree yields no zones and a warning", "[r
 }
 
 TEST_CASE("an energy counter is read with surrounding whitespace trimmed", "[rapl]") {
-  temp_tree t;
+  temp_dir t;
   t.write("zone/energy_uj", "  18446744073709551615 \n");
   const auto energy = read_energy_uj(t.path("zone"));
   REQUIRE(energy.ok());
@@ -220,7 +220,7 @@ TEST_CASE("an energy counter is read with surrounding whitespace trimmed", "[rap
 }
 
 TEST_CASE("a broken energy counter is an error naming the file", "[rapl]") {
-  temp_tree t;
+  temp_dir t;
   const auto file = t.path("zone/energy_uj");
   SECTION("garbage") { t.write("zone/energy_uj", "12ab\n"); }
   SECTION("empty") { t.write("zone/energy_uj", ""); }
@@ -242,7 +242,7 @@ TEST_CASE("blank zone filter entries select every zone", "[rapl]") {
 
 TEST_CASE("two standard zones with the same name and index keep the first with a warning",
           "[rapl]") {
-  temp_tree t;
+  temp_dir t;
   write_zone(t, "sys/class/powercap/intel-rapl:0", "package-0", "1\n");
   write_zone(t, "sys/class/powercap/intel-rapl:1", "package-0", "2\n");
   const auto found = discover_rapl_zones(t.path("sys"), {});

@@ -14,7 +14,7 @@
 using namespace kepler;
 
 TEST_CASE("self stats of a fake procfs follow its files", "[self_stats]") {
-  kepler::test::temp_tree t;
+  kepler::test::temp_dir t;
   t.write("proc/stat", "cpu  1 2 3 4 5 6 7 8 9 10\nbtime 1700000000\n");
   t.write("proc/self/stat",
           "77 (kepler) S 1 77 77 0 -1 4194560 10 0 0 0 250 150 0 0 20 0 9 0 1234 10000 300 "
@@ -58,7 +58,7 @@ TEST_CASE("self stats of this process are plausible and count its descriptors", 
 }
 
 TEST_CASE("self stats report a missing procfs as an error", "[self_stats]") {
-  kepler::test::temp_tree t;
+  kepler::test::temp_dir t;
   const auto stats = read_self_stats(t.path("proc"));
   REQUIRE_FALSE(stats.ok());
   CHECK_THAT(stats.error_message(), Catch::Contains(t.path("proc")));

@@ -49,7 +49,7 @@ struct kubelet_files {
 std::string read_or_empty(const std::string& path) {
   if (path.empty()) return {};
   try {
-    return kepler::test::read_text_file(path);
+    return kepler::test::whole_file(path);
   } catch (const std::exception&) {
     return {};
   }

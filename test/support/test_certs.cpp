@@ -41,7 +41,7 @@ void run(const std::string& dir, const std::string& arguments) {
   std::string log = dir + "/openssl.log";
   std::string command = "cd '" + dir + "' && openssl " + arguments + " > '" + log + "' 2>&1";
   if (std::system(command.c_str()) != 0) {
-    throw std::runtime_error("openssl " + arguments + " failed: " + read_text_file(log));
+    throw std::runtime_error("openssl " + arguments + " failed: " + whole_file(log));
   }
 }
 
@@ -59,28 +59,7 @@ void make_leaf(const std::string& dir, const std::string& name, const std::strin
 
 }  // namespace
 
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::ostringstream content;
-  content << in.rdbuf();
-  return content.str();
-}
-
-void write_text_file(const std::string& path, const std::string& content) {
-  std::string temporary = path + ".writing";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << content;
-    if (!out) throw std::runtime_error("cannot write " + temporary);
-  }
-  std::filesystem::rename(temporary, path);
-}
-
-test_certs::test_certs() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "kepler-certs-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("cannot create a temporary folder");
-  dir = pattern;
+test_certs::test_certs() : dir(folder.root()) {
   write_text_file(dir + "/openssl.cnf", openssl_config);
   make_ca(dir, "other-ca");
   make_ca(dir, "ca");
@@ -98,11 +77,6 @@ test_certs::test_certs() {
   client_key = path("client.key");
   other_ca_cert = path("other-ca.crt");
   other_ca_key = path("other-ca.key");
-}
-
-test_certs::~test_certs() {
-  std::error_code ignored;
-  std::filesystem::remove_all(dir, ignored);
 }
 
 const test_certs& test_certs::shared() {

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "test/support/temp_dir.hpp"
+
 namespace kepler::test {
 
 /// Paths of PEM files in a temporary folder that lives as long as the object.
@@ -13,25 +15,19 @@ class test_certs {
   /// Generates every file (EC P-256 keys, valid for two days); throws std::runtime_error
   /// with openssl's output when a command fails.
   test_certs();
-  ~test_certs();
   test_certs(const test_certs&) = delete;
   test_certs& operator=(const test_certs&) = delete;
 
   /// One set shared by every test of the process (generated on first use).
   static const test_certs& shared();
 
-  std::string dir;
+  temp_dir folder;
+  std::string dir;  ///< folder.root()
   std::string ca_cert, ca_key;                  ///< the CA the clients trust
   std::string server_cert, server_key;          ///< signed by the CA; IP:127.0.0.1, IP:::1, DNS:localhost
   std::string wrong_host_cert, wrong_host_key;  ///< signed by the CA; only IP:10.255.255.1
   std::string client_cert, client_key;          ///< signed by the CA; extendedKeyUsage clientAuth
   std::string other_ca_cert, other_ca_key;      ///< a CA unrelated to the others
 };
-
-/// The whole content of a file (throws std::runtime_error when it cannot be read).
-std::string read_text_file(const std::string& path);
-
-/// Writes `content` to `path`, replacing it atomically (write a sibling, then rename).
-void write_text_file(const std::string& path, const std::string& content);
 
 }  // namespace kepler::test
