@@ -99,9 +99,40 @@ double median(std::vector<double> values) {
 /// One way of running the probe; each is timed in every round.
 struct setup {
   const char* name;
-  bool attached, stats, gather;
+  bool attached, stats, gather, empty = false, empty_reads_clock = false;
   std::vector<double> us_per_round_trip = {}, vs_detached = {};  ///< per round
   uint64_t runs = 0, run_ns = 0, storm_ns = 0;
+};
+
+/// An empty program on sched_switch (`r0 = 0; exit`): what any program costs there, the
+/// tracepoint's dispatch and the run-time stats' own clock reads, measured like the probe.
+class empty_switch_program {
+ public:
+  explicit empty_switch_program(bool read_clock) {
+    bpf_insn code[] = {{BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ktime_get_ns},
+                       {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
+                       {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+    program_ = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "empty_switch", "GPL", code + (read_clock ? 0 : 1),
+                             read_clock ? 3 : 2, nullptr);
+    link_ = program_ < 0 ? -1 : bpf_raw_tracepoint_open("sched_switch", program_);
+    stats_ = bpf_enable_stats(BPF_STATS_RUN_TIME);
+    if (link_ < 0) std::fprintf(stderr, "cannot attach the empty program: %s\n", std::strerror(errno));
+  }
+  ~empty_switch_program() {
+    for (int fd : {link_, program_, stats_})
+      if (fd >= 0) close(fd);
+  }
+  empty_switch_program(const empty_switch_program&) = delete;
+  empty_switch_program& operator=(const empty_switch_program&) = delete;
+  bpf_program_stats stats() const {
+    bpf_prog_info info{};
+    __u32 length = sizeof info;
+    if (program_ < 0 || bpf_obj_get_info_by_fd(program_, &info, &length) != 0) return {};
+    return {info.run_cnt, info.run_time_ns};
+  }
+
+ private:
+  int program_ = -1, link_ = -1, stats_ = -1;
 };
 
 std::unique_ptr<cpu_time_probe> load(const setup& how) {
@@ -176,19 +207,27 @@ int main(int argc, char** argv) {
   std::vector<setup> setups{{"detached", false, false, false},
                             {"attached (as shipped: gathering, stats on)", true, true, true},
                             {"attached, stats off", true, false, true},
-                            {"attached, no cgroup gathering (every slice to the map)", true, true, false}};
+                            {"attached, no cgroup gathering (every slice to the map)", true, true, false},
+                            {"empty program (floor: dispatch + stats)", true, true, false, true},
+                            {"empty program + one bpf_ktime_get_ns", true, true, false, true, true}};
   for (int round = 0; round < rounds; ++round) {
     std::printf("  round %d:", round + 1);
     for (auto& how : setups) {
       if (!how.attached) {
         how.us_per_round_trip.push_back(ping_pong());
       } else {
-        auto probe = load(how);
-        auto before = probe->program_stats();
+        std::unique_ptr<cpu_time_probe> probe;
+        std::unique_ptr<empty_switch_program> empty;
+        if (how.empty)
+          empty = std::make_unique<empty_switch_program>(how.empty_reads_clock);
+        else
+          probe = load(how);
+        auto stats = [&] { return empty ? empty->stats() : probe->program_stats(); };
+        auto before = stats();
         uint64_t start = now_ns();
         how.us_per_round_trip.push_back(ping_pong());
         how.storm_ns += now_ns() - start;
-        auto after = probe->program_stats();
+        auto after = stats();
         how.runs += after.run_count - before.run_count;
         how.run_ns += after.run_time_ns - before.run_time_ns;
       }

@@ -2,8 +2,8 @@
 /* Measures the CPU time of each task, charged at sched_switch to its process (tgid + start
  * time) and its cgroup v2 id: the growth of the task's se.sum_exec_runtime, the kernel's own
  * counter behind cgroup cpu.stat and /proc. The idle task gets the wall time it held the CPU
- * (bpf_ktime_get_ns), so node busy time = elapsed − idle includes interrupts and scheduling,
- * which no process is charged for. */
+ * (bpf_ktime_get_ns, less interrupts where the kernel accounts them), so node busy time =
+ * elapsed − idle includes interrupts and scheduling, which no process is charged for. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
@@ -144,9 +144,7 @@ static __always_inline struct cpu_time_cpu_state *this_cpu_state(void)
 
 /* Wall time the idle task has held this CPU since it got it (or since the last flush), 0
  * when unknown (it had it before the attach); the count restarts at `now`. Task time charged
- * on the CPU since that mark is not idle: it is 0 unless the idle task got the CPU unseen.
- * The clock is only read when the idle task is involved: a switch between two tasks needs no
- * timestamp. */
+ * on the CPU since that mark is not idle: it is 0 unless the idle task got the CPU unseen. */
 static __always_inline __u64 idle_time(struct cpu_time_cpu_state *cpu, __u64 now)
 {
   __u64 since = cpu->idle_since_ns;
@@ -233,16 +231,43 @@ static __always_inline __u64 take_runtime(struct cpu_time_cpu_state *cpu, const 
   return delta;
 }
 
-/* `task` gets this CPU with `runtime` already charged. */
+/* Idle periods are timed without reading the clock at each switch (a read costs as much as
+ * the rest of a switch): at a switch the scheduler's own clock (rq_clock_task) is at hand in
+ * se.exec_start, prev's brought up to date as it left, next's set as it was picked. That clock
+ * stops during interrupts where the kernel accounts their time, so its offset to ours
+ * (bpf_ktime_get_ns, which a flush reads) grows by their time; it is re-read when the idle task
+ * gets the CPU at least CLOCK_OFFSET_MAX_AGE_NS after the last read. A period's two ends use the
+ * same offset, so its length is exact (less its interrupts, which are not idle either); a flush
+ * in the middle can only move up to the interrupt time of that span between two reads. */
+#define CLOCK_OFFSET_MAX_AGE_NS 1000000ULL
+
+/* bpf_ktime_get_ns() as of the scheduler's clock `sched_now` on this CPU, read when the offset
+ * is unknown (the idle task had the CPU before the attach). */
+static __always_inline __u64 ktime_at(const struct cpu_time_cpu_state *cpu, __u64 sched_now)
+{
+  return cpu->sched_clock_offset_ns ? sched_now + cpu->sched_clock_offset_ns : bpf_ktime_get_ns();
+}
+
+/* The idle task gets this CPU at the scheduler's `sched_now`. */
+static __always_inline void start_idle(struct cpu_time_cpu_state *cpu, __u64 sched_now)
+{
+  if (!cpu->sched_clock_offset_ns || sched_now - cpu->sched_clock_offset_at >= CLOCK_OFFSET_MAX_AGE_NS) {
+    cpu->sched_clock_offset_ns = bpf_ktime_get_ns() - sched_now; /* modulo 2^64: any two origins */
+    cpu->sched_clock_offset_at = sched_now;
+  }
+  cpu->idle_since_ns = sched_now + cpu->sched_clock_offset_ns;
+  cpu->charged_since_idle_ns = 0;
+}
+
+/* `task` gets this CPU with `runtime` already charged; `sched_now` is the scheduler's clock,
+ * used when `task` is the idle task. */
 static __always_inline void start_slice(struct cpu_time_cpu_state *cpu, const void *task, __u64 runtime,
-                                        bool idle)
+                                        bool idle, __u64 sched_now)
 {
   cpu->running_task = (__u64)task;
   cpu->running_charged_ns = runtime;
-  if (idle) {
-    cpu->idle_since_ns = bpf_ktime_get_ns();
-    cpu->charged_since_idle_ns = 0;
-  }
+  if (idle)
+    start_idle(cpu, sched_now);
 }
 
 /* Takes a recycled slot, else a fresh one; -1 when all max_processes are in use. */
@@ -423,7 +448,7 @@ int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_str
   if (!cpu)
     return 0;
   if (prev->pid == 0) {
-    cpu->idle_ns += take_idle_time(cpu, prev, bpf_ktime_get_ns());
+    cpu->idle_ns += take_idle_time(cpu, prev, ktime_at(cpu, next->se.exec_start));
   } else {
     /* the scheduler brought prev's runtime up to date before this tracepoint */
     __u64 runtime = prev->se.sum_exec_runtime;
@@ -436,7 +461,7 @@ int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_str
     if (delta)
       charge(cpu, prev->tgid, leader->start_boottime, leader, cgroup_id, delta);
   }
-  start_slice(cpu, next, next->se.sum_exec_runtime, next->pid == 0);
+  start_slice(cpu, next, next->se.sum_exec_runtime, next->pid == 0, prev->se.exec_start);
   return 0;
 }
 
@@ -449,10 +474,11 @@ int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_str
   if (!cpu)
     return 0;
   if (BPF_CORE_READ(prev, pid) == 0)
-    cpu->idle_ns += take_idle_time(cpu, prev, bpf_ktime_get_ns());
+    cpu->idle_ns += take_idle_time(cpu, prev, ktime_at(cpu, BPF_CORE_READ(next, se.exec_start)));
   else
     charge_current(cpu, prev); /* prev is still current here */
-  start_slice(cpu, next, BPF_CORE_READ(next, se.sum_exec_runtime), BPF_CORE_READ(next, pid) == 0);
+  start_slice(cpu, next, BPF_CORE_READ(next, se.sum_exec_runtime), BPF_CORE_READ(next, pid) == 0,
+              BPF_CORE_READ(prev, se.exec_start));
   return 0;
 }
 

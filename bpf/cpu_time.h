@@ -61,9 +61,11 @@ struct cpu_time_cached_process {
  * no hash map. */
 #define CPU_TIME_GATHER_SLOTS 2
 struct cpu_time_cpu_state {
-  __u64 idle_since_ns;  /* bpf_ktime_get_ns() when the idle task got this CPU (or at the last flush) */
+  __u64 idle_since_ns;  /* bpf_ktime_get_ns() time when the idle task got this CPU (or at the last flush) */
   __u64 idle_ns;        /* time this CPU's idle task (pid 0) was on the CPU */
   __u64 charged_since_idle_ns; /* task time charged on this CPU since idle_since_ns */
+  __u64 sched_clock_offset_ns; /* bpf_ktime_get_ns() − the scheduler's clock (rq_clock_task) */
+  __u64 sched_clock_offset_at; /* the scheduler's clock when that offset was taken */
   /* The task on this CPU and its se.sum_exec_runtime when last charged: a task is charged the
    * growth of the kernel's own runtime counter (what cgroups and /proc account), not the wall
    * time between switches, which also holds interrupts and the scheduler's own work. */
