@@ -12,10 +12,12 @@
 // works, else an own pipe ping-pong.
 // Must run as root (or with CAP_BPF + CAP_PERFMON + CAP_SYS_ADMIN for the stats).
 //
-// With pin_cpu >= 0 both ping-pong processes share that CPU: every switch goes from one to the
-// other (no idle in between), the worst case for per-CPU gathering.
+// placement: any (the scheduler's choice, which varies), same (both on CPU 0: every switch goes
+// from one to the other, no idle in between) or apart (CPUs 0 and 1: every switch is to or
+// from the idle task; perf cannot pin the two apart, so its program-cost storm is our own).
 //
-// Usage: bpf_switch_bench [rounds=5] [loops_per_round=200000] [map_entries=20000] [pin_cpu=-1]
+// Usage: bpf_switch_bench [rounds=5] [loops_per_round=200000] [map_entries=20000] [placement=any]
+//                         [setups=shipped,stats-off,no-gather,empty,empty-clock]
 
 #include <sched.h>
 #include <sys/wait.h>
@@ -23,11 +25,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,12 +48,25 @@ uint64_t now_ns(clockid_t clock = CLOCK_MONOTONIC) {
   return uint64_t(ts.tv_sec) * 1'000'000'000u + uint64_t(ts.tv_nsec);
 }
 
-int pin_cpu = -1;
+/// Where the two ping-pong processes run: anywhere, both on CPU 0 (every switch goes from one
+/// to the other), or apart on CPUs 0 and 1 (every switch is to or from the idle task).
+/// Unpinned, the scheduler sometimes puts both on one CPU and sometimes not, and a round trip
+/// takes 7 or 50 us on the development VM: pinned runs compare like with like.
+enum class placement { any, same_cpu, apart };
+placement where = placement::any;
+constexpr int pin_cpu = 0;
+
+void pin_to(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  sched_setaffinity(0, sizeof set, &set);
+}
 
 /// µs per round trip from `perf bench sched pipe`, or < 0 when perf is unusable.
 double perf_pipe_us(long loops) {
   std::string command = "perf bench sched pipe -l " + std::to_string(loops) + " 2>/dev/null";
-  if (pin_cpu >= 0) command = "taskset -c " + std::to_string(pin_cpu) + " " + command;
+  if (where == placement::same_cpu) command = "taskset -c " + std::to_string(pin_cpu) + " " + command;
   FILE* out = popen(command.c_str(), "r");
   if (!out) return -1;
   double us = -1;
@@ -63,15 +80,12 @@ double perf_pipe_us(long loops) {
 double own_pipe_us(long loops) {
   int ping[2], pong[2];
   if (pipe(ping) != 0 || pipe(pong) != 0) return -1;
-  if (pin_cpu >= 0) {  // inherited by the child
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(pin_cpu, &set);
-    sched_setaffinity(0, sizeof set, &set);
-  }
+  if (where == placement::same_cpu) pin_to(pin_cpu);  // inherited by the child
+  if (where == placement::apart) pin_to(0);
   pid_t child = fork();
   char byte = 0;
   if (child == 0) {
+    if (where == placement::apart) pin_to(1);
     for (long i = 0; i < loops; ++i)
       if (read(ping[0], &byte, 1) != 1 || write(pong[1], &byte, 1) != 1) _exit(1);
     _exit(0);
@@ -81,7 +95,7 @@ double own_pipe_us(long loops) {
     if (write(ping[1], &byte, 1) != 1 || read(pong[0], &byte, 1) != 1) break;
   uint64_t elapsed = now_ns() - start;
   waitpid(child, nullptr, 0);
-  if (pin_cpu >= 0) {
+  if (where != placement::any) {
     cpu_set_t all;
     CPU_ZERO(&all);
     for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) CPU_SET(cpu, &all);
@@ -91,16 +105,24 @@ double own_pipe_us(long loops) {
   return double(elapsed) / 1e3 / double(loops);
 }
 
-double median(std::vector<double> values) {
+/// The median of `values` and a 95 % confidence interval for it from order statistics
+/// (distribution-free: ranks n/2 ± 0.98·√n of the sorted values).
+struct median_interval {
+  double median, low, high;
+};
+median_interval median_with_interval(std::vector<double> values) {
+  if (values.empty()) return {0, 0, 0};
   std::sort(values.begin(), values.end());
-  return values.empty() ? 0 : values[values.size() / 2];
+  double n = double(values.size()), spread = 0.98 * std::sqrt(n);
+  auto at = [&](double rank) { return values[std::size_t(std::clamp(rank, 0.0, n - 1))]; };
+  return {values[values.size() / 2], at(std::floor(n / 2 - spread)), at(std::ceil(n / 2 + spread))};
 }
 
-/// One way of running the probe; each is timed in every round.
+/// One way of running a program on sched_switch, for its cost per run.
 struct setup {
+  const char* key;  ///< for choosing setups on the command line
   const char* name;
-  bool attached, stats, gather, empty = false, empty_reads_clock = false;
-  std::vector<double> us_per_round_trip = {}, vs_detached = {};  ///< per round
+  bool stats, gather, empty = false, empty_reads_clock = false;
   uint64_t runs = 0, run_ns = 0, storm_ns = 0;
 };
 
@@ -108,14 +130,14 @@ struct setup {
 /// tracepoint's dispatch and the run-time stats' own clock reads, measured like the probe.
 class empty_switch_program {
  public:
-  explicit empty_switch_program(bool read_clock) {
+  explicit empty_switch_program(bool read_clock, bool stats = true) {
     bpf_insn code[] = {{BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ktime_get_ns},
                        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
                        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
     program_ = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "empty_switch", "GPL", code + (read_clock ? 0 : 1),
                              read_clock ? 3 : 2, nullptr);
     link_ = program_ < 0 ? -1 : bpf_raw_tracepoint_open("sched_switch", program_);
-    stats_ = bpf_enable_stats(BPF_STATS_RUN_TIME);
+    if (stats) stats_ = bpf_enable_stats(BPF_STATS_RUN_TIME);
     if (link_ < 0) std::fprintf(stderr, "cannot attach the empty program: %s\n", std::strerror(errno));
   }
   ~empty_switch_program() {
@@ -124,6 +146,7 @@ class empty_switch_program {
   }
   empty_switch_program(const empty_switch_program&) = delete;
   empty_switch_program& operator=(const empty_switch_program&) = delete;
+  bool attached() const { return link_ >= 0; }
   bpf_program_stats stats() const {
     bpf_prog_info info{};
     __u32 length = sizeof info;
@@ -190,65 +213,144 @@ void map_read_cost(std::size_t count) {
 
 }  // namespace
 
+/// Two processes playing ping-pong over pipes for as long as this object lives, placed as
+/// `where` says; timed in blocks of round trips, so that the probe can be attached and detached
+/// between blocks while the same pair keeps playing.
+class ping_pong_pair {
+ public:
+  ping_pong_pair() {
+    if (pipe(ping_) != 0 || pipe(pong_) != 0) std::exit(1);
+    if (where != placement::any) pin_to(pin_cpu);
+    child_ = fork();
+    if (child_ == 0) {
+      if (where == placement::apart) pin_to(1);
+      close(ping_[1]);  // else its own copy keeps the read below from seeing the parent's close
+      close(pong_[0]);
+      char byte = 0;
+      while (read(ping_[0], &byte, 1) == 1 && write(pong_[1], &byte, 1) == 1) {}
+      _exit(0);
+    }
+  }
+  ~ping_pong_pair() {
+    for (int fd : {ping_[0], ping_[1], pong_[0], pong_[1]}) close(fd);  // the child reads EOF
+    waitpid(child_, nullptr, 0);
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) CPU_SET(cpu, &all);
+    sched_setaffinity(0, sizeof all, &all);
+  }
+  ping_pong_pair(const ping_pong_pair&) = delete;
+  ping_pong_pair& operator=(const ping_pong_pair&) = delete;
+
+  double us_per_round_trip(long round_trips) {
+    char byte = 0;
+    uint64_t start = now_ns();
+    for (long i = 0; i < round_trips; ++i)
+      if (write(ping_[1], &byte, 1) != 1 || read(pong_[0], &byte, 1) != 1) std::exit(1);
+    return double(now_ns() - start) / 1e3 / double(round_trips);
+  }
+
+ private:
+  int ping_[2] = {-1, -1}, pong_[2] = {-1, -1};
+  pid_t child_ = -1;
+};
+
+/// Throughput with a program attached vs detached (`attach` switches): blocks in the order
+/// detached, attached, attached, detached (drift within a quad cancels), one ratio per quad.
+void throughput_cost(const char* name, const std::function<bool(bool)>& attach, int quads, long block) {
+  ping_pong_pair pair;
+  pair.us_per_round_trip(block);  // warm
+  std::vector<double> ratios;
+  double attached_sum = 0, detached_sum = 0;
+  for (int quad = 0; quad < quads; ++quad) {
+    double detached = 0, attached = 0;
+    for (bool attached_now : {false, true, true, false}) {
+      if (!attach(attached_now)) {
+        std::fprintf(stderr, "cannot attach the probe again: %s\n", std::strerror(errno));
+        std::exit(1);
+      }
+      (attached_now ? attached : detached) += pair.us_per_round_trip(block);
+    }
+    ratios.push_back(attached / detached);
+    attached_sum += attached;
+    detached_sum += detached;
+  }
+  auto [median, low, high] = median_with_interval(ratios);
+  std::printf("%-30s %+.2f %% per round trip vs detached (median of %d quads; 95 %% CI %+.2f .. %+.2f %%); "
+              "mean round trip %.3f us detached, %.3f us attached\n",
+              name, (median - 1) * 100, quads, (low - 1) * 100, (high - 1) * 100, detached_sum / (2.0 * quads),
+              attached_sum / (2.0 * quads));
+}
+
 int main(int argc, char** argv) {
   int rounds = argc > 1 ? std::atoi(argv[1]) : 5;
   long loops = argc > 2 ? std::atol(argv[2]) : 200'000;
   std::size_t entries = argc > 3 ? std::size_t(std::atol(argv[3])) : 20'000;
-  pin_cpu = argc > 4 ? std::atoi(argv[4]) : -1;
+  std::string place = argc > 4 ? argv[4] : "any";
+  where = place == "same" ? placement::same_cpu : place == "apart" ? placement::apart : placement::any;
+  std::string chosen = argc > 5 ? "," + std::string(argv[5]) + "," : "";
   set_bpf_log_callback({});
 
-  bool perf = perf_pipe_us(1000) > 0;
+  bool perf = where != placement::apart && perf_pipe_us(1000) > 0;  // perf cannot pin the two apart
   auto ping_pong = [&] { return perf ? perf_pipe_us(loops) : own_pipe_us(loops); };
-  std::printf("ping-pong: %s, %d rounds of %ld round trips, %ld CPUs online, %s\n",
-              perf ? "perf bench sched pipe" : "own pipe ping-pong", rounds, loops,
-              sysconf(_SC_NPROCESSORS_ONLN),
-              pin_cpu >= 0 ? ("both on CPU " + std::to_string(pin_cpu)).c_str() : "unpinned");
-
-  std::vector<setup> setups{{"detached", false, false, false},
-                            {"attached (as shipped: gathering, stats on)", true, true, true},
-                            {"attached, stats off", true, false, true},
-                            {"attached, no cgroup gathering (every slice to the map)", true, true, false},
-                            {"empty program (floor: dispatch + stats)", true, true, false, true},
-                            {"empty program + one bpf_ktime_get_ns", true, true, false, true, true}};
+  const char* placed = where == placement::same_cpu ? "both on CPU 0"
+                       : where == placement::apart  ? "pinned to CPUs 0 and 1"
+                                                    : "unpinned";
+  std::printf("program cost: %s, %d rounds of %ld round trips, %ld CPUs online, %s\n",
+              perf ? "perf bench sched pipe" : "own pipe ping-pong", rounds, loops, sysconf(_SC_NPROCESSORS_ONLN),
+              placed);
+  std::vector<setup> setups{
+      {"shipped", "as shipped (gathering, stats on)", true, true},
+      {"no-gather", "no cgroup gathering (every slice to the map)", true, false},
+      {"empty", "empty program (floor: dispatch + stats)", true, false, true},
+      {"empty-clock", "empty program + one bpf_ktime_get_ns", true, false, true, true}};
+  std::erase_if(setups, [&](const setup& how) {
+    return !chosen.empty() && chosen.find("," + std::string(how.key) + ",") == std::string::npos;
+  });
   for (int round = 0; round < rounds; ++round) {
-    std::printf("  round %d:", round + 1);
     for (auto& how : setups) {
-      if (!how.attached) {
-        how.us_per_round_trip.push_back(ping_pong());
-      } else {
-        std::unique_ptr<cpu_time_probe> probe;
-        std::unique_ptr<empty_switch_program> empty;
-        if (how.empty)
-          empty = std::make_unique<empty_switch_program>(how.empty_reads_clock);
-        else
-          probe = load(how);
-        auto stats = [&] { return empty ? empty->stats() : probe->program_stats(); };
-        auto before = stats();
-        uint64_t start = now_ns();
-        how.us_per_round_trip.push_back(ping_pong());
-        how.storm_ns += now_ns() - start;
-        auto after = stats();
-        how.runs += after.run_count - before.run_count;
-        how.run_ns += after.run_time_ns - before.run_time_ns;
-      }
-      std::printf(" %.3f", how.us_per_round_trip.back());
+      std::unique_ptr<cpu_time_probe> probe;
+      std::unique_ptr<empty_switch_program> empty;
+      if (how.empty)
+        empty = std::make_unique<empty_switch_program>(how.empty_reads_clock);
+      else
+        probe = load(how);
+      auto stats = [&] { return empty ? empty->stats() : probe->program_stats(); };
+      auto before = stats();
+      uint64_t start = now_ns();
+      ping_pong();
+      how.storm_ns += now_ns() - start;
+      auto after = stats();
+      how.runs += after.run_count - before.run_count;
+      how.run_ns += after.run_time_ns - before.run_time_ns;
     }
-    double detached_after = ping_pong();
-    double detached = (setups[0].us_per_round_trip.back() + detached_after) / 2;
-    for (auto& how : setups) how.vs_detached.push_back(how.us_per_round_trip.back() / detached);
-    std::printf(" | detached again %.3f us per round trip\n", detached_after);
   }
-  for (const auto& how : setups) {
-    if (!how.attached) continue;
-    auto [low, high] = std::minmax_element(how.vs_detached.begin(), how.vs_detached.end());
-    std::printf("%-50s %+.1f %% per round trip vs detached (median of rounds; range %+.1f .. %+.1f %%)",
-                how.name, (median(how.vs_detached) - 1) * 100, (*low - 1) * 100, (*high - 1) * 100);
-    if (how.runs)
-      std::printf(", %.1f ns per program run over %llu runs (%.0f runs/s)", double(how.run_ns) / double(how.runs),
-                  (unsigned long long)how.runs, double(how.runs) * 1e9 / double(how.storm_ns));
-    std::printf("\n");
+  for (const auto& how : setups)
+    std::printf("  %-46s %.1f ns per program run over %llu runs (%.0f runs/s)\n", how.name,
+                double(how.run_ns) / double(std::max<uint64_t>(how.runs, 1)), (unsigned long long)how.runs,
+                double(how.runs) * 1e9 / double(std::max<uint64_t>(how.storm_ns, 1)));
+  std::printf("budget: <= 150 ns per sched_switch run\n");
+
+  int quads = rounds * 8;
+  long block = std::max(loops / 20, 100L);
+  std::printf("throughput: own pipe ping-pong, %s, %d quads of blocks of %ld round trips\n", placed, quads, block);
+  auto wanted = [&](const char* key) { return chosen.empty() || chosen.find("," + std::string(key) + ",") != std::string::npos; };
+  for (bool stats : {true, false}) {
+    if (!wanted(stats ? "shipped" : "stats-off")) continue;
+    probe_options options;
+    options.run_time_stats = stats;
+    auto probe = std::move(cpu_time_probe::load(options)).value();
+    throughput_cost(stats ? "as shipped (stats on)" : "stats off",
+                    [&](bool attached) { return probe->set_switch_attached(attached); }, quads, block);
   }
-  std::printf("budgets: <= 150 ns per sched_switch run, <= +3 %% per round trip\n");
+  if (wanted("empty")) {  // the floor of any program on sched_switch: the tracepoint's dispatch
+    std::unique_ptr<empty_switch_program> empty;
+    throughput_cost("empty program, stats off", [&](bool attached) {
+      empty = attached ? std::make_unique<empty_switch_program>(false, false) : nullptr;
+      return !attached || empty->attached();
+    }, quads, block);
+  }
+  std::printf("budget: <= +3 %% per round trip\n");
   map_read_cost(entries);
   return 0;
 }

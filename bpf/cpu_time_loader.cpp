@@ -187,6 +187,20 @@ result<std::unique_ptr<cpu_time_probe>> cpu_time_probe::load(const probe_options
   return probe;
 }
 
+bool cpu_time_probe::set_switch_attached(bool attached) {
+  auto& skel = *skeleton_;
+  bool btf = mode_ == bpf_attach_mode::tp_btf;
+  bpf_link*& link = btf ? skel.links.switch_btf : skel.links.switch_raw;
+  if (attached == (link != nullptr)) return true;
+  if (!attached) {
+    bpf_link__destroy(link);
+    link = nullptr;
+    return true;
+  }
+  link = bpf_program__attach(btf ? skel.progs.switch_btf : skel.progs.switch_raw);
+  return link != nullptr;
+}
+
 bpf_program_stats cpu_time_probe::program_stats() const {
   bpf_program_stats total;
   const auto& skel = *skeleton_;

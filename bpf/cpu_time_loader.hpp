@@ -94,6 +94,10 @@ class cpu_time_probe {
   /// Run count and run time summed over the attached programs since load.
   bpf_program_stats program_stats() const;
 
+  /// Detaches the sched_switch program, or attaches it again, maps kept: for benchmarks that
+  /// time a workload with and without it. False (errno set) when attaching fails.
+  bool set_switch_attached(bool attached);
+
  private:
   struct skeleton_deleter {
     void operator()(cpu_time_bpf* skeleton) const;
