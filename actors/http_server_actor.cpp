@@ -6,15 +6,20 @@ caf::behavior http_server(caf::stateful_actor<http_server_state>* self,
                           std::shared_ptr<metrics_server> server, render_context context,
                           std::shared_ptr<actor_stats> stats) {
   self->state.server = std::move(server);
-  self->state.context = std::move(context);
+  self->state.context = std::make_shared<const render_context>(std::move(context));
   self->state.stats = std::move(stats);
+  self->state.last_size = std::make_shared<std::atomic<std::size_t>>(0);
   return {
       [=](const snapshot_ptr& snap) {
         auto& st = self->state;
         if (st.stats) st.stats->set_mailbox_depth("http_server", self->mailbox().size());
-        auto text = std::make_shared<const std::string>(render_metrics(*snap, st.context, st.last_size));
-        st.last_size = text->size();
-        st.server->publish(std::move(text));
+        // Rendered by the first scrape that wants it, on the server's worker.
+        st.server->publish(std::make_shared<const metrics_document>(
+            [snap, context = st.context, last_size = st.last_size] {
+              auto text = render_metrics(*snap, *context, last_size->load(std::memory_order_relaxed));
+              last_size->store(text.size(), std::memory_order_relaxed);
+              return text;
+            }));
       },
   };
 }

@@ -1,7 +1,8 @@
 #pragma once
-// The HTTP server's actor shell: renders each snapshot once and hands the bytes to the
-// Beast server, which serves them to every scraper until the next snapshot.
+// The HTTP server's actor shell: hands each snapshot to the Beast server as a document that
+// the first scrape renders (once), served to every scraper until the next snapshot.
 
+#include <atomic>
 #include <memory>
 
 #include "actors/actor_stats.hpp"
@@ -14,9 +15,10 @@ namespace kepler {
 struct http_server_state {
   static inline const char* name = "http_server";
   std::shared_ptr<metrics_server> server;
-  render_context context;
+  std::shared_ptr<const render_context> context;  ///< shared by the documents
   std::shared_ptr<actor_stats> stats;
-  std::size_t last_size = 0;  ///< of the previous document: the next one's allocation
+  /// Size of the last rendered document: the next one's allocation.
+  std::shared_ptr<std::atomic<std::size_t>> last_size;
 };
 
 caf::behavior http_server(caf::stateful_actor<http_server_state>* self,

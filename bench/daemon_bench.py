@@ -3,7 +3,9 @@
   - start to first successful /metrics: budget <= 0.5 s (issue #2)
   - resident memory with 5,000 processes on the node, after a few intervals: budget <= 20 MiB
   - daemon CPU per interval with 5,000 processes, eBPF mode vs procfs mode: budget eBPF <=
-    one fifth of procfs (issue #4)
+    one fifth of procfs (issue #4); once with 5,000 sleeping processes (eBPF mode lists only
+    processes that ran) and once with 5,000 that each wake every second (every one of them has
+    new CPU time in every interval, in both modes)
 
 Usage: bench/daemon_bench.py build/actors/kepler
 """
@@ -51,14 +53,19 @@ def start_daemon(binary, sysfs, port, bpf):
                             stdout=subprocess.DEVNULL)
 
 
-def cpu_per_interval_ms(binary, sysfs, bpf, seconds=20):
-    """Daemon CPU per 1 s interval, measured over `seconds` after a warm-up."""
+def cpu_per_interval_ms(binary, sysfs, bpf, scrape_every=None, seconds=20):
+    """Daemon CPU per 1 s interval, measured over `seconds` after a warm-up, scraped every
+    `scrape_every` seconds (a document is only rendered when scraped) or not at all."""
     port = free_port()
     daemon = start_daemon(binary, sysfs, port, bpf)
     try:
         time.sleep(4)
         before = cpu_seconds(daemon.pid)
-        time.sleep(seconds)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            time.sleep(min(scrape_every or seconds, max(deadline - time.monotonic(), 0)))
+            if scrape_every and time.monotonic() < deadline:
+                scrape(port)
         return (cpu_seconds(daemon.pid) - before) / seconds * 1000
     finally:
         daemon.send_signal(signal.SIGTERM)
@@ -89,22 +96,44 @@ def first_metrics_and_rss(binary, sysfs, extra_processes):
         daemon.wait(timeout=10)
 
 
+WAKER_C = "#include <time.h>\nint main(void) { struct timespec s = {1, 0}; for (;;) nanosleep(&s, 0); }\n"
+
+
+def compare_modes(binary, sysfs, processes, what, scrape_every=None):
+    procfs = cpu_per_interval_ms(binary, sysfs, "false", scrape_every)
+    ebpf = cpu_per_interval_ms(binary, sysfs, "true", scrape_every)
+    scraped = f"scraped every {scrape_every} s" if scrape_every else "not scraped"
+    print(f"daemon CPU per 1 s interval with {len(processes)} extra processes ({what}, {scraped}): "
+          f"procfs {procfs:.1f} ms, eBPF {ebpf:.1f} ms ({ebpf / procfs * 100:.0f} % of procfs; budget 20 %)")
+
+
+def stop(processes):
+    for process in processes:
+        process.kill()
+    for process in processes:
+        process.wait()
+
+
 def main():
     binary = sys.argv[1]
-    sleepers = [subprocess.Popen(["sleep", "600"]) for _ in range(5000)]
-    try:
-        with tempfile.TemporaryDirectory() as sysfs:
-            os.mkdir(os.path.join(sysfs, "class"))  # a sysfs without powercap: the fake meter
+    with tempfile.TemporaryDirectory() as sysfs:
+        os.mkdir(os.path.join(sysfs, "class"))  # a sysfs without powercap: the fake meter
+        sleepers = [subprocess.Popen(["sleep", "600"]) for _ in range(5000)]
+        try:
             first_metrics_and_rss(binary, sysfs, len(sleepers))
-            procfs = cpu_per_interval_ms(binary, sysfs, "false")
-            ebpf = cpu_per_interval_ms(binary, sysfs, "true")
-            print(f"daemon CPU per 1 s interval with {len(sleepers)} extra processes: procfs {procfs:.1f} ms, "
-                  f"eBPF {ebpf:.1f} ms ({ebpf / procfs * 100:.0f} % of procfs; budget 20 %)")
-    finally:
-        for sleeper in sleepers:
-            sleeper.kill()
-        for sleeper in sleepers:
-            sleeper.wait()
+            compare_modes(binary, sysfs, sleepers, "sleeping")
+        finally:
+            stop(sleepers)
+        waker = os.path.join(sysfs, "waker")
+        with open(waker + ".c", "w") as source:
+            source.write(WAKER_C)
+        subprocess.run(["cc", "-O2", "-o", waker, waker + ".c"], check=True)
+        wakers = [subprocess.Popen([waker]) for _ in range(5000)]
+        try:
+            compare_modes(binary, sysfs, wakers, "each waking every second")
+            compare_modes(binary, sysfs, wakers, "each waking every second", scrape_every=1)
+        finally:
+            stop(wakers)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,12 @@ using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 constexpr auto linger_timeout = std::chrono::seconds(2);
 constexpr std::size_t idle_read_size = 1024;
 
+/// The body of a 500 for a document that could not be rendered (out of memory).
+const std::shared_ptr<const std::string>& rendering_failed() {
+  static const auto body = std::make_shared<const std::string>("rendering the metrics failed (out of memory?)");
+  return body;
+}
+
 template <class Stream>
 constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
 
@@ -199,11 +205,11 @@ class http_session final : public connection, public std::enable_shared_from_thi
       const auto& request = parser_->get();
       auto reply = route(to_std(request.method_string()), to_std(request.target()), env_->state->snapshot());
       const bool gzip = reply.document && accepts_gzip(to_std(request[http::field::accept_encoding]));
-      if (gzip && !reply.document->gzip_ready()) {
-        // The first gzip request for this document compresses it, on a worker.
+      if (reply.document && !(gzip ? reply.document->gzip_ready() : reply.document->text_ready())) {
+        // The first request for this document renders it (and compresses it), on a worker.
         auto document = reply.document;
-        return off_io_thread([document] { return document->gzipped() != nullptr; },
-                             [this, reply](bool) { send_reply(reply, true); });
+        return off_io_thread([document, gzip] { return (gzip ? document->gzipped() : document->text()) != nullptr; },
+                             [this, reply, gzip](bool) { send_reply(reply, gzip); });
       }
       send_reply(reply, gzip);
     } catch (...) {
@@ -219,7 +225,8 @@ class http_session final : public connection, public std::enable_shared_from_thi
   void send_reply(const route_response& reply, bool gzip) {
     try {
       const auto& request = parser_->get();
-      auto body = reply.body;
+      auto body = reply.document ? reply.document->text() : reply.body;
+      if (!body) return send_reply(route_response{500, text_content_type, rendering_failed()}, false);
       if (auto compressed = gzip ? reply.document->gzipped() : nullptr) body = std::move(compressed);
       else gzip = false;
       response_type response{static_cast<http::status>(reply.status), request.version()};
@@ -334,9 +341,8 @@ class http_session final : public connection, public std::enable_shared_from_thi
 
 }  // namespace
 
-void served_state::publish(std::shared_ptr<const std::string> metrics) {
-  if (!metrics) metrics = std::make_shared<const std::string>();
-  auto document = std::make_shared<const metrics_document>(std::move(metrics));
+void served_state::publish(std::shared_ptr<const metrics_document> document) {
+  if (!document) document = std::make_shared<const metrics_document>(std::make_shared<const std::string>());
   {
     std::lock_guard guard(mutex_);
     metrics_.swap(document);

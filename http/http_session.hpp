@@ -24,7 +24,7 @@ class served_state {
   explicit served_state(bool metrics_enabled) : metrics_enabled_(metrics_enabled) {}
 
   /// Swaps in a new document; the old one is released outside the lock.
-  void publish(std::shared_ptr<const std::string> metrics);
+  void publish(std::shared_ptr<const metrics_document> metrics);
   /// Copies what a request needs; holds the lock only for a pointer copy.
   route_state snapshot() const;
 
@@ -36,7 +36,7 @@ class served_state {
 };
 
 /// What every connection of one server shares. The worker pool runs what would stall the I/O
-/// thread for other clients: bcrypt checks and the first gzip of each document.
+/// thread for other clients: bcrypt checks and the first rendering and gzip of each document.
 struct session_env {
   std::shared_ptr<const served_state> state;
   server_limits limits;

@@ -4,10 +4,28 @@
 
 namespace kepler {
 
+metrics_document::metrics_document(std::shared_ptr<const std::string> text) {
+  std::call_once(text_once_, [&] { text_ = text ? std::move(text) : std::make_shared<const std::string>(); });
+  text_ready_.store(true, std::memory_order_release);
+}
+
+std::shared_ptr<const std::string> metrics_document::text() const {
+  std::call_once(text_once_, [this] {
+    try {
+      text_ = std::make_shared<const std::string>(render_());
+    } catch (const std::exception&) {
+      // Out of memory: this scrape and the next ones of this document get an error.
+    }
+    render_ = nullptr;
+    text_ready_.store(true, std::memory_order_release);
+  });
+  return text_;
+}
+
 std::shared_ptr<const std::string> metrics_document::gzipped() const {
   std::call_once(gzip_once_, [this] {
     try {
-      gzip_ = std::make_shared<const std::string>(gzip_compress(*text_));
+      if (auto plain = text()) gzip_ = std::make_shared<const std::string>(gzip_compress(*plain));
     } catch (const std::exception&) {
       // Out of memory or a zlib failure: this document goes out uncompressed.
     }

@@ -1,31 +1,45 @@
 #pragma once
-// One rendered /metrics document, shared by every scrape until the next one replaces it.
+// One /metrics document, shared by every scrape until the next one replaces it.
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 
 namespace kepler {
 
-/// The exposition text and, made at most once on first demand, its gzip form.
-/// Immutable once built (the gzip form is filled in once, thread-safely).
+/// The exposition text and its gzip form, each made at most once, on first demand: a
+/// snapshot nobody scrapes is never rendered (with the usual 5 s interval and 30 s scrapes,
+/// five of six would not be). Thread-safe; immutable once made.
 class metrics_document {
  public:
-  explicit metrics_document(std::shared_ptr<const std::string> text) : text_(std::move(text)) {}
+  using renderer = std::function<std::string()>;
 
-  /// The exposition text; never null.
-  const std::shared_ptr<const std::string>& text() const { return text_; }
+  /// A document whose text is already made.
+  explicit metrics_document(std::shared_ptr<const std::string> text);
+  /// A document rendered by `render` on the first call of text().
+  explicit metrics_document(renderer render) : render_(std::move(render)) {}
+
+  /// The exposition text, rendered on the first call (other callers wait for it); null if
+  /// rendering failed (out of memory), which the caller answers with an error.
+  std::shared_ptr<const std::string> text() const;
+
+  /// Whether text() returns without rendering (cheap enough for the I/O thread).
+  bool text_ready() const { return text_ready_.load(std::memory_order_acquire); }
 
   /// The gzip form, compressed on the first call (other callers wait for it); null if
-  /// compression failed, in which case the caller serves the text uncompressed.
+  /// rendering or compression failed, in which case the caller serves the text uncompressed.
   std::shared_ptr<const std::string> gzipped() const;
 
   /// Whether gzipped() returns without compressing (cheap enough for the I/O thread).
   bool gzip_ready() const { return gzip_ready_.load(std::memory_order_acquire); }
 
  private:
-  std::shared_ptr<const std::string> text_;
+  mutable renderer render_;  // dropped once run: what it holds (a snapshot) is freed
+  mutable std::once_flag text_once_;
+  mutable std::shared_ptr<const std::string> text_;  // written once, under text_once_
+  mutable std::atomic<bool> text_ready_{false};
   mutable std::once_flag gzip_once_;
   mutable std::shared_ptr<const std::string> gzip_;  // written once, under gzip_once_
   mutable std::atomic<bool> gzip_ready_{false};

@@ -233,8 +233,12 @@ metrics_server::metrics_server(std::unique_ptr<impl> state) : impl_(std::move(st
 
 metrics_server::~metrics_server() { stop(); }
 
+void metrics_server::publish(std::shared_ptr<const metrics_document> document) {
+  impl_->state->publish(std::move(document));
+}
+
 void metrics_server::publish(std::shared_ptr<const std::string> metrics_text) {
-  impl_->state->publish(std::move(metrics_text));
+  publish(std::make_shared<const metrics_document>(std::move(metrics_text)));
 }
 
 void metrics_server::stop() {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "http/metrics_document.hpp"
 #include "http/server_limits.hpp"
 #include "sensors/result.hpp"
 
@@ -40,6 +41,8 @@ class metrics_server {
   metrics_server& operator=(const metrics_server&) = delete;
 
   /// Replaces the document served at /metrics; the first call makes /readyz answer 200.
+  void publish(std::shared_ptr<const metrics_document> document);
+  /// The same with a document whose text is already made.
   void publish(std::shared_ptr<const std::string> metrics_text);
 
   /// Stops accepting, lets in-flight responses finish (at most 5 s), joins the I/O thread.

@@ -61,7 +61,7 @@ route_response route(std::string_view method, std::string_view target, const rou
   }
   if (is_metrics) {
     if (!state.metrics) return text(503, no_snapshot);
-    return route_response{200, metrics_content_type, state.metrics->text(), false, state.metrics};
+    return route_response{200, metrics_content_type, nullptr, false, state.metrics};
   }
   if (path == "/") return route_response{200, html_content_type, page_for(state.metrics_enabled), false, nullptr};
   if (path == "/healthz") return text(200, ok);

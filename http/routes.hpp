@@ -20,9 +20,9 @@ struct route_state {
 struct route_response {
   unsigned status = 200;
   std::string_view content_type;            ///< static text, valid for the program's lifetime
-  std::shared_ptr<const std::string> body;  ///< never null
+  std::shared_ptr<const std::string> body;  ///< null exactly when `document` is set
   bool allow_get_head = false;              ///< a 405 that must carry `Allow: GET, HEAD`
-  std::shared_ptr<const metrics_document> document;  ///< set when the body is this document's text (it may go out gzipped)
+  std::shared_ptr<const metrics_document> document;  ///< the body is its text, made on demand (it may go out gzipped)
 };
 
 inline constexpr std::string_view metrics_content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -1,5 +1,6 @@
 #include "http/metrics_server.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <thread>
@@ -27,6 +28,33 @@ TEST_CASE("metrics answer 503 before the first publish and the document after", 
   CHECK(after.body == "m 1\n");
 
   server->publish(document("m 2\n"));
+  CHECK(fetch(port, "/metrics").body == "m 2\n");
+}
+
+TEST_CASE("a published document is rendered by the first scrape, once for every scraper", "[http][server]") {
+  auto [server, port] = serve_local();
+  auto renders = std::make_shared<std::atomic<int>>(0);
+  server->publish(std::make_shared<const metrics_document>([renders] {
+    ++*renders;
+    return std::string("m 1\n");
+  }));
+  CHECK(fetch(port, "/readyz").status == 200);
+  CHECK(*renders == 0);  // nobody scraped yet
+  CHECK(fetch(port, "/metrics").body == "m 1\n");
+  CHECK(fetch(port, "/metrics", http::verb::head).headers.at("content-length") == "4");
+  client gzip_client(port);
+  const auto gzipped = gzip_client.request(http::verb::get, "/metrics", false, {{"Accept-Encoding", "gzip"}});
+  CHECK(gzipped.header("content-encoding") == "gzip");
+  CHECK(*renders == 1);
+}
+
+TEST_CASE("a document that cannot be rendered answers 500 and says why", "[http][server]") {
+  auto [server, port] = serve_local();
+  server->publish(std::make_shared<const metrics_document>([]() -> std::string { throw std::bad_alloc(); }));
+  const auto reply = fetch(port, "/metrics");
+  CHECK(reply.status == 500);
+  CHECK(reply.body == "rendering the metrics failed (out of memory?)");
+  server->publish(document("m 2\n"));  // the next snapshot is served again
   CHECK(fetch(port, "/metrics").body == "m 2\n");
 }
 
