@@ -68,6 +68,9 @@ struct kepler_config {
     /// Ours: CPU time from eBPF (`true`: required, `false`: procfs only, `auto`: eBPF when it
     /// loads, else procfs with a warning).
     std::string enabled = "auto";
+    /// Ours: the kernel's BPF run-time statistics (kepler_bpf_program_*). They are system-wide:
+    /// while on, every BPF program on the node pays two clock reads per run.
+    bool run_time_stats = true;
   } bpf;
   struct {
     std::string config_file;

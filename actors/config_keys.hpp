@@ -51,6 +51,7 @@ inline std::vector<key_binding> known_keys(kepler_config& c) {
       {"rapl.maxPlausibleWatts", &c.rapl.max_plausible_watts},
       {"cpu.preferredMeters", &c.cpu.preferred_meters},
       {"bpf.enabled", &c.bpf.enabled},
+      {"bpf.runTimeStats", &c.bpf.run_time_stats},
       {"exporter.stdout.enabled", &c.exporter.stdout_exporter.enabled},
       {"exporter.prometheus.enabled", &prom.enabled},
       {"exporter.prometheus.debugCollectors", &prom.debug_collectors},

@@ -85,7 +85,9 @@ result<std::shared_ptr<cpu_time_probe>> load_bpf_probe(const kepler_config& conf
   set_bpf_log_callback([](bpf_log_level level, std::string_view line) {
     if (level == bpf_log_level::warn) spdlog::debug("libbpf: {}", line);
   });
-  auto probe = cpu_time_probe::load();
+  probe_options options;
+  options.run_time_stats = config.bpf.run_time_stats;
+  auto probe = cpu_time_probe::load(options);
   if (!probe) {
     if (config.bpf.enabled == "true")
       return make_error("bpf.enabled is true but the eBPF probe cannot run: " + probe.error_message());
@@ -94,7 +96,9 @@ result<std::shared_ptr<cpu_time_probe>> load_bpf_probe(const kepler_config& conf
     return std::shared_ptr<cpu_time_probe>();
   }
   spdlog::info("CPU time from eBPF ({} on sched_switch)", to_string(probe.value()->mode()));
-  if (!probe.value()->stats_enabled())
+  if (!config.bpf.run_time_stats)
+    spdlog::info("bpf.runTimeStats is false: kepler_bpf_program_* are not exported");
+  else if (!probe.value()->stats_enabled())
     spdlog::info("eBPF run-time statistics unavailable (they need CAP_SYS_ADMIN): "
                  "kepler_bpf_program_* are not exported");
   return std::shared_ptr<cpu_time_probe>(std::move(probe).value());

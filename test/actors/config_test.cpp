@@ -130,6 +130,17 @@ TEST_CASE("bpf.enabled is auto by default and only auto, true or false", "[confi
   CHECK(bad.message.find("bpf.enabled \"maybe\" is not one of auto, true, false") != std::string::npos);
 }
 
+TEST_CASE("bpf.runTimeStats is on by default and must be a boolean", "[config]") {
+  CHECK(load({}).config.bpf.run_time_stats);
+  scratch tmp;
+  auto off = load({"--config.file=" + tmp.config("bpf:\n  runTimeStats: false\n")});
+  REQUIRE(runs(off));
+  CHECK_FALSE(off.config.bpf.run_time_stats);
+  auto bad = load({"--config.file=" + tmp.config("bpf:\n  runTimeStats: sometimes\n")});
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.message.find("bpf.runTimeStats") != std::string::npos);
+}
+
 TEST_CASE("the pod informer defaults to the kubelet and its settings are read and checked", "[config]") {
   auto defaults = load({}).config.kube;
   CHECK(defaults.pod_informer.mode == "kubelet");

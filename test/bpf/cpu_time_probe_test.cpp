@@ -39,6 +39,40 @@ TEST_CASE("the probe attaches with tp_btf on this kernel and counts its own runs
   CHECK(after.run_time_ns > before.run_time_ns);
 }
 
+TEST_CASE("without run-time stats the probe neither counts nor times its runs", "[.bpf]") {
+  probe_options options;
+  options.run_time_stats = false;  // and nothing else in this process turns them on
+  probe_fixture fixture(options);
+  CHECK_FALSE(fixture.probe->stats_enabled());
+  std::this_thread::sleep_for(50ms);
+  auto stats = fixture.probe->program_stats();
+  CHECK(stats.run_count == 0);
+  CHECK(stats.run_time_ns == 0);
+}
+
+namespace {
+
+/// 100 short sleeps: at least 200 context switches of this thread (to idle and back).
+void switch_often() {
+  for (int i = 0; i < 100; ++i) std::this_thread::sleep_for(1ms);
+}
+
+}  // namespace
+
+TEST_CASE("the switch program detached runs no more, attached again runs on", "[.bpf]") {
+  probe_fixture fixture;
+  REQUIRE(fixture.probe->set_switch_attached(false));
+  auto before = fixture.probe->program_stats();
+  switch_often();
+  auto detached = fixture.probe->program_stats();
+  REQUIRE(fixture.probe->set_switch_attached(true));
+  switch_often();
+  auto attached = fixture.probe->program_stats();
+  // Only the exit, exec and cgroup-move programs may run while detached: a few at most.
+  CHECK(detached.run_count - before.run_count < 50);
+  CHECK(attached.run_count - detached.run_count >= 200);
+}
+
 namespace {
 
 /// CONFIG_HZ: the scheduler tick. /proc/timer_list would say; the kernel config is simpler
