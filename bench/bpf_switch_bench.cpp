@@ -3,13 +3,17 @@
 //   - program cost per sched_switch, from BPF run-time stats: ≤ 150 ns
 //   - pipe ping-pong throughput with the probe attached vs detached: ≤ 3 % slower
 //   - reading the maps: ≤ 0.2 µs per entry
-// Each ping-pong round times detached, then attached as shipped / attached without run-time
-// stats (the program alone) / attached without per-CPU gathering, then detached again; each
-// attached figure is compared with the mean of its round's two detached ones (machine speed
-// drifts between rounds far more than within one), and the median of those ratios is
-// reported with their range. The program cost comes from the stats (they are on in those
-// setups); it includes the stats' own clock reads. Uses `perf bench sched pipe` when perf
-// works, else an own pipe ping-pong.
+// Program cost: each round loads every setup (as shipped, without per-CPU gathering, and an
+// empty program with and without one clock read: the floor that BPF's run-time stats report
+// for any program, their own clock reads included) and runs a ping-pong under it (`perf bench
+// sched pipe` when perf works and the placement allows, else an own one); the cost per run
+// comes from the stats.
+// Throughput: blocks of round trips while the loaded probe's sched_switch program is attached
+// and detached between blocks (detached, attached, attached, detached: drift within a quad
+// cancels); the median of the per-quad ratios is reported with its 95 % confidence interval
+// (many quads narrow it), as shipped, with the stats off, and for an empty program. Pinned, one
+// persistent pair of processes plays every block; unpinned, each block is its own `perf bench
+// sched pipe` run (fresh placement each time).
 // Must run as root (or with CAP_BPF + CAP_PERFMON + CAP_SYS_ADMIN for the stats).
 //
 // placement: any (the scheduler's choice, which varies), same (both on CPU 0: every switch goes
@@ -32,6 +36,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -257,9 +262,14 @@ class ping_pong_pair {
 
 /// Throughput with a program attached vs detached (`attach` switches): blocks in the order
 /// detached, attached, attached, detached (drift within a quad cancels), one ratio per quad.
-void throughput_cost(const char* name, const std::function<bool(bool)>& attach, int quads, long block) {
-  ping_pong_pair pair;
-  pair.us_per_round_trip(block);  // warm
+/// Unpinned, each block is a `perf bench sched pipe` run of its own, so that each gets the
+/// scheduler's placement afresh (a persistent pair keeps one placement, which decides the
+/// round trip more than anything measured here); pinned, the persistent pair plays.
+void throughput_cost(const char* name, const std::function<bool(bool)>& attach, int quads, long block, bool perf) {
+  std::optional<ping_pong_pair> pair;
+  if (!perf) pair.emplace();
+  auto play = [&] { return pair ? pair->us_per_round_trip(block) : perf_pipe_us(block); };
+  play();  // warm
   std::vector<double> ratios;
   double attached_sum = 0, detached_sum = 0;
   for (int quad = 0; quad < quads; ++quad) {
@@ -269,7 +279,7 @@ void throughput_cost(const char* name, const std::function<bool(bool)>& attach, 
         std::fprintf(stderr, "cannot attach the probe again: %s\n", std::strerror(errno));
         std::exit(1);
       }
-      (attached_now ? attached : detached) += pair.us_per_round_trip(block);
+      (attached_now ? attached : detached) += play();
     }
     ratios.push_back(attached / detached);
     attached_sum += attached;
@@ -333,7 +343,9 @@ int main(int argc, char** argv) {
 
   int quads = rounds * 8;
   long block = std::max(loops / 20, 100L);
-  std::printf("throughput: own pipe ping-pong, %s, %d quads of blocks of %ld round trips\n", placed, quads, block);
+  bool perf_blocks = perf && where == placement::any;
+  std::printf("throughput: %s, %s, %d quads of blocks of %ld round trips\n",
+              perf_blocks ? "perf bench sched pipe per block" : "own pipe ping-pong", placed, quads, block);
   auto wanted = [&](const char* key) { return chosen.empty() || chosen.find("," + std::string(key) + ",") != std::string::npos; };
   for (bool stats : {true, false}) {
     if (!wanted(stats ? "shipped" : "stats-off")) continue;
@@ -341,14 +353,14 @@ int main(int argc, char** argv) {
     options.run_time_stats = stats;
     auto probe = std::move(cpu_time_probe::load(options)).value();
     throughput_cost(stats ? "as shipped (stats on)" : "stats off",
-                    [&](bool attached) { return probe->set_switch_attached(attached); }, quads, block);
+                    [&](bool attached) { return probe->set_switch_attached(attached); }, quads, block, perf_blocks);
   }
   if (wanted("empty")) {  // the floor of any program on sched_switch: the tracepoint's dispatch
     std::unique_ptr<empty_switch_program> empty;
     throughput_cost("empty program, stats off", [&](bool attached) {
       empty = attached ? std::make_unique<empty_switch_program>(false, false) : nullptr;
       return !attached || empty->attached();
-    }, quads, block);
+    }, quads, block, perf_blocks);
   }
   std::printf("budget: <= +3 %% per round trip\n");
   map_read_cost(entries);

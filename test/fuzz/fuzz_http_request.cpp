@@ -49,7 +49,9 @@ route_state served(bool ready) {
 /// What the session does with one complete request.
 void answer(const http::request<http::string_body>& request, bool ready) {
   const auto reply = route(to_std(request.method_string()), to_std(request.target()), served(ready));
-  KEPLER_FUZZ_CHECK(reply.body != nullptr, "every answer has a body");
+  KEPLER_FUZZ_CHECK((reply.body != nullptr) != (reply.document != nullptr),
+                    "every answer has a body or a document to render, not both");
+  if (reply.document) KEPLER_FUZZ_CHECK(reply.document->text() != nullptr, "the document renders");
   KEPLER_FUZZ_CHECK(reply.status == 200 || reply.status == 404 || reply.status == 405 || reply.status == 503,
                     "one of the statuses the server uses");
   if (reply.document && accepts_gzip(to_std(request[http::field::accept_encoding])))
