@@ -81,33 +81,52 @@ double perf_pipe_us(long loops) {
   return pclose(out) == 0 ? us : -1;
 }
 
-/// µs per round trip of our own ping-pong: two processes, one byte each way over pipes.
-double own_pipe_us(long loops) {
-  int ping[2], pong[2];
-  if (pipe(ping) != 0 || pipe(pong) != 0) return -1;
-  if (where == placement::same_cpu) pin_to(pin_cpu);  // inherited by the child
-  if (where == placement::apart) pin_to(0);
-  pid_t child = fork();
-  char byte = 0;
-  if (child == 0) {
-    if (where == placement::apart) pin_to(1);
-    for (long i = 0; i < loops; ++i)
-      if (read(ping[0], &byte, 1) != 1 || write(pong[1], &byte, 1) != 1) _exit(1);
-    _exit(0);
+/// Two processes playing ping-pong over pipes for as long as this object lives, placed as
+/// `where` says; timed in blocks of round trips, so that the probe can be attached and detached
+/// between blocks while the same pair keeps playing.
+class ping_pong_pair {
+ public:
+  ping_pong_pair() {
+    if (pipe(ping_) != 0 || pipe(pong_) != 0) std::exit(1);
+    if (where != placement::any) pin_to(pin_cpu);
+    child_ = fork();
+    if (child_ == 0) {
+      if (where == placement::apart) pin_to(1);
+      close(ping_[1]);  // else its own copy keeps the read below from seeing the parent's close
+      close(pong_[0]);
+      char byte = 0;
+      while (read(ping_[0], &byte, 1) == 1 && write(pong_[1], &byte, 1) == 1) {}
+      _exit(0);
+    }
   }
-  uint64_t start = now_ns();
-  for (long i = 0; i < loops; ++i)
-    if (write(ping[1], &byte, 1) != 1 || read(pong[0], &byte, 1) != 1) break;
-  uint64_t elapsed = now_ns() - start;
-  waitpid(child, nullptr, 0);
-  if (where != placement::any) {
+  ~ping_pong_pair() {
+    for (int fd : {ping_[0], ping_[1], pong_[0], pong_[1]}) close(fd);  // the child reads EOF
+    waitpid(child_, nullptr, 0);
     cpu_set_t all;
     CPU_ZERO(&all);
     for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) CPU_SET(cpu, &all);
     sched_setaffinity(0, sizeof all, &all);
   }
-  for (int fd : {ping[0], ping[1], pong[0], pong[1]}) close(fd);
-  return double(elapsed) / 1e3 / double(loops);
+  ping_pong_pair(const ping_pong_pair&) = delete;
+  ping_pong_pair& operator=(const ping_pong_pair&) = delete;
+
+  double us_per_round_trip(long round_trips) {
+    char byte = 0;
+    uint64_t start = now_ns();
+    for (long i = 0; i < round_trips; ++i)
+      if (write(ping_[1], &byte, 1) != 1 || read(pong_[0], &byte, 1) != 1) std::exit(1);
+    return double(now_ns() - start) / 1e3 / double(round_trips);
+  }
+
+ private:
+  int ping_[2] = {-1, -1}, pong_[2] = {-1, -1};
+  pid_t child_ = -1;
+};
+
+/// µs per round trip of our own ping-pong: two processes, one byte each way over pipes.
+double own_pipe_us(long loops) {
+  ping_pong_pair pair;
+  return pair.us_per_round_trip(loops);
 }
 
 /// The median of `values` and a 95 % confidence interval for it from order statistics
@@ -217,48 +236,6 @@ void map_read_cost(std::size_t count) {
 }
 
 }  // namespace
-
-/// Two processes playing ping-pong over pipes for as long as this object lives, placed as
-/// `where` says; timed in blocks of round trips, so that the probe can be attached and detached
-/// between blocks while the same pair keeps playing.
-class ping_pong_pair {
- public:
-  ping_pong_pair() {
-    if (pipe(ping_) != 0 || pipe(pong_) != 0) std::exit(1);
-    if (where != placement::any) pin_to(pin_cpu);
-    child_ = fork();
-    if (child_ == 0) {
-      if (where == placement::apart) pin_to(1);
-      close(ping_[1]);  // else its own copy keeps the read below from seeing the parent's close
-      close(pong_[0]);
-      char byte = 0;
-      while (read(ping_[0], &byte, 1) == 1 && write(pong_[1], &byte, 1) == 1) {}
-      _exit(0);
-    }
-  }
-  ~ping_pong_pair() {
-    for (int fd : {ping_[0], ping_[1], pong_[0], pong_[1]}) close(fd);  // the child reads EOF
-    waitpid(child_, nullptr, 0);
-    cpu_set_t all;
-    CPU_ZERO(&all);
-    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) CPU_SET(cpu, &all);
-    sched_setaffinity(0, sizeof all, &all);
-  }
-  ping_pong_pair(const ping_pong_pair&) = delete;
-  ping_pong_pair& operator=(const ping_pong_pair&) = delete;
-
-  double us_per_round_trip(long round_trips) {
-    char byte = 0;
-    uint64_t start = now_ns();
-    for (long i = 0; i < round_trips; ++i)
-      if (write(ping_[1], &byte, 1) != 1 || read(pong_[0], &byte, 1) != 1) std::exit(1);
-    return double(now_ns() - start) / 1e3 / double(round_trips);
-  }
-
- private:
-  int ping_[2] = {-1, -1}, pong_[2] = {-1, -1};
-  pid_t child_ = -1;
-};
 
 /// Throughput with a program attached vs detached (`attach` switches): blocks in the order
 /// detached, attached, attached, detached (drift within a quad cancels), one ratio per quad.
