@@ -226,7 +226,7 @@ class http_session final : public connection, public std::enable_shared_from_thi
     try {
       const auto& request = parser_->get();
       auto body = reply.document ? reply.document->text() : reply.body;
-      if (!body) return send_reply(route_response{500, text_content_type, rendering_failed()}, false);
+      if (!body) return send_reply(route_response{500, text_content_type, rendering_failed(), false, nullptr}, false);
       if (auto compressed = gzip ? reply.document->gzipped() : nullptr) body = std::move(compressed);
       else gzip = false;
       response_type response{static_cast<http::status>(reply.status), request.version()};
