@@ -315,11 +315,24 @@ class TestBed:
         self._closing.callback(callback)
 
     def start_powercap(self, **driver_options):
-        """A driven powercap tree with the default zones under `<workdir>/sys`."""
-        self.driver = PowercapDriver(os.path.join(self.workdir, "sys"), default_zones(),
+        """A driven powercap tree with the default zones, in powercap_dir(): the driver rewrites
+        every counter every period, and on a disk those renames can wait hundreds of ms behind
+        writeback (after a large build), which the daemon rightly reports as a meter that
+        stalled. World-readable, like the kernel's tree, for the tests that drop privileges."""
+        self.driver = PowercapDriver(os.path.join(self.powercap_dir(), "sys"), default_zones(),
                                      **driver_options).start()
         self.on_close(self.driver.stop)
         return self.driver
+
+    def powercap_dir(self):
+        """A world-readable directory for a driven powercap tree: on tmpfs where there is one
+        (see start_powercap), else the bed's own; removed on close."""
+        if not os.access("/dev/shm", os.W_OK):
+            return self.workdir
+        directory = tempfile.TemporaryDirectory(prefix="kepler-powercap-", dir="/dev/shm")
+        self._closing.callback(directory.cleanup)
+        os.chmod(directory.name, 0o755)
+        return directory.name
 
     def sysfs_without_powercap(self):
         """`<workdir>/sys` with no powercap tree at all."""

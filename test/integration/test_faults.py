@@ -144,7 +144,7 @@ class SensorFaultTest(unittest.TestCase):
         cls.bed = h.TestBed("kepler-it-faults-")
         with cls.bed.closed_on_failure():
             workdir = cls.bed.workdir
-            cls.driver = PowercapDriver(os.path.join(workdir, "backing"), default_zones()).start()
+            cls.driver = PowercapDriver(os.path.join(cls.bed.powercap_dir(), "backing"), default_zones()).start()
             cls.bed.driver = cls.driver
             cls.bed.on_close(cls.driver.stop)
             cls.fs = FaultFs(cls.driver.sysfs_root, os.path.join(workdir, "sys"), workdir)
