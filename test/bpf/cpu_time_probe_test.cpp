@@ -209,8 +209,8 @@ TEST_CASE("idle time follows /proc/stat and idle + busy covers the CPUs' time", 
   double busy_ms = double(cgroups_total(second) - cgroups_total(first)) / 1e6;
   double elapsed_ms = double(second.monotonic_ns - first.monotonic_ns) / 1e6;
   auto cpus = double(libbpf_num_possible_cpus());
-  INFO(reads_between << " reads between; idle: eBPF " << bpf_idle_ms << " ms, /proc/stat " << proc_idle << " ms; busy " << busy_ms
-                     << " ms; " << cpus << " CPUs over " << elapsed_ms << " ms");
+  INFO(reads_between << " reads between; idle: eBPF " << bpf_idle_ms << " ms, /proc/stat " << proc_idle
+                     << " ms; busy " << busy_ms << " ms; " << cpus << " CPUs over " << elapsed_ms << " ms");
   if (proc_idle > 50) CHECK(bpf_idle_ms > 0);  // the CPUs may be saturated by other work
   CHECK(std::abs(bpf_idle_ms - proc_idle) <= 20 + 0.02 * elapsed_ms * cpus);
   // Each read charges the running tasks, so the CPUs' time is idle or charged to some cgroup,
