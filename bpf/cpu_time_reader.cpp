@@ -102,7 +102,9 @@ std::optional<error> cpu_time_reader::read(cpu_time_snapshot& out) {
   clock_gettime(CLOCK_MONOTONIC, &now);
   out.monotonic_ns = uint64_t(now.tv_sec) * 1'000'000'000u + uint64_t(now.tv_nsec);
 
-  // Events first: a process reported as exited (or described) is then in this read's maps.
+  // The flush first: a process it charges for the first time (a child still in its first
+  // slice) is described in the ring it then drains, so the read reports it at once.
+  if (flushing_) flush_cpus();
   out.exits.clear();
   exits_sink_ = &out.exits;
   int consumed = ring_buffer__consume(rings_);
@@ -111,7 +113,6 @@ std::optional<error> cpu_time_reader::read(cpu_time_snapshot& out) {
   std::sort(out.exits.begin(), out.exits.end());  // two threads exiting at once both report
   out.exits.erase(std::unique(out.exits.begin(), out.exits.end()), out.exits.end());
 
-  if (flushing_) flush_cpus();
   uint32_t zero = 0;
   if (bpf_map_lookup_elem(maps_.cpu_state, &zero, cpu_state_.data()) != 0) return errno_error("reading cpu_state failed");
   out.idle_ns = sum_per_cpu(cpu_state_.data(), cpus_, cpu_state_stride, offsetof(cpu_time_cpu_state, idle_ns));

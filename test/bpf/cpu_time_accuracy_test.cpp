@@ -1,0 +1,283 @@
+// Root-only tests ([.bpf]) of the probe's charge against the kernel's own runtime of the same
+// task (se.sum_exec_runtime: what /proc/<pid>/schedstat prints and cgroup cpu.stat sums), in
+// the patterns that exercise its missed-switch and exit paths. A read is bracketed by the
+// kernel's figure just before and just after it; the flush inside the read charges the runtime
+// as it stood in between, so every check is exact, with no tolerance.
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bpf/cgroup_paths.hpp"
+#include "child_process.hpp"
+#include "probe_fixture.hpp"
+
+using namespace kepler;
+using namespace kepler::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+probe_fixture fixture_in(bpf_attach_mode mode) {
+  probe_options options;
+  options.force_mode = mode;
+  return probe_fixture(options);
+}
+
+/// What the probe charged a single-threaded child as of one read (0 when the read does not
+/// list it), and the kernel's runtime of it read just before and just after that read.
+struct bracketed_charge {
+  std::optional<process_cpu_time> process;
+  uint64_t before_ns = 0, charged_ns = 0, after_ns = 0;
+
+  bool holds() const { return before_ns <= charged_ns && charged_ns <= after_ns; }
+};
+
+std::ostream& operator<<(std::ostream& out, const bracketed_charge& charge) {
+  return out << (charge.process ? "charged " : "not seen, ") << charge.charged_ns << " ns, schedstat " << charge.before_ns << " .. "
+             << charge.after_ns << " ns";
+}
+
+/// One read of the maps, bracketed by the child's schedstat.
+bracketed_charge read_bracketed(probe_fixture& fixture, pid_t pid, uint64_t start_ticks) {
+  bracketed_charge charge;
+  charge.before_ns = proc_exec_ns(pid);
+  auto snapshot = fixture.read();
+  charge.after_ns = proc_exec_ns(pid);
+  charge.process = find_process(snapshot, pid, start_ticks);
+  if (charge.process) charge.charged_ns = charge.process->cpu_ns;
+  return charge;
+}
+
+/// Collects the reads whose bracket does not hold, to report them all at once.
+struct bracket_log {
+  int reads = 0, misses = 0;
+  std::ostringstream details;
+
+  void add(const bracketed_charge& charge, const std::string& context) {
+    ++reads;
+    if (charge.holds()) return;
+    ++misses;
+    details << context << ": " << charge << '\n';
+  }
+};
+
+/// A child that spins until killed.
+child_process spinning_child() {
+  return child_process([] {
+    for (;;) spin_cpu(1'000'000'000);
+  });
+}
+
+/// The CPUs this process may run on.
+std::vector<int> allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  return cpus;
+}
+
+bool pin(pid_t pid, int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(pid, sizeof set, &set) == 0;
+}
+
+/// The runtime of a child that has exited but is not reaped yet, then reaps it.
+uint64_t final_runtime_and_reap(child_process& child) {
+  siginfo_t exited{};
+  waitid(P_PID, id_t(child.pid()), &exited, WEXITED | WNOWAIT);
+  uint64_t runtime = proc_exec_ns(child.pid());  // readable until reaped
+  child.wait();
+  return runtime;
+}
+
+/// usage_usec of a cgroup v2 directory's cpu.stat.
+uint64_t cgroup_usage_us(const std::filesystem::path& dir) {
+  std::istringstream stat(read_file((dir / "cpu.stat").string()));
+  std::string key;
+  uint64_t value = 0;
+  while (stat >> key >> value)
+    if (key == "usage_usec") return value;
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("a busy child is charged exactly its runtime, and /proc utime + stime agree", "[.bpf]") {
+  probe_fixture fixture;
+  REQUIRE(fixture.reader->flushes());
+  // It may never be switched out on an idle CPU: each read charges the slice in progress.
+  auto child = spinning_child();
+  uint64_t start = proc_start_ticks(child.pid());
+  child.go();
+  std::this_thread::sleep_for(200ms);
+  uint64_t ticks_before_first = proc_cpu_ticks(child.pid());
+  auto first = read_bracketed(fixture, child.pid(), start);
+  uint64_t ticks_after_first = proc_cpu_ticks(child.pid());
+  std::this_thread::sleep_for(1500ms);
+  uint64_t ticks_before_second = proc_cpu_ticks(child.pid());
+  auto second = read_bracketed(fixture, child.pid(), start);
+  uint64_t ticks_after_second = proc_cpu_ticks(child.pid());
+
+  INFO("first read: " << first << "; second read: " << second);
+  REQUIRE(first.process);
+  REQUIRE(second.process);
+  CHECK(first.holds());
+  CHECK(second.holds());
+  CHECK(second.process->comm == "bpf_test");
+  // utime + stime is the same runtime in clock ticks, each of the two truncated: between 2
+  // ticks under and the runtime itself, read around each read like schedstat.
+  double bpf_ms = double(second.charged_ns - first.charged_ns) / 1e6;
+  double tick_ms = 1000.0 / double(sysconf(_SC_CLK_TCK));
+  double least_ms = (double(ticks_before_second) - double(ticks_after_first) - 2) * tick_ms;
+  double most_ms = (double(ticks_after_second) - double(ticks_before_first) + 2) * tick_ms;
+  INFO("eBPF " << bpf_ms << " ms, /proc stat between " << least_ms << " and " << most_ms << " ms");
+  CHECK(least_ms > 100);  // it ran, even on a loaded machine (1500 ms on an idle one)
+  CHECK(bpf_ms >= least_ms);
+  CHECK(bpf_ms <= most_ms);
+}
+
+TEST_CASE("a child read within its first slice is charged exactly its runtime so far", "[.bpf]") {
+  auto mode = GENERATE(bpf_attach_mode::tp_btf, bpf_attach_mode::raw_tp);
+  auto fixture = fixture_in(mode);
+  bracket_log log;
+  for (int i = 0; i < 40; ++i) {
+    auto child = spinning_child();
+    uint64_t start = proc_start_ticks(child.pid());
+    child.go();
+    std::this_thread::sleep_for(std::chrono::microseconds(250 * (i % 8)));  // 0 to 1.75 ms in
+    log.add(read_bracketed(fixture, child.pid(), start), "child " + std::to_string(i));
+  }
+  INFO(to_string(mode) << ": " << log.misses << " of " << log.reads << " reads off\n" << log.details.str());
+  CHECK(log.misses == 0);
+}
+
+TEST_CASE("flushes in the middle of a slice charge it once, however many there are", "[.bpf]") {
+  auto mode = GENERATE(bpf_attach_mode::tp_btf, bpf_attach_mode::raw_tp);
+  auto fixture = fixture_in(mode);
+  auto child = spinning_child();
+  uint64_t start = proc_start_ticks(child.pid());
+  child.go();
+  std::this_thread::sleep_for(50ms);
+  bracket_log log;
+  log.add(read_bracketed(fixture, child.pid(), start), "one flush");
+  std::this_thread::sleep_for(50ms);
+  for (int i = 0; i < 200; ++i) {  // back to back, then ~1 ms apart
+    if (i >= 100) std::this_thread::sleep_for(1ms);
+    log.add(read_bracketed(fixture, child.pid(), start), "flush " + std::to_string(i));
+  }
+  INFO(to_string(mode) << ": " << log.misses << " of " << log.reads << " reads off\n" << log.details.str());
+  CHECK(log.misses == 0);
+}
+
+TEST_CASE("a task moved between CPUs mid-run is charged exactly on each", "[.bpf]") {
+  auto cpus = allowed_cpus();
+  if (cpus.size() < 2) {
+    WARN("one CPU only: nothing to migrate between");
+    return;
+  }
+  auto mode = GENERATE(bpf_attach_mode::tp_btf, bpf_attach_mode::raw_tp);
+  auto fixture = fixture_in(mode);
+  auto child = spinning_child();
+  uint64_t start = proc_start_ticks(child.pid());
+  child.go();
+  bracket_log log;
+  for (int i = 0; i < 60; ++i) {
+    REQUIRE(pin(child.pid(), cpus[std::size_t(i) % 2]));
+    // Right after the move (the flush may find it on either CPU), and once it runs there.
+    log.add(read_bracketed(fixture, child.pid(), start), "just moved " + std::to_string(i));
+    std::this_thread::sleep_for(2ms);
+    log.add(read_bracketed(fixture, child.pid(), start), "moved " + std::to_string(i));
+  }
+  INFO(to_string(mode) << ": " << log.misses << " of " << log.reads << " reads off\n" << log.details.str());
+  CHECK(log.misses == 0);
+}
+
+TEST_CASE("a task that exits right after a flush is charged its whole runtime, once", "[.bpf]") {
+  auto mode = GENERATE(bpf_attach_mode::tp_btf, bpf_attach_mode::raw_tp);
+  auto fixture = fixture_in(mode);
+  std::ostringstream misses;
+  int exact = 0, children = 30;
+  for (int i = 0; i < children; ++i) {
+    int quit[2];
+    REQUIRE(pipe2(quit, O_NONBLOCK) == 0);
+    child_process child([&] {
+      char byte;
+      while (read(quit[0], &byte, 1) != 1) {  // busy until told, then exits at once
+      }
+    });
+    uint64_t start = proc_start_ticks(child.pid());
+    child.go();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1 + i % 5));
+    fixture.read();  // a flush in the middle of its slice
+    (void)!write(quit[1], "q", 1);
+    uint64_t runtime = final_runtime_and_reap(child);
+    fixture.read();  // sees the exit; the next read holds the final switch
+    auto seen = find_process(fixture.read(), child.pid(), start);
+    bool same = seen && seen->cpu_ns == runtime;
+    exact += same;
+    if (!same)
+      misses << "child " << i << ": " << (seen ? std::to_string(seen->cpu_ns) : std::string("not seen"))
+             << " ns charged, " << runtime << " ns run\n";
+    close(quit[0]);
+    close(quit[1]);
+  }
+  INFO(to_string(mode) << ":\n" << misses.str());
+  CHECK(exact == children);
+}
+
+TEST_CASE("many short children are charged exactly, each and all together in their cgroup", "[.bpf]") {
+  auto mode = GENERATE(bpf_attach_mode::tp_btf, bpf_attach_mode::raw_tp);
+  auto paths = cgroup_paths::from_mounts();
+  REQUIRE(paths.ok());
+  std::filesystem::path dir =
+      paths.value().root() / ("kepler-bpf-accuracy-" + std::to_string(getpid()) + "-" + std::string(to_string(mode)));
+  std::filesystem::create_directory(dir);
+  struct stat st {};
+  REQUIRE(::stat(dir.c_str(), &st) == 0);
+  uint64_t cgroup_id = st.st_ino;
+  {
+    auto fixture = fixture_in(mode);
+    std::ostringstream misses;
+    int exact = 0, children = 100;
+    for (int i = 0; i < children; ++i) {
+      child_process child([] { spin_cpu(1'000'000); });
+      uint64_t start = proc_start_ticks(child.pid());
+      std::ofstream(dir / "cgroup.procs") << child.pid() << std::flush;
+      child.go();
+      uint64_t runtime = final_runtime_and_reap(child);
+      fixture.read();
+      auto seen = find_process(fixture.read(), child.pid(), start);
+      bool same = seen && seen->cpu_ns == runtime;
+      exact += same;
+      if (!same)
+        misses << "child " << i << ": " << (seen ? std::to_string(seen->cpu_ns) : std::string("not seen"))
+               << " ns charged, " << runtime << " ns run\n";
+    }
+    // Everything the children ran in the cgroup (after their move) against the kernel's sum.
+    uint64_t charged_ns = cgroup_cpu_ns(fixture.read(), cgroup_id);
+    uint64_t usage_us = cgroup_usage_us(dir);
+    INFO(to_string(mode) << ": cgroup charged " << charged_ns << " ns, cpu.stat " << usage_us << " us\n"
+                         << misses.str());
+    CHECK(exact == children);
+    CHECK(usage_us >= uint64_t(children) * 1000);
+    CHECK(charged_ns / 1000 == usage_us);
+  }
+  std::filesystem::remove(dir);
+}
