@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -63,13 +64,21 @@ bracketed_charge read_bracketed(probe_fixture& fixture, pid_t pid, uint64_t star
 /// Collects the reads whose bracket does not hold, to report them all at once.
 struct bracket_log {
   int reads = 0, misses = 0;
+  uint64_t widest_ns = 0;  ///< the child's runtime during the longest read: the checks' precision
   std::ostringstream details;
 
   void add(const bracketed_charge& charge, const std::string& context) {
     ++reads;
+    widest_ns = std::max(widest_ns, charge.after_ns - charge.before_ns);
     if (charge.holds()) return;
     ++misses;
     details << context << ": " << charge << '\n';
+  }
+
+  std::string report() const {
+    std::ostringstream out;
+    out << misses << " of " << reads << " reads off (widest bracket " << widest_ns << " ns)\n" << details.str();
+    return out.str();
   }
 };
 
@@ -164,7 +173,7 @@ TEST_CASE("a child read within its first slice is charged exactly its runtime so
     std::this_thread::sleep_for(std::chrono::microseconds(250 * (i % 8)));  // 0 to 1.75 ms in
     log.add(read_bracketed(fixture, child.pid(), start), "child " + std::to_string(i));
   }
-  INFO(to_string(mode) << ": " << log.misses << " of " << log.reads << " reads off\n" << log.details.str());
+  INFO(to_string(mode) << ": " << log.report());
   CHECK(log.misses == 0);
 }
 
@@ -182,7 +191,7 @@ TEST_CASE("flushes in the middle of a slice charge it once, however many there a
     if (i >= 100) std::this_thread::sleep_for(1ms);
     log.add(read_bracketed(fixture, child.pid(), start), "flush " + std::to_string(i));
   }
-  INFO(to_string(mode) << ": " << log.misses << " of " << log.reads << " reads off\n" << log.details.str());
+  INFO(to_string(mode) << ": " << log.report());
   CHECK(log.misses == 0);
 }
 
@@ -205,7 +214,7 @@ TEST_CASE("a task moved between CPUs mid-run is charged exactly on each", "[.bpf
     std::this_thread::sleep_for(2ms);
     log.add(read_bracketed(fixture, child.pid(), start), "moved " + std::to_string(i));
   }
-  INFO(to_string(mode) << ": " << log.misses << " of " << log.reads << " reads off\n" << log.details.str());
+  INFO(to_string(mode) << ": " << log.report());
   CHECK(log.misses == 0);
 }
 
