@@ -116,6 +116,16 @@ uint64_t final_runtime_and_reap(child_process& child) {
   return runtime;
 }
 
+/// Waits (up to a second) until `pid` sleeps, e.g. blocked on its go pipe.
+void wait_until_sleeping(pid_t pid) {
+  for (int i = 0; i < 10'000; ++i) {
+    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    std::size_t state = stat.rfind(')') + 2;  // the field after the command name
+    if (state < stat.size() && stat[state] == 'S') return;
+    std::this_thread::sleep_for(100us);
+  }
+}
+
 /// usage_usec of a cgroup v2 directory's cpu.stat.
 uint64_t cgroup_usage_us(const std::filesystem::path& dir) {
   std::istringstream stat(read_file((dir / "cpu.stat").string()));
@@ -268,6 +278,9 @@ TEST_CASE("many short children are charged exactly, each and all together in the
     for (int i = 0; i < children; ++i) {
       child_process child([] { spin_cpu(1'000'000); });
       uint64_t start = proc_start_ticks(child.pid());
+      // Moved between two slices: the probe charges a slice to the cgroup the task is in when
+      // the slice ends, while the kernel splits a slice at a move (bpf/README.md).
+      wait_until_sleeping(child.pid());
       std::ofstream(dir / "cgroup.procs") << child.pid() << std::flush;
       child.go();
       uint64_t runtime = final_runtime_and_reap(child);
