@@ -1,7 +1,7 @@
 #include "actors/cpu_time_actor.hpp"
 
-#include "actors/clock.hpp"
-#include "actors/process_classifier.hpp"
+#include "base/clock.hpp"
+#include "sensors/proc/process_classifier.hpp"
 
 namespace kepler {
 

@@ -4,9 +4,9 @@
 #include <memory>
 #include <string>
 
-#include "actors/actor_stats.hpp"
+#include "attribution/actor_stats.hpp"
 #include "actors/messages.hpp"
-#include "sensors/process_scanner.hpp"
+#include "sensors/proc/process_scanner.hpp"
 
 namespace kepler {
 

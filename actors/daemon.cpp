@@ -16,12 +16,12 @@
 #include "actors/engine_supervisor.hpp"
 #include "actors/http_server_actor.hpp"
 #include "actors/pod_watcher_actor.hpp"
-#include "actors/power_meter.hpp"
+#include "sensors/power/power_meter.hpp"
 #include "actors/source_supervisor.hpp"
 #include "actors/stdout_exporter_actor.hpp"
 #include "http/web_config.hpp"
 #include "http/web_security.hpp"
-#include "sensors/procfs.hpp"
+#include "sensors/proc/procfs.hpp"
 
 namespace kepler {
 namespace {

@@ -1,7 +1,7 @@
 #pragma once
 // Wires sensors, actors and the HTTP server together and runs until SIGTERM/SIGINT.
 
-#include "actors/config.hpp"
+#include "config/config.hpp"
 
 namespace kepler {
 

@@ -2,8 +2,8 @@
 
 #include <unistd.h>
 
-#include "actors/clock.hpp"
-#include "sensors/procfs.hpp"
+#include "base/clock.hpp"
+#include "sensors/proc/procfs.hpp"
 
 namespace kepler {
 namespace {
@@ -20,7 +20,8 @@ bpf_probe_health health_of(const cpu_time_probe& probe, const cpu_time_snapshot&
   health.drops = {{"process", read.drops[CPU_TIME_DROP_PROCESS]},
                   {"cgroup", read.drops[CPU_TIME_DROP_CGROUP]},
                   {"exit_event", read.drops[CPU_TIME_DROP_EXIT]},
-                  {"meta_change", read.drops[CPU_TIME_DROP_META_CHANGE]}};
+                  {"meta_change", read.drops[CPU_TIME_DROP_META_CHANGE]},
+                  {"after_exit", read.charged_after_exit}};
   return health;
 }
 
@@ -47,8 +48,8 @@ cpu_source_actor::behavior_type ebpf_cpu_time(cpu_source_actor::stateful_pointer
         auto& state = self->state;
         if (state.stats) state.stats->set_mailbox_depth("ebpf_cpu_time", self->mailbox().size());
         int64_t wall = wall_now_ns();
-        if (auto failure = state.reader->read(state.read)) {
-          auto err = make_sensor_error(sensor_errc::read_failed, failure->message);
+        if (auto done = state.reader->read(state.read); !done) {
+          auto err = make_sensor_error(sensor_errc::read_failed, done.error_message());
           self->quit(err);
           return err;
         }

@@ -5,8 +5,8 @@
 #include <memory>
 #include <string>
 
-#include "actors/actor_stats.hpp"
-#include "actors/ebpf_process_table.hpp"
+#include "attribution/actor_stats.hpp"
+#include "bpf/process_table_builder.hpp"
 #include "actors/messages.hpp"
 #include "bpf/cpu_time_loader.hpp"
 #include "bpf/cpu_time_reader.hpp"

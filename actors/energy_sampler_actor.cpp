@@ -6,7 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "actors/clock.hpp"
+#include "base/clock.hpp"
 
 namespace kepler {
 namespace {

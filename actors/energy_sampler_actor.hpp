@@ -8,10 +8,10 @@
 #include <memory>
 #include <string>
 
-#include "actors/actor_stats.hpp"
+#include "attribution/actor_stats.hpp"
 #include "actors/messages.hpp"
-#include "sensors/energy_counter.hpp"
-#include "sensors/result.hpp"
+#include "sensors/power/energy_counter.hpp"
+#include "base/result.hpp"
 
 namespace kepler {
 

@@ -2,8 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "actors/clock.hpp"
-#include "sensors/self_stats.hpp"
+#include "base/clock.hpp"
+#include "sensors/proc/self_stats.hpp"
 
 namespace kepler {
 namespace {

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "actors/actor_stats.hpp"
-#include "actors/attribution.hpp"
-#include "actors/kube_labels.hpp"
+#include "attribution/actor_stats.hpp"
+#include "attribution/attribution.hpp"
+#include "attribution/kube_labels.hpp"
 #include "actors/messages.hpp"
 
 namespace kepler {

@@ -5,7 +5,7 @@
 #include <memory>
 #include <optional>
 
-#include "actors/backoff.hpp"
+#include "base/backoff.hpp"
 #include "actors/engine_actor.hpp"
 
 namespace kepler {

@@ -5,9 +5,9 @@
 #include <atomic>
 #include <memory>
 
-#include "actors/actor_stats.hpp"
+#include "attribution/actor_stats.hpp"
 #include "actors/messages.hpp"
-#include "actors/metrics_renderer.hpp"
+#include "metrics/renderer.hpp"
 #include "http/metrics_server.hpp"
 
 namespace kepler {

@@ -7,10 +7,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "actors/config.hpp"
+#include "config/config.hpp"
 #include "actors/daemon.hpp"
 #include "actors/logging.hpp"
-#include "sensors/privileges.hpp"
+#include "sensors/proc/privileges.hpp"
 
 namespace {
 

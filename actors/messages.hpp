@@ -7,9 +7,9 @@
 
 #include <caf/all.hpp>
 
-#include "actors/snapshot.hpp"
-#include "sensors/energy_reading.hpp"
-#include "sensors/process_scanner.hpp"
+#include "attribution/snapshot.hpp"
+#include "sensors/power/energy_reading.hpp"
+#include "sensors/proc/process_table.hpp"
 
 static_assert(CAF_VERSION >= 1706 && CAF_VERSION < 1800, "written for CAF 0.17");
 

@@ -4,7 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "actors/clock.hpp"
+#include "base/clock.hpp"
 
 namespace kepler {
 namespace {
@@ -41,7 +41,7 @@ void succeeded(watcher_ptr self, pod_index_ptr index) {
 }
 
 /// Counts and reports a failure; the engine keeps the last good index.
-void failed(watcher_ptr self, const kube_error& error) {
+void failed(watcher_ptr self, const error& error) {
   auto& st = self->state;
   ++st.errors[std::string(to_string(error.kind))];
   st.health.up = false;
@@ -53,7 +53,7 @@ void failed(watcher_ptr self, const kube_error& error) {
 }
 
 /// The kubelet source, resolving its endpoint first: the setting, NODE_IP, else the Node object.
-kube_result<kubelet_pod_source*> kubelet_source(watcher_ptr self) {
+result<kubelet_pod_source*> kubelet_source(watcher_ptr self) {
   auto& st = self->state;
   if (st.kubelet) return &*st.kubelet;
   const auto& settings = st.config.settings;
@@ -81,7 +81,7 @@ kube_result<kubelet_pod_source*> kubelet_source(watcher_ptr self) {
   return &*st.kubelet;
 }
 
-kube_result<apiserver_pod_source*> apiserver_source(watcher_ptr self) {
+result<apiserver_pod_source*> apiserver_source(watcher_ptr self) {
   auto& st = self->state;
   if (st.apiserver) return &*st.apiserver;
   auto api = api_server_config_for(st.config.settings, st.config.cluster);
@@ -99,7 +99,7 @@ std::chrono::milliseconds poll_kubelet(watcher_ptr self) {
   auto& st = self->state;
   auto source = kubelet_source(self);
   auto stop = [stop = st.config.stopping] { return stop->load(); };
-  auto pods = source ? source.value()->fetch(stop) : kube_result<pod_list>(source.error());
+  auto pods = source ? source.value()->fetch(stop) : result<pod_list>(source.error());
   if (st.config.stopping->load()) return {};
   if (!pods) {
     failed(self, pods.error());

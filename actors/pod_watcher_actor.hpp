@@ -7,8 +7,8 @@
 #include <memory>
 #include <optional>
 
-#include "actors/backoff.hpp"
-#include "actors/config.hpp"
+#include "base/backoff.hpp"
+#include "config/config.hpp"
 #include "actors/messages.hpp"
 #include "k8s/apiserver_pod_source.hpp"
 #include "k8s/kubelet_pod_source.hpp"

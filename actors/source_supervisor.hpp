@@ -14,8 +14,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "actors/actor_stats.hpp"
-#include "actors/backoff.hpp"
+#include "attribution/actor_stats.hpp"
+#include "base/backoff.hpp"
 #include "actors/messages.hpp"
 
 namespace kepler {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/attribution.hpp"
+#include "attribution/attribution.hpp"
 #include "test/support/process_info.hpp"
 
 using namespace kepler;

@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "actors/metrics_renderer.hpp"
+#include "metrics/renderer.hpp"
 #include "test/support/process_info.hpp"
 
 namespace kepler::bench {

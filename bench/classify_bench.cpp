@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "k8s/container_identity.hpp"
+#include "sensors/proc/container_identity.hpp"
 
 namespace {
 

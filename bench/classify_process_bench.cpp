@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/process_classifier.hpp"
+#include "sensors/proc/process_classifier.hpp"
 
 using namespace kepler;
 

@@ -13,7 +13,7 @@
 
 #include <crypt.h>
 
-#include "actors/metrics_renderer.hpp"
+#include "metrics/renderer.hpp"
 #include "http/basic_auth.hpp"
 #include "http/gzip.hpp"
 #include "bench/busy_node_snapshot.hpp"

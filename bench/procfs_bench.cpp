@@ -29,7 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "sensors/process_scanner.hpp"
+#include "sensors/proc/process_scanner.hpp"
 
 namespace {
 

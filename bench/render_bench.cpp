@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/metrics_renderer.hpp"
+#include "metrics/renderer.hpp"
 #include "bench/busy_node_snapshot.hpp"
 
 using namespace kepler;

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "sensors/result.hpp"
+#include "base/result.hpp"
 
 namespace kepler {
 

@@ -198,11 +198,29 @@ static __always_inline bool saw_switch_in(const struct cpu_time_cpu_state *cpu, 
 
 /* Where a task stands in do_exit, for take_runtime. */
 #define PF_EXITING 0x00000004 /* include/linux/sched.h */
-enum exit_phase { running_normally, exiting, exited /* exit_state set: its last switch is next */ };
+#define TASK_DEAD 0x00000080  /* include/linux/sched.h; set by do_task_dead() just before the task's last __schedule() */
+enum exit_phase { running_normally, exiting, dead /* this switch is its last */ };
 
-static __always_inline enum exit_phase exit_phase_of(unsigned int flags, int exit_state)
+static __always_inline enum exit_phase exit_phase_of(unsigned int flags, unsigned int state)
 {
-  return !(flags & PF_EXITING) ? running_normally : exit_state ? exited : exiting;
+  return state & TASK_DEAD ? dead : flags & PF_EXITING ? exiting : running_normally;
+}
+
+/* task_struct::state became the unsigned int __state in 5.14 (commit 2f064a59a11f, "sched:
+ * Change task_struct::state"); these flavors let CO-RE read whichever the kernel has. */
+struct task_struct___state_since_5_14 {
+  unsigned int __state;
+} __attribute__((preserve_access_index));
+struct task_struct___state_before_5_14 {
+  long state;
+} __attribute__((preserve_access_index));
+
+static __always_inline unsigned int task_state(const void *task)
+{
+  const struct task_struct___state_since_5_14 *recent = task;
+  if (bpf_core_field_exists(recent->__state))
+    return BPF_CORE_READ(recent, __state);
+  return (unsigned int)BPF_CORE_READ((const struct task_struct___state_before_5_14 *)task, state);
 }
 
 /* The runtime `task` gained since it was last charged on this CPU (or, when its switch-in was
@@ -222,7 +240,7 @@ static __always_inline __u64 take_runtime(struct cpu_time_cpu_state *cpu, const 
   cpu->running_task = (__u64)task;
   cpu->running_charged_ns = runtime;
   cpu->charged_since_idle_ns += delta;
-  if (phase == exited)
+  if (phase == dead)
     bpf_map_delete_elem(&exiting_charged, &key);
   else if (exit_charged)
     *exit_charged = runtime;
@@ -432,12 +450,15 @@ static __always_inline void charge_current(struct cpu_time_cpu_state *cpu, struc
 {
   __u64 runtime = BPF_CORE_READ(task, se.sum_exec_runtime);
   __u64 slice_start = saw_switch_in(cpu, task) ? 0 : unseen_slice_start_core(task, runtime);
-  enum exit_phase phase = exit_phase_of(BPF_CORE_READ(task, flags), BPF_CORE_READ(task, exit_state));
+  enum exit_phase phase = exit_phase_of(BPF_CORE_READ(task, flags), task_state(task));
   __u64 delta = take_runtime(cpu, task, runtime, slice_start, phase);
   struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+  __u32 tgid = BPF_CORE_READ(task, tgid);
+  __u64 start_ns = BPF_CORE_READ(leader, start_boottime);
   if (delta)
-    charge(cpu, BPF_CORE_READ(task, tgid), BPF_CORE_READ(leader, start_boottime), leader,
-           bpf_get_current_cgroup_id(), delta);
+    charge(cpu, tgid, start_ns, leader, bpf_get_current_cgroup_id(), delta);
+  if (phase == dead && BPF_CORE_READ(task, signal, live.counter) == 0)
+    emit_exit(tgid, start_ns);
 }
 
 /* Variant 1 (kernel 5.5+ with BTF): typed arguments, direct reads. */
@@ -454,12 +475,15 @@ int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_str
     __u64 runtime = prev->se.sum_exec_runtime;
     __u64 slice_start =
         saw_switch_in(cpu, prev) ? 0 : unseen_slice_start(prev->prio, prev->se.prev_sum_exec_runtime, runtime);
-    __u64 delta = take_runtime(cpu, prev, runtime, slice_start, exit_phase_of(prev->flags, prev->exit_state));
+    enum exit_phase phase = exit_phase_of(prev->flags, task_state(prev));
+    __u64 delta = take_runtime(cpu, prev, runtime, slice_start, phase);
     struct task_struct *leader = prev->group_leader;
     /* prev's cgroup v2 id, as bpf_get_current_cgroup_id() would give, without a helper call */
     __u64 cgroup_id = prev->cgroups->dfl_cgrp->kn->id;
     if (delta)
       charge(cpu, prev->tgid, leader->start_boottime, leader, cgroup_id, delta);
+    if (phase == dead && prev->signal->live.counter == 0)
+      emit_exit(prev->tgid, leader->start_boottime);
   }
   start_slice(cpu, next, next->se.sum_exec_runtime, next->pid == 0, prev->se.exec_start);
   return 0;
@@ -484,11 +508,10 @@ int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_str
 
 /* An exiting thread starts its entry in exiting_charged here, while prev_sum_exec_runtime still
  * marks its slice (see exiting_charged): a flush that interrupts this program (interrupts are
- * on) may have written a newer one, which NOEXIST keeps. The last thread of a group to pass
- * here sees signal->live == 0 (do_exit decrements it before this tracepoint). Two threads
- * exiting at once may both see 0: user space dedups. */
-static __always_inline void on_exit(struct task_struct *task, __u32 tgid, __u64 start_ns, int live,
-                                    __u64 slice_start)
+ * on) may have written a newer one, which NOEXIST keeps. The process's exit is reported later,
+ * at the last switch of a thread that finds signal->live at 0 (do_exit decrements it before
+ * this tracepoint), when everything it ran has been charged. */
+static __always_inline void on_exit(struct task_struct *task, __u64 slice_start)
 {
   struct cpu_time_cpu_state *cpu = this_cpu_state();
   if (cpu) {
@@ -496,24 +519,19 @@ static __always_inline void on_exit(struct task_struct *task, __u32 tgid, __u64 
     __u64 charged = saw_switch_in(cpu, task) ? cpu->running_charged_ns : slice_start;
     bpf_map_update_elem(&exiting_charged, &key, &charged, BPF_NOEXIST);
   }
-  if (live == 0)
-    emit_exit(tgid, start_ns);
 }
 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(exit_btf, struct task_struct *task)
 {
-  on_exit(task, task->tgid, task->group_leader->start_boottime, task->signal->live.counter,
-          unseen_slice_start(task->prio, task->se.prev_sum_exec_runtime, task->se.sum_exec_runtime));
+  on_exit(task, unseen_slice_start(task->prio, task->se.prev_sum_exec_runtime, task->se.sum_exec_runtime));
   return 0;
 }
 
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(exit_raw, struct task_struct *task)
 {
-  on_exit(task, BPF_CORE_READ(task, tgid), BPF_CORE_READ(task, group_leader, start_boottime),
-          BPF_CORE_READ(task, signal, live.counter),
-          unseen_slice_start_core(task, BPF_CORE_READ(task, se.sum_exec_runtime)));
+  on_exit(task, unseen_slice_start_core(task, BPF_CORE_READ(task, se.sum_exec_runtime)));
   return 0;
 }
 
@@ -565,7 +583,13 @@ int flush_cpu(void *ctx)
     cpu->idle_ns += take_idle_time(cpu, task, bpf_ktime_get_ns());
   else
     charge_current(cpu, task);
-  for (__u32 slot = 0; slot < CPU_TIME_GATHER_SLOTS; ++slot)
+  for (__u32 slot = 0; slot < CPU_TIME_GATHER_SLOTS; ++slot) {
     flush_cgroup(cpu, slot);
+    /* Forget the cached processes: after every CPU's flush, no charge can reach a slot
+     * through a process that user space has since retired (it gives such slots back only
+     * after the next read's flushes). */
+    cpu->process[slot].key.tgid = 0;
+    cpu->process[slot].key.start_ns = 0;
+  }
   return 0;
 }

@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "bpf/cpu_time.h"
-#include "sensors/result.hpp"
+#include "base/result.hpp"
 
 struct cpu_time_bpf;  // the generated skeleton (cpu_time.skel.h), kept out of this header
 

@@ -14,7 +14,7 @@
 #include "bpf/cpu_time_loader.hpp"
 #include "bpf/host_info.hpp"
 #include "bpf/map_batch.hpp"
-#include "sensors/result.hpp"
+#include "base/result.hpp"
 
 struct ring_buffer;
 
@@ -56,6 +56,9 @@ struct cpu_time_snapshot {
   std::vector<process_id> exits;  ///< exits seen since the previous read, each once
   uint64_t idle_ns = 0;             ///< idle-task time summed over CPUs
   std::array<uint64_t, CPU_TIME_DROP_KINDS> drops{};  ///< indexed by CPU_TIME_DROP_*
+  /// Processes charged after the read that reported their exit (a thread of the group still
+  /// finishing its exit): that time stays in the node's busy time, unattributed. Cumulative.
+  uint64_t charged_after_exit = 0;
   map_fill process_fill, cgroup_fill;  ///< processes: slots in use
 };
 
@@ -64,13 +67,19 @@ struct reader_options {
   /// Every this many reads, entries of processes that no longer exist are retired even without
   /// an exit event (one lost to a full ring buffer). 0 = only after exit events were dropped.
   uint32_t sweep_every_reads = 60;
+  std::string procfs_root = "/proc";  ///< where the sweep checks that processes still live
+  std::string sysfs_root = "/sys";    ///< where the online CPUs are listed
 };
 
-/// Reads the probe's maps. A process is reported with its exit, then once more at the next
-/// read (its final slice is charged at its last sched_switch, after the exit event), and only
-/// then deleted from the maps and its slot given back. Metadata and slots are kept here,
-/// updated from the meta_changes ring (the processes map is re-read in full only when that
-/// ring overflowed); the per-CPU counters are read from the mapped process_cpu_ns array.
+/// Reads the probe's maps. The probe reports a process's exit after the last switch of its
+/// last thread, when everything it ran is charged: the read that sees the exit reports the
+/// process with its final totals, then deletes it from the maps. Its slot is given back only
+/// after the next read's flushes, which clear every CPU's cache of processes, so no charge can
+/// reach a slot once it has a new owner (a charge that still arrived is counted in
+/// charged_after_exit, and a process that comes back from such a charge is not reported
+/// again). Metadata and slots are kept here, updated from the meta_changes ring (the processes
+/// map is re-read in full only when that ring overflowed); the per-CPU counters are read from
+/// the mapped process_cpu_ns array.
 class cpu_time_reader {
  public:
   /// The probe must outlive the reader.
@@ -80,8 +89,8 @@ class cpu_time_reader {
   cpu_time_reader(const cpu_time_reader&) = delete;
   cpu_time_reader& operator=(const cpu_time_reader&) = delete;
 
-  /// Reads everything into `out`, reusing its vectors' capacity; nullopt on success.
-  std::optional<error> read(cpu_time_snapshot& out);
+  /// Reads everything into `out`, reusing its vectors' capacity.
+  result<void> read(cpu_time_snapshot& out);
 
   /// Reads everything into a new snapshot.
   result<cpu_time_snapshot> read();
@@ -111,16 +120,25 @@ class cpu_time_reader {
     cpu_time_process_meta meta{};
     bool used = false;
   };
+  /// A slot whose process was retired, given back after the next read's flushes.
+  struct retired_slot {
+    uint32_t slot = 0;
+    uint64_t reported_ns = 0;  ///< its counters' sum when last reported
+  };
   cpu_time_reader(const cpu_time_maps& maps, const reader_options& options);
   static int on_exit_event(void* self, void* data, std::size_t size);
   static int on_meta_change(void* self, void* data, std::size_t size);
-  std::optional<error> map_counters();
+  result<void> map_counters();
   void remember(const process_id& id, const cpu_time_process_meta& meta);
   void flush_cpus();
-  std::optional<error> reread_meta();
+  result<void> reread_meta();
   void join_processes(cpu_time_snapshot& out);
+  /// Deletes a process from the maps and holds its slot until the next read's flushes.
   void retire(const process_id& id);
-  void sweep(const cpu_time_snapshot& out);
+  /// Gives back the slots retired by the previous read, noting charges that arrived since.
+  void release_retired_slots();
+  uint64_t slot_sum(uint32_t slot) const;
+  void sweep(cpu_time_snapshot& out);
 
   cpu_time_maps maps_;
   reader_options options_;
@@ -134,9 +152,12 @@ class cpu_time_reader {
   std::vector<uint32_t> used_slots_;           ///< this read's, in slot order
   ring_buffer* rings_ = nullptr;  ///< process_exits and meta_changes
   std::vector<process_id>* exits_sink_ = nullptr;
-  std::vector<process_id> retiring_;  ///< reported last read; deleted after this read
+  std::vector<retired_slot> retired_slots_;  ///< retired by the last read; given back by this one
+  /// Processes retired by the last two reads, with the read that retired them: one that shows
+  /// up again was charged after its exit (a straggling thread) and is retired at once.
+  std::unordered_map<process_id, uint64_t, id_hash> retired_at_;
   uint64_t reads_ = 0, exit_drops_seen_ = 0, meta_change_drops_seen_ = 0, swept_ = 0,
-           meta_rereads_ = 0;
+           meta_rereads_ = 0, charged_after_exit_ = 0;
   std::optional<bool> host_pid_namespace_;
   std::vector<uint32_t> online_cpus_;
   bool flushing_ = false;

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <vector>
 
-#include "sensors/result.hpp"
+#include "base/result.hpp"
 
 namespace kepler {
 

@@ -9,7 +9,7 @@
 
 #include "http/metrics_document.hpp"
 #include "http/server_limits.hpp"
-#include "sensors/result.hpp"
+#include "base/result.hpp"
 
 namespace kepler {
 

@@ -6,7 +6,7 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include "http/web_config.hpp"
-#include "sensors/result.hpp"
+#include "base/result.hpp"
 
 namespace kepler {
 

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "sensors/result.hpp"
+#include "base/result.hpp"
 
 namespace kepler {
 

@@ -10,7 +10,7 @@
 
 #include "http/web_config.hpp"
 #include "http/web_security.hpp"
-#include "sensors/result.hpp"
+#include "base/result.hpp"
 
 namespace kepler {
 

@@ -10,7 +10,7 @@
 
 #include "http/basic_auth.hpp"
 #include "http/web_config.hpp"
-#include "sensors/result.hpp"
+#include "base/result.hpp"
 
 namespace kepler {
 

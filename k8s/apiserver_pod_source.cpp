@@ -7,8 +7,8 @@ namespace {
 
 constexpr std::size_t max_list_pages = 10'000;
 
-kube_error parse_error(const std::string& url, const std::string& why) {
-  return make_kube_error(kube_error_kind::parse, "GET " + url + ": " + why);
+error parse_error(const std::string& url, const std::string& why) {
+  return make_error(errc::parse, "GET " + url + ": " + why);
 }
 
 }  // namespace
@@ -41,24 +41,24 @@ std::string percent_encode(std::string_view text) {
   return out;
 }
 
-kube_result<std::string> list_continue_token(std::string_view json) {
+result<std::string> list_continue_token(std::string_view json) {
   // On demand: `metadata` comes before `items` in a list, so the pods are not walked again.
   simdjson::ondemand::parser parser;
   simdjson::padded_string padded(json);
   simdjson::ondemand::document doc;
   if (auto err = parser.iterate(padded).get(doc); err) {
-    return make_kube_error(kube_error_kind::parse, std::string("invalid JSON: ") + simdjson::error_message(err));
+    return make_error(errc::parse, std::string("invalid JSON: ") + simdjson::error_message(err));
   }
   std::string_view token;
   auto err = doc["metadata"]["continue"].get_string().get(token);
   if (err == simdjson::NO_SUCH_FIELD) return std::string();
-  if (err) return make_kube_error(kube_error_kind::parse, std::string("metadata.continue: ") + simdjson::error_message(err));
+  if (err) return make_error(errc::parse, std::string("metadata.continue: ") + simdjson::error_message(err));
   return std::string(token);
 }
 
 apiserver_pod_source::apiserver_pod_source(apiserver_source_options options) : options_(std::move(options)) {}
 
-kube_result<kube_http_client*> apiserver_pod_source::client() {
+result<kube_http_client*> apiserver_pod_source::client() {
   if (!client_) {
     auto created = kube_http_client::create(options_.server.tls);
     if (!created) return created.error();
@@ -67,12 +67,12 @@ kube_result<kube_http_client*> apiserver_pod_source::client() {
   return &*client_;
 }
 
-kube_error apiserver_pod_source::forget_client_on(kube_error error) {
-  if (error.kind == kube_error_kind::tls || error.kind == kube_error_kind::config) client_.reset();
+error apiserver_pod_source::forget_client_on(error error) {
+  if (error.kind == errc::tls || error.kind == errc::config) client_.reset();
   return error;
 }
 
-kube_result<request_options> apiserver_pod_source::request(std::chrono::milliseconds timeout,
+result<request_options> apiserver_pod_source::request(std::chrono::milliseconds timeout,
                                                            const stop_flag& should_stop) const {
   auto token = current_token(options_.server);
   if (!token) return token.error();
@@ -90,17 +90,17 @@ std::string apiserver_pod_source::pods_url(const std::string& query) const {
          query;
 }
 
-kube_result<apiserver_step> apiserver_pod_source::run_once(const index_handler& on_new_index,
+result<apiserver_step> apiserver_pod_source::run_once(const index_handler& on_new_index,
                                                            const stop_flag& should_stop) {
   if (should_stop && should_stop()) return apiserver_step::stopped;
   if (!valid_node_name(options_.node_name)) {
-    return make_kube_error(kube_error_kind::config, "invalid node name \"" + options_.node_name + "\"");
+    return make_error(errc::config, "invalid node name \"" + options_.node_name + "\"");
   }
   if (resource_version_.empty()) return list(on_new_index, should_stop);
   return watch(on_new_index, should_stop);
 }
 
-kube_result<apiserver_step> apiserver_pod_source::list(const index_handler& on_new_index,
+result<apiserver_step> apiserver_pod_source::list(const index_handler& on_new_index,
                                                        const stop_flag& should_stop) {
   auto http = client();
   if (!http) return http.error();
@@ -117,7 +117,7 @@ kube_result<apiserver_step> apiserver_pod_source::list(const index_handler& on_n
     if (!request_settings) return request_settings.error();
     auto response = http.value()->get(url, request_settings.value());
     if (!response) {
-      if (response.error_kind() == kube_error_kind::stopped) return apiserver_step::stopped;
+      if (response.error_kind() == errc::stopped) return apiserver_step::stopped;
       if (response.error().status == 410 && !next.empty()) return apiserver_step::expired;  // continue token expired
       return forget_client_on(response.error());
     }
@@ -143,7 +143,7 @@ kube_result<apiserver_step> apiserver_pod_source::list(const index_handler& on_n
   return apiserver_step::listed;
 }
 
-kube_result<apiserver_step> apiserver_pod_source::watch(const index_handler& on_new_index,
+result<apiserver_step> apiserver_pod_source::watch(const index_handler& on_new_index,
                                                         const stop_flag& should_stop) {
   auto http = client();
   if (!http) return http.error();
@@ -152,7 +152,7 @@ kube_result<apiserver_step> apiserver_pod_source::watch(const index_handler& on_
                                    std::to_string(options_.watch_timeout.count()));
   auto request_settings = request(options_.watch_timeout + options_.request_timeout, should_stop);
   if (!request_settings) return request_settings.error();
-  std::optional<kube_error> failure;
+  std::optional<error> failure;
   bool expired = false;
   auto streamed = http.value()->get_lines(url, request_settings.value(), [&](std::string_view line) {
     auto event = parse_watch_event(line);
@@ -164,7 +164,7 @@ kube_result<apiserver_step> apiserver_pod_source::watch(const index_handler& on_
     if (e.type == watch_event::kind::error) {
       expired = e.error_code == 410;
       if (!expired) {
-        failure = make_kube_error(kube_error_kind::http_status,
+        failure = make_error(errc::http_status,
                                   "GET " + url + ": watch error " + std::to_string(e.error_code) + ": " + e.error_message,
                                   e.error_code);
       }
@@ -175,7 +175,7 @@ kube_result<apiserver_step> apiserver_pod_source::watch(const index_handler& on_
     return true;
   });
   if (!streamed) {
-    if (streamed.error_kind() == kube_error_kind::stopped) return apiserver_step::stopped;
+    if (streamed.error_kind() == errc::stopped) return apiserver_step::stopped;
     if (streamed.error().status == 410) expired = true;
     else return forget_client_on(streamed.error());
   }

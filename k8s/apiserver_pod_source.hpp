@@ -10,7 +10,7 @@
 #include <string>
 
 #include "k8s/kube_http_client.hpp"
-#include "k8s/kube_result.hpp"
+#include "base/result.hpp"
 #include "k8s/kube_settings.hpp"
 #include "k8s/kubeconfig.hpp"
 #include "k8s/pod_cache.hpp"
@@ -54,7 +54,7 @@ class apiserver_pod_source {
   /// list and whenever the pods change. Checks `should_stop` at least every `stop_poll`.
   /// Errors leave the cache and the resourceVersion as they were: call again after a backoff.
   /// A server that ends every watch at once yields `watch_ended` in a loop: pace re-watches.
-  kube_result<apiserver_step> run_once(const index_handler& on_new_index, const stop_flag& should_stop);
+  result<apiserver_step> run_once(const index_handler& on_new_index, const stop_flag& should_stop);
 
   /// Where the next watch resumes; empty before the first list and after a 410.
   const std::string& resource_version() const { return resource_version_; }
@@ -63,13 +63,13 @@ class apiserver_pod_source {
   const pod_cache& cache() const { return cache_; }
 
  private:
-  kube_result<kube_http_client*> client();
-  kube_result<request_options> request(std::chrono::milliseconds timeout, const stop_flag& should_stop) const;
+  result<kube_http_client*> client();
+  result<request_options> request(std::chrono::milliseconds timeout, const stop_flag& should_stop) const;
   std::string pods_url(const std::string& query) const;
-  kube_result<apiserver_step> list(const index_handler& on_new_index, const stop_flag& should_stop);
-  kube_result<apiserver_step> watch(const index_handler& on_new_index, const stop_flag& should_stop);
+  result<apiserver_step> list(const index_handler& on_new_index, const stop_flag& should_stop);
+  result<apiserver_step> watch(const index_handler& on_new_index, const stop_flag& should_stop);
   /// Forgets the TLS context after TLS or configuration errors, so fixed files are reloaded.
-  kube_error forget_client_on(kube_error error);
+  error forget_client_on(error error);
 
   apiserver_source_options options_;
   std::optional<kube_http_client> client_;
@@ -82,6 +82,6 @@ class apiserver_pod_source {
 std::string percent_encode(std::string_view text);
 
 /// `metadata.continue` of a list page (empty when it is the last page).
-kube_result<std::string> list_continue_token(std::string_view json);
+result<std::string> list_continue_token(std::string_view json);
 
 }  // namespace kepler

@@ -37,7 +37,7 @@ using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 using plain_stream = beast::tcp_stream;
 
 /// Receives body bytes; returns false to stop reading, or an error.
-using body_sink = std::function<kube_result<bool>(std::string_view chunk)>;
+using body_sink = std::function<result<bool>(std::string_view chunk)>;
 
 enum class interruption { none, deadline, stopped };
 
@@ -71,7 +71,7 @@ class exchange {
   }
 
   /// Connects, shakes hands, sends the GET and reads the response headers.
-  kube_result<kube_ok> open() {
+  result<void> open() {
     deadline_ = steady::now() + options_.timeout;
     if (auto connected = connect(); !connected) return connected;
     if constexpr (std::is_same_v<Stream, tls_stream>) {
@@ -89,7 +89,7 @@ class exchange {
   }
 
   /// Reads the body chunk by chunk into `sink` until it ends or the sink says stop.
-  kube_result<kube_ok> read_body(const body_sink& sink) {
+  result<void> read_body(const body_sink& sink) {
     std::vector<char> chunk(read_chunk_bytes);
     while (!parser_.is_done()) {
       auto& body = parser_.get().body();
@@ -97,20 +97,20 @@ class exchange {
       body.size = chunk.size();
       auto ec = wait([&](auto handler) { http::async_read_some(*stream_, buffer_, parser_, handler); });
       if (ec == http::error::need_buffer) ec = {};
-      if (ec) return failure(kube_error_kind::io, "reading the body", ec);
+      if (ec) return failure(errc::io, "reading the body", ec);
       std::size_t received = chunk.size() - body.size;
       if (received == 0) continue;
       auto more = sink({chunk.data(), received});
       if (!more) return more.error();
-      if (!more.value()) return kube_ok{};
+      if (!more.value()) return {};
     }
-    return kube_ok{};
+    return {};
   }
 
   /// The error for a non-2xx status, with the start of the body for context.
-  kube_error status_error() {
+  error status_error() {
     std::string body;
-    (void)read_body([&](std::string_view chunk) -> kube_result<bool> {
+    (void)read_body([&](std::string_view chunk) -> result<bool> {
       body.append(chunk.substr(0, error_snippet_bytes + 1 - body.size()));  // one byte more marks "cut"
       return body.size() <= error_snippet_bytes;
     });
@@ -120,7 +120,7 @@ class exchange {
                           std::string(parser_.get().reason());
     if (refused) message += " (the token or client certificate was refused)";
     if (!body.empty()) message += ": " + snippet(body);
-    return make_kube_error(refused ? kube_error_kind::auth : kube_error_kind::http_status,
+    return make_error(refused ? errc::auth : errc::http_status,
                            std::move(message), static_cast<int>(code));
   }
 
@@ -165,28 +165,28 @@ class exchange {
     lowest().close();
   }
 
-  kube_error failure(kube_error_kind kind, std::string_view step, const beast::error_code& ec) {
+  error failure(errc kind, std::string_view step, const beast::error_code& ec) {
     if (interrupted_ == interruption::deadline) {
-      return make_kube_error(kube_error_kind::timeout,
+      return make_error(errc::timeout,
                              "GET " + full_url_ + ": timed out after " + std::to_string(options_.timeout.count()) +
                                  " ms while " + std::string(step));
     }
     if (interrupted_ == interruption::stopped) {
-      return make_kube_error(kube_error_kind::stopped, "GET " + full_url_ + ": stopped while " + std::string(step));
+      return make_error(errc::stopped, "GET " + full_url_ + ": stopped while " + std::string(step));
     }
     // A TLS alert after the handshake (TLS 1.3 checks client certificates then) is still TLS.
-    if (ec.category() == net::error::get_ssl_category()) kind = kube_error_kind::tls;
-    return make_kube_error(kind, "GET " + full_url_ + ": " + std::string(step) + " failed: " + ec.message());
+    if (ec.category() == net::error::get_ssl_category()) kind = errc::tls;
+    return make_error(kind, "GET " + full_url_ + ": " + std::string(step) + " failed: " + ec.message());
   }
 
-  kube_result<kube_ok> connect() {
+  result<void> connect() {
     std::string step = "connecting to " + url_.authority;
     beast::error_code ec;
     auto address = net::ip::make_address(url_.host, ec);
     if (!ec) {
       ec = wait([&](auto handler) { lowest().async_connect(tcp::endpoint(address, port()), handler); });
-      if (ec) return failure(kube_error_kind::connect, step, ec);
-      return kube_ok{};
+      if (ec) return failure(errc::connect, step, ec);
+      return {};
     }
     // Names (kubeconfig servers) go through getaddrinfo, which cancel() cannot interrupt: a
     // hung resolver delays the stop or timeout until its own timeout. In-cluster and kubelet
@@ -199,16 +199,16 @@ class exchange {
                                 handler(e);
                               });
     });
-    if (ec) return failure(kube_error_kind::connect, "resolving " + url_.host, ec);
+    if (ec) return failure(errc::connect, "resolving " + url_.host, ec);
     ec = wait([&](auto handler) { lowest().async_connect(endpoints, handler); });
-    if (ec) return failure(kube_error_kind::connect, step, ec);
-    return kube_ok{};
+    if (ec) return failure(errc::connect, step, ec);
+    return {};
   }
 
   unsigned short port() const { return static_cast<unsigned short>(std::stoul(url_.port)); }
 
   /// TLS with SNI for names and OpenSSL's own host or IP check against the certificate.
-  kube_result<kube_ok> handshake() {
+  result<void> handshake() {
     SSL* ssl = stream_->native_handle();
     if (is_ip_literal(url_.host)) {
       X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), url_.host.c_str());
@@ -217,16 +217,16 @@ class exchange {
       SSL_set1_host(ssl, url_.host.c_str());
     }
     auto ec = wait([&](auto handler) { stream_->async_handshake(ssl::stream_base::client, handler); });
-    if (!ec) return kube_ok{};
-    auto err = failure(kube_error_kind::tls, "TLS handshake with " + url_.authority, ec);
+    if (!ec) return {};
+    auto err = failure(errc::tls, "TLS handshake with " + url_.authority, ec);
     long verdict = SSL_get_verify_result(ssl);
-    if (err.kind == kube_error_kind::tls && verdict != X509_V_OK) {
+    if (err.kind == errc::tls && verdict != X509_V_OK) {
       err.message += " (server certificate rejected: " + std::string(X509_verify_cert_error_string(verdict)) + ")";
     }
     return err;
   }
 
-  kube_result<kube_ok> send_request() {
+  result<void> send_request() {
     http::request<http::empty_body> request{http::verb::get, url_.target, 11};
     request.set(http::field::host, url_.authority);
     request.set(http::field::user_agent, "kepler");
@@ -236,18 +236,18 @@ class exchange {
     }
     request.keep_alive(false);
     auto ec = wait([&](auto handler) { http::async_write(*stream_, request, handler); });
-    if (ec) return failure(kube_error_kind::io, "sending the request", ec);
-    return kube_ok{};
+    if (ec) return failure(errc::io, "sending the request", ec);
+    return {};
   }
 
-  kube_result<kube_ok> read_header() {
+  result<void> read_header() {
     // Limits are the sink's (it knows whether it streams). Not boost::none: Beast 1.74
     // compares a Content-Length against a disabled limit as if it were exceeded.
     parser_.body_limit(std::numeric_limits<std::uint64_t>::max());
     parser_.header_limit(header_limit_bytes);
     auto ec = wait([&](auto handler) { http::async_read_header(*stream_, buffer_, parser_, handler); });
-    if (ec) return failure(kube_error_kind::io, "reading the response headers", ec);
-    return kube_ok{};
+    if (ec) return failure(errc::io, "reading the response headers", ec);
+    return {};
   }
 
   const kube_url& url_;
@@ -262,13 +262,13 @@ class exchange {
   interruption interrupted_ = interruption::none;
 };
 
-kube_error body_too_large(const std::string& url, std::size_t limit, std::string_view what) {
-  return make_kube_error(kube_error_kind::body_too_large,
+error body_too_large(const std::string& url, std::size_t limit, std::string_view what) {
+  return make_error(errc::body_too_large,
                          "GET " + url + ": " + std::string(what) + " exceeds " + std::to_string(limit) + " bytes");
 }
 
 template <class Stream>
-kube_result<http_response> get_with(const kube_url& url, std::string_view full_url, const request_options& options,
+result<http_response> get_with(const kube_url& url, std::string_view full_url, const request_options& options,
                                     ssl::context* tls) {
   exchange<Stream> x(url, full_url, options, tls);
   if (auto opened = x.open(); !opened) return opened.error();
@@ -279,7 +279,7 @@ kube_result<http_response> get_with(const kube_url& url, std::string_view full_u
   }
   http_response response{x.status(), {}};
   if (auto length = x.content_length()) response.body.reserve(*length);
-  auto read = x.read_body([&](std::string_view chunk) -> kube_result<bool> {
+  auto read = x.read_body([&](std::string_view chunk) -> result<bool> {
     if (chunk.size() > limit - response.body.size()) return body_too_large(x.url(), limit, "response body");
     response.body.append(chunk);
     return true;
@@ -331,14 +331,14 @@ class line_splitter {
 };
 
 template <class Stream>
-kube_result<kube_ok> get_lines_with(const kube_url& url, std::string_view full_url, const request_options& options,
+result<void> get_lines_with(const kube_url& url, std::string_view full_url, const request_options& options,
                                     ssl::context* tls, const line_handler& on_line) {
   exchange<Stream> x(url, full_url, options, tls);
   if (auto opened = x.open(); !opened) return opened.error();
   if (!x.success()) return x.status_error();
   line_splitter lines(options.max_body_bytes, on_line);
   bool stopped_by_handler = false;
-  auto read = x.read_body([&](std::string_view chunk) -> kube_result<bool> {
+  auto read = x.read_body([&](std::string_view chunk) -> result<bool> {
     if (lines.feed(chunk)) return true;
     if (lines.too_long()) return body_too_large(x.url(), options.max_body_bytes, "a line of the stream");
     stopped_by_handler = true;
@@ -346,14 +346,14 @@ kube_result<kube_ok> get_lines_with(const kube_url& url, std::string_view full_u
   });
   if (!read) return read.error();
   if (!stopped_by_handler) lines.finish();
-  return kube_ok{};
+  return {};
 }
 
 /// Reads a whole PEM file; errors name the file and the system's reason.
-kube_result<std::string> read_pem_file(const std::string& path, std::string_view what) {
+result<std::string> read_pem_file(const std::string& path, std::string_view what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return make_kube_error(kube_error_kind::config,
+    return make_error(errc::config,
                            "cannot read " + std::string(what) + " " + path + ": " + std::strerror(errno));
   }
   std::ostringstream content;
@@ -362,21 +362,21 @@ kube_result<std::string> read_pem_file(const std::string& path, std::string_view
 }
 
 /// The PEM text of a file or in-memory setting, whichever is set (empty when neither).
-kube_result<std::string> pem_of(const std::string& file, const std::string& pem, std::string_view what) {
+result<std::string> pem_of(const std::string& file, const std::string& pem, std::string_view what) {
   if (!pem.empty()) return pem;
   if (file.empty()) return std::string();
   return read_pem_file(file, what);
 }
 
-kube_error tls_config_error(std::string_view what, const beast::error_code& ec) {
-  return make_kube_error(kube_error_kind::config, "invalid " + std::string(what) + ": " + ec.message());
+error tls_config_error(std::string_view what, const beast::error_code& ec) {
+  return make_error(errc::config, "invalid " + std::string(what) + ": " + ec.message());
 }
 
-kube_result<kube_ok> load_trust(ssl::context& ctx, const kube_tls_settings& tls) {
+result<void> load_trust(ssl::context& ctx, const kube_tls_settings& tls) {
   beast::error_code ec;
   if (tls.insecure_skip_verify) {
     ctx.set_verify_mode(ssl::verify_none);
-    return kube_ok{};
+    return {};
   }
   ctx.set_verify_mode(ssl::verify_peer);
   auto ca = pem_of(tls.ca_file, tls.ca_pem, "CA file");
@@ -384,35 +384,35 @@ kube_result<kube_ok> load_trust(ssl::context& ctx, const kube_tls_settings& tls)
   if (ca.value().empty()) {
     ctx.set_default_verify_paths(ec);
     if (ec) return tls_config_error("system CA store", ec);
-    return kube_ok{};
+    return {};
   }
   ctx.add_certificate_authority(net::buffer(ca.value()), ec);
   if (ec) return tls_config_error(tls.ca_file.empty() ? "CA data" : "CA file " + tls.ca_file, ec);
-  return kube_ok{};
+  return {};
 }
 
-kube_result<kube_ok> load_client_identity(ssl::context& ctx, const kube_tls_settings& tls) {
+result<void> load_client_identity(ssl::context& ctx, const kube_tls_settings& tls) {
   auto cert = pem_of(tls.client_cert_file, tls.client_cert_pem, "client certificate");
   if (!cert) return cert.error();
   auto key = pem_of(tls.client_key_file, tls.client_key_pem, "client key");
   if (!key) return key.error();
-  if (cert.value().empty() && key.value().empty()) return kube_ok{};
+  if (cert.value().empty() && key.value().empty()) return {};
   if (cert.value().empty() || key.value().empty()) {
-    return make_kube_error(kube_error_kind::config, "a client certificate needs both the certificate and its key");
+    return make_error(errc::config, "a client certificate needs both the certificate and its key");
   }
   beast::error_code ec;
   ctx.use_certificate_chain(net::buffer(cert.value()), ec);
   if (ec) return tls_config_error("client certificate", ec);
   ctx.use_private_key(net::buffer(key.value()), ssl::context::pem, ec);
   if (ec) return tls_config_error("client key (or it does not match the certificate)", ec);
-  return kube_ok{};
+  return {};
 }
 
 }  // namespace
 
-kube_result<kube_url> parse_kube_url(std::string_view url) {
+result<kube_url> parse_kube_url(std::string_view url) {
   auto bad = [&](std::string_view why) {
-    return make_kube_error(kube_error_kind::config, "invalid URL \"" + std::string(url) + "\": " + std::string(why));
+    return make_error(errc::config, "invalid URL \"" + std::string(url) + "\": " + std::string(why));
   };
   kube_url out;
   std::string_view rest = url;
@@ -457,7 +457,7 @@ kube_result<kube_url> parse_kube_url(std::string_view url) {
   return out;
 }
 
-kube_result<kube_http_client> kube_http_client::create(const kube_tls_settings& tls) {
+result<kube_http_client> kube_http_client::create(const kube_tls_settings& tls) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                    ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
@@ -466,22 +466,22 @@ kube_result<kube_http_client> kube_http_client::create(const kube_tls_settings& 
   return kube_http_client(std::move(ctx));
 }
 
-kube_result<http_response> kube_http_client::get(std::string_view url, const request_options& options) const {
+result<http_response> kube_http_client::get(std::string_view url, const request_options& options) const {
   auto parsed = parse_kube_url(url);
   if (!parsed) return parsed.error();
   if (options.bearer_token.find_first_of("\r\n") != std::string::npos) {
-    return make_kube_error(kube_error_kind::token_file, "GET " + std::string(url) + ": the bearer token contains a line break");
+    return make_error(errc::token_file, "GET " + std::string(url) + ": the bearer token contains a line break");
   }
   if (parsed.value().tls) return get_with<tls_stream>(parsed.value(), url, options, tls_.get());
   return get_with<plain_stream>(parsed.value(), url, options, nullptr);
 }
 
-kube_result<kube_ok> kube_http_client::get_lines(std::string_view url, const request_options& options,
+result<void> kube_http_client::get_lines(std::string_view url, const request_options& options,
                                                  const line_handler& on_line) const {
   auto parsed = parse_kube_url(url);
   if (!parsed) return parsed.error();
   if (options.bearer_token.find_first_of("\r\n") != std::string::npos) {
-    return make_kube_error(kube_error_kind::token_file, "GET " + std::string(url) + ": the bearer token contains a line break");
+    return make_error(errc::token_file, "GET " + std::string(url) + ": the bearer token contains a line break");
   }
   if (parsed.value().tls) return get_lines_with<tls_stream>(parsed.value(), url, options, tls_.get(), on_line);
   return get_lines_with<plain_stream>(parsed.value(), url, options, nullptr, on_line);

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "k8s/kube_result.hpp"
+#include "base/result.hpp"
 
 namespace boost::asio::ssl {
 class context;
@@ -55,7 +55,7 @@ struct kube_url {
 };
 
 /// Splits a URL; errors name what is wrong with it (kind config).
-kube_result<kube_url> parse_kube_url(std::string_view url);
+result<kube_url> parse_kube_url(std::string_view url);
 
 /// Receives one line of a streamed body (without its line break); false ends the stream.
 using line_handler = std::function<bool(std::string_view line)>;
@@ -65,15 +65,15 @@ using line_handler = std::function<bool(std::string_view line)>;
 class kube_http_client {
  public:
   /// Loads the CA and the client certificate once; errors name the file or field (kind config).
-  static kube_result<kube_http_client> create(const kube_tls_settings& tls);
+  static result<kube_http_client> create(const kube_tls_settings& tls);
 
   /// GETs `url` and returns its body. Non-2xx statuses are errors (auth for 401/403,
   /// http_status otherwise, with `status` set and the start of the body in the message).
-  kube_result<http_response> get(std::string_view url, const request_options& options) const;
+  result<http_response> get(std::string_view url, const request_options& options) const;
 
   /// GETs `url` and hands its body to `on_line` line by line as it arrives (chunked watch
   /// streams). Returns when the server ends the body, `on_line` returns false, or on error.
-  kube_result<kube_ok> get_lines(std::string_view url, const request_options& options,
+  result<void> get_lines(std::string_view url, const request_options& options,
                                  const line_handler& on_line) const;
 
  private:

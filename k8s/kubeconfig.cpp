@@ -13,8 +13,8 @@
 namespace kepler {
 namespace {
 
-kube_error config_error(std::string message) {
-  return make_kube_error(kube_error_kind::config, std::move(message));
+error config_error(std::string message) {
+  return make_error(errc::config, std::move(message));
 }
 
 std::string env_or_empty(const char* name) {
@@ -51,20 +51,20 @@ std::string resolve_path(const std::string& path, const std::filesystem::path& b
 }
 
 /// A `*-data` field's PEM, or the file named by its sibling (resolved later by the client).
-kube_result<kube_ok> read_pem_pair(const YAML::Node& map, const char* file_key, const char* data_key,
+result<void> read_pem_pair(const YAML::Node& map, const char* file_key, const char* data_key,
                                    const std::filesystem::path& base, std::string& file, std::string& pem) {
   std::string data = string_field(map, data_key);
   if (!data.empty()) {
     auto decoded = decode_base64(data);
     if (!decoded) return config_error(std::string(data_key) + ": " + decoded.error_message());
     pem = std::move(decoded.value());
-    return kube_ok{};
+    return {};
   }
   file = resolve_path(string_field(map, file_key), base);
-  return kube_ok{};
+  return {};
 }
 
-kube_result<kube_ok> read_cluster(const YAML::Node& cluster, const std::filesystem::path& base,
+result<void> read_cluster(const YAML::Node& cluster, const std::filesystem::path& base,
                                   api_server_config& out) {
   out.server = string_field(cluster, "server");
   if (out.server.empty()) return config_error("the cluster has no server");
@@ -75,8 +75,8 @@ kube_result<kube_ok> read_cluster(const YAML::Node& cluster, const std::filesyst
                        out.tls.ca_pem);
 }
 
-kube_result<kube_ok> read_user(const YAML::Node& user, const std::filesystem::path& base, api_server_config& out) {
-  if (!user || user.IsNull()) return kube_ok{};  // anonymous
+result<void> read_user(const YAML::Node& user, const std::filesystem::path& base, api_server_config& out) {
+  if (!user || user.IsNull()) return {};  // anonymous
   if (user["exec"]) return config_error("exec credential plugins are not supported; use a token or a client certificate");
   if (user["auth-provider"]) return config_error("auth providers are not supported; use a token or a client certificate");
   if (user["username"] || user["password"]) return config_error("basic authentication is not supported");
@@ -90,7 +90,7 @@ kube_result<kube_ok> read_user(const YAML::Node& user, const std::filesystem::pa
   return read_pem_pair(user, "client-key", "client-key-data", base, out.tls.client_key_file, out.tls.client_key_pem);
 }
 
-kube_result<api_server_config> parse_kubeconfig(const YAML::Node& root, const std::filesystem::path& base) {
+result<api_server_config> parse_kubeconfig(const YAML::Node& root, const std::filesystem::path& base) {
   const std::string context_name = string_field(root, "current-context");
   if (context_name.empty()) return config_error("no current-context");
   const YAML::Node context = named_entry(root, "contexts", context_name, "context");
@@ -119,7 +119,7 @@ in_cluster_env in_cluster_env::from_environment() {
   return env;
 }
 
-kube_result<api_server_config> in_cluster_config(const in_cluster_env& env) {
+result<api_server_config> in_cluster_config(const in_cluster_env& env) {
   if (env.service_host.empty() || env.service_port.empty()) {
     return config_error(
         "not running in a cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set "
@@ -134,7 +134,7 @@ kube_result<api_server_config> in_cluster_config(const in_cluster_env& env) {
   return out;
 }
 
-kube_result<api_server_config> load_kubeconfig(const std::string& path) {
+result<api_server_config> load_kubeconfig(const std::string& path) {
   std::ifstream in(path);
   if (!in) return config_error("cannot read kubeconfig " + path + ": " + std::strerror(errno));
   try {
@@ -147,32 +147,32 @@ kube_result<api_server_config> load_kubeconfig(const std::string& path) {
   }
 }
 
-kube_result<api_server_config> api_server_config_for(const kube_settings& settings, const in_cluster_env& env) {
+result<api_server_config> api_server_config_for(const kube_settings& settings, const in_cluster_env& env) {
   if (!settings.kubeconfig.empty()) return load_kubeconfig(settings.kubeconfig);
   return in_cluster_config(env);
 }
 
-kube_result<std::string> read_token_file(const std::string& path) {
+result<std::string> read_token_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return make_kube_error(kube_error_kind::token_file, "cannot read token file " + path + ": " + std::strerror(errno));
+    return make_error(errc::token_file, "cannot read token file " + path + ": " + std::strerror(errno));
   }
   std::ostringstream content;
   content << in.rdbuf();
   std::string token(trim(content.str()));
-  if (token.empty()) return make_kube_error(kube_error_kind::token_file, "token file " + path + " is empty");
+  if (token.empty()) return make_error(errc::token_file, "token file " + path + " is empty");
   if (token.find_first_of("\r\n") != std::string::npos) {
-    return make_kube_error(kube_error_kind::token_file, "token file " + path + " holds more than one line");
+    return make_error(errc::token_file, "token file " + path + " holds more than one line");
   }
   return token;
 }
 
-kube_result<std::string> current_token(const api_server_config& config) {
+result<std::string> current_token(const api_server_config& config) {
   if (!config.token_file.empty()) return read_token_file(config.token_file);
   return config.token;
 }
 
-kube_result<std::string> decode_base64(std::string_view text) {
+result<std::string> decode_base64(std::string_view text) {
   std::string compact;
   compact.reserve(text.size());
   for (char c : text) {

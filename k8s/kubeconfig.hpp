@@ -5,7 +5,7 @@
 #include <string>
 
 #include "k8s/kube_http_client.hpp"
-#include "k8s/kube_result.hpp"
+#include "base/result.hpp"
 #include "k8s/kube_settings.hpp"
 
 namespace kepler {
@@ -28,24 +28,24 @@ struct in_cluster_env {
 };
 
 /// The in-cluster configuration: https://host:port, the service account's CA and token file.
-kube_result<api_server_config> in_cluster_config(const in_cluster_env& env);
+result<api_server_config> in_cluster_config(const in_cluster_env& env);
 
 /// The current context of a kubeconfig file; relative file paths are relative to its folder.
 /// Exec plugins, auth providers and basic auth are reported as unsupported.
-kube_result<api_server_config> load_kubeconfig(const std::string& path);
+result<api_server_config> load_kubeconfig(const std::string& path);
 
 /// `kube.config` when set, else the in-cluster configuration from `env`.
-kube_result<api_server_config> api_server_config_for(const kube_settings& settings, const in_cluster_env& env);
+result<api_server_config> api_server_config_for(const kube_settings& settings, const in_cluster_env& env);
 
 /// The token of a token file (surrounding whitespace removed); a missing, unreadable or
 /// empty file is a token_file error naming it.
-kube_result<std::string> read_token_file(const std::string& path);
+result<std::string> read_token_file(const std::string& path);
 
 /// The token for the next request: the token file's current content when one is set,
 /// else the static token (possibly empty: no Authorization header).
-kube_result<std::string> current_token(const api_server_config& config);
+result<std::string> current_token(const api_server_config& config);
 
 /// Decodes standard base64 (whitespace ignored), as kubeconfig `*-data` fields hold PEM.
-kube_result<std::string> decode_base64(std::string_view text);
+result<std::string> decode_base64(std::string_view text);
 
 }  // namespace kepler

@@ -21,7 +21,7 @@ kubelet_pod_source::kubelet_pod_source(kubelet_source_options options) : options
   while (options_.endpoint.ends_with('/')) options_.endpoint.pop_back();
 }
 
-kube_result<kube_http_client*> kubelet_pod_source::client() {
+result<kube_http_client*> kubelet_pod_source::client() {
   if (!client_) {
     kube_tls_settings tls;
     tls.ca_file = options_.ca_file;
@@ -33,7 +33,7 @@ kube_result<kube_http_client*> kubelet_pod_source::client() {
   return &*client_;
 }
 
-kube_result<pod_list> kubelet_pod_source::fetch(const std::function<bool()>& should_stop) {
+result<pod_list> kubelet_pod_source::fetch(const std::function<bool()>& should_stop) {
   const std::string url = options_.endpoint + "/pods";
   request_options request;
   if (!options_.token_file.empty()) {
@@ -49,11 +49,11 @@ kube_result<pod_list> kubelet_pod_source::fetch(const std::function<bool()>& sho
   auto response = http.value()->get(url, request);
   if (!response) {
     auto kind = response.error_kind();
-    if (kind == kube_error_kind::tls || kind == kube_error_kind::config) client_.reset();  // reload the CA next time
+    if (kind == errc::tls || kind == errc::config) client_.reset();  // reload the CA next time
     return response.error();
   }
   auto pods = parse_pod_list(response.value().body, options_.parse_limits);
-  if (!pods) return make_kube_error(kube_error_kind::parse, "GET " + url + ": " + pods.error_message());
+  if (!pods) return make_error(errc::parse, "GET " + url + ": " + pods.error_message());
   return std::move(pods.value());
 }
 
@@ -69,8 +69,8 @@ std::optional<std::string> kubelet_endpoint_from_env() {
   return kubelet_endpoint_for(node_ip);
 }
 
-kube_result<std::string> kubelet_endpoint_from_node(std::string_view node_json) {
-  auto bad = [](std::string why) { return make_kube_error(kube_error_kind::parse, "Node object: " + why); };
+result<std::string> kubelet_endpoint_from_node(std::string_view node_json) {
+  auto bad = [](std::string why) { return make_error(errc::parse, "Node object: " + why); };
   simdjson::dom::parser parser;
   simdjson::dom::element node;
   if (auto err = parser.parse(node_json.data(), node_json.size()).get(node); err) {
@@ -98,9 +98,9 @@ kube_result<std::string> kubelet_endpoint_from_node(std::string_view node_json) 
   return kubelet_endpoint_for(address, static_cast<unsigned>(port));
 }
 
-kube_result<std::string> lookup_kubelet_endpoint(const api_server_config& api, const std::string& node_name,
+result<std::string> lookup_kubelet_endpoint(const api_server_config& api, const std::string& node_name,
                                                  const request_options& options) {
-  if (!valid_node_name(node_name)) return make_kube_error(kube_error_kind::config, "invalid node name \"" + node_name + "\"");
+  if (!valid_node_name(node_name)) return make_error(errc::config, "invalid node name \"" + node_name + "\"");
   auto client = kube_http_client::create(api.tls);
   if (!client) return client.error();
   auto token = current_token(api);
@@ -111,7 +111,7 @@ kube_result<std::string> lookup_kubelet_endpoint(const api_server_config& api, c
   auto response = client.value().get(url, request);
   if (!response) return response.error();
   auto endpoint = kubelet_endpoint_from_node(response.value().body);
-  if (!endpoint) return make_kube_error(kube_error_kind::parse, "GET " + url + ": " + endpoint.error_message());
+  if (!endpoint) return make_error(errc::parse, "GET " + url + ": " + endpoint.error_message());
   return endpoint;
 }
 

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "k8s/kube_http_client.hpp"
-#include "k8s/kube_result.hpp"
+#include "base/result.hpp"
 #include "k8s/kube_settings.hpp"
 #include "k8s/kubeconfig.hpp"
 #include "k8s/pod_index.hpp"
@@ -36,12 +36,12 @@ class kubelet_pod_source {
   explicit kubelet_pod_source(kubelet_source_options options);
 
   /// One poll: reads the token, GETs /pods and parses it. `should_stop` is polled while waiting.
-  kube_result<pod_list> fetch(const std::function<bool()>& should_stop = {});
+  result<pod_list> fetch(const std::function<bool()>& should_stop = {});
 
   const kubelet_source_options& options() const { return options_; }
 
  private:
-  kube_result<kube_http_client*> client();
+  result<kube_http_client*> client();
 
   kubelet_source_options options_;
   std::optional<kube_http_client> client_;
@@ -56,10 +56,10 @@ std::optional<std::string> kubelet_endpoint_from_env();
 
 /// The node's kubelet endpoint from its Node object (`GET /api/v1/nodes/<name>`): the first
 /// InternalIP address and `status.daemonEndpoints.kubeletEndpoint.Port` (10250 if absent).
-kube_result<std::string> lookup_kubelet_endpoint(const api_server_config& api, const std::string& node_name,
+result<std::string> lookup_kubelet_endpoint(const api_server_config& api, const std::string& node_name,
                                                  const request_options& options);
 
 /// Extracts that endpoint from a Node document (parse errors name what is missing).
-kube_result<std::string> kubelet_endpoint_from_node(std::string_view node_json);
+result<std::string> kubelet_endpoint_from_node(std::string_view node_json);
 
 }  // namespace kepler

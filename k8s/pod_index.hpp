@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "sensors/result.hpp"
+#include "base/result.hpp"
 
 namespace kepler {
 

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "k8s/container_identity.hpp"
+#include "sensors/proc/container_identity.hpp"
 
 namespace fs = std::filesystem;
 using namespace kepler;

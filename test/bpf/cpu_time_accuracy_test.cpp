@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "bpf/cgroup_paths.hpp"
-#include "child_process.hpp"
-#include "probe_fixture.hpp"
+#include "test/bpf/probe_reads.hpp"
+#include "test/bpf/probe_fixture.hpp"
 
 using namespace kepler;
 using namespace kepler::testing;
@@ -107,19 +107,32 @@ bool pin(pid_t pid, int cpu) {
   return sched_setaffinity(pid, sizeof set, &set) == 0;
 }
 
-/// The runtime of a child that has exited but is not reaped yet, then reaps it.
-uint64_t final_runtime_and_reap(child_process& child) {
+/// Waits for a child's exit, reads until the probe reports it (its last switch is then behind
+/// it), and reaps it: the probe's charge in that read and the kernel's final runtime.
+struct final_charge {
+  bool seen = false;
+  uint64_t charged_ns = 0, runtime_ns = 0;
+  cpu_time_snapshot read;
+};
+
+final_charge read_exit_and_reap(probe_fixture& fixture, child_process& child, uint64_t start_ticks) {
+  final_charge result;
   siginfo_t exited{};
   waitid(P_PID, id_t(child.pid()), &exited, WEXITED | WNOWAIT);
-  uint64_t runtime = proc_exec_ns(child.pid());  // readable until reaped
+  result.read = fixture.read_until_exit(child.pid(), start_ticks);
+  result.runtime_ns = proc_exec_ns(child.pid());  // readable until reaped
   child.wait();
-  return runtime;
+  if (auto process = find_process(result.read, child.pid(), start_ticks)) {
+    result.seen = true;
+    result.charged_ns = process->cpu_ns;
+  }
+  return result;
 }
 
 /// Waits (up to a second) until `pid` sleeps, e.g. blocked on its go pipe.
 void wait_until_sleeping(pid_t pid) {
   for (int i = 0; i < 10'000; ++i) {
-    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat = test::whole_file("/proc/" + std::to_string(pid) + "/stat");
     std::size_t state = stat.rfind(')') + 2;  // the field after the command name
     if (state < stat.size() && stat[state] == 'S') return;
     std::this_thread::sleep_for(100us);
@@ -128,7 +141,7 @@ void wait_until_sleeping(pid_t pid) {
 
 /// usage_usec of a cgroup v2 directory's cpu.stat.
 uint64_t cgroup_usage_us(const std::filesystem::path& dir) {
-  std::istringstream stat(read_file((dir / "cpu.stat").string()));
+  std::istringstream stat(test::whole_file((dir / "cpu.stat").string()));
   std::string key;
   uint64_t value = 0;
   while (stat >> key >> value)
@@ -246,14 +259,12 @@ TEST_CASE("a task that exits right after a flush is charged its whole runtime, o
     std::this_thread::sleep_for(std::chrono::milliseconds(1 + i % 5));
     fixture.read();  // a flush in the middle of its slice
     (void)!write(quit[1], "q", 1);
-    uint64_t runtime = final_runtime_and_reap(child);
-    fixture.read();  // sees the exit; the next read holds the final switch
-    auto seen = find_process(fixture.read(), child.pid(), start);
-    bool same = seen && seen->cpu_ns == runtime;
+    auto charge = read_exit_and_reap(fixture, child, start);
+    bool same = charge.seen && charge.charged_ns == charge.runtime_ns;
     exact += same;
     if (!same)
-      misses << "child " << i << ": " << (seen ? std::to_string(seen->cpu_ns) : std::string("not seen"))
-             << " ns charged, " << runtime << " ns run\n";
+      misses << "child " << i << ": " << (charge.seen ? std::to_string(charge.charged_ns) : std::string("not seen"))
+             << " ns charged, " << charge.runtime_ns << " ns run\n";
     close(quit[0]);
     close(quit[1]);
   }
@@ -283,14 +294,13 @@ TEST_CASE("many short children are charged exactly, each and all together in the
       wait_until_sleeping(child.pid());
       std::ofstream(dir / "cgroup.procs") << child.pid() << std::flush;
       child.go();
-      uint64_t runtime = final_runtime_and_reap(child);
-      fixture.read();
-      auto seen = find_process(fixture.read(), child.pid(), start);
-      bool same = seen && seen->cpu_ns == runtime;
+      auto charge = read_exit_and_reap(fixture, child, start);
+      bool same = charge.seen && charge.charged_ns == charge.runtime_ns;
       exact += same;
       if (!same)
-        misses << "child " << i << ": " << (seen ? std::to_string(seen->cpu_ns) : std::string("not seen"))
-               << " ns charged, " << runtime << " ns run\n";
+        misses << "child " << i << ": " << (charge.seen ? std::to_string(charge.charged_ns) : std::string("not seen"))
+               << " ns charged, " << charge.runtime_ns << " ns run\n";
+      CHECK(charge.read.charged_after_exit == 0);
     }
     // Everything the children ran in the cgroup (after their move) against the kernel's sum.
     uint64_t charged_ns = cgroup_cpu_ns(fixture.read(), cgroup_id);
@@ -303,3 +313,4 @@ TEST_CASE("many short children are charged exactly, each and all together in the
   }
   std::filesystem::remove(dir);
 }
+

@@ -12,7 +12,7 @@
 #include "bpf/cpu_time_loader.hpp"
 #include "bpf/cpu_time_reader.hpp"
 #include "bpf/map_batch.hpp"
-#include "child_process.hpp"
+#include "test/bpf/probe_reads.hpp"
 
 using namespace kepler;
 
@@ -68,34 +68,6 @@ TEST_CASE("kernel CPU lists expand ranges and reject malformed text", "[bpf_help
   CHECK_FALSE(parse_cpu_list("3-1", cpus));
   CHECK_FALSE(parse_cpu_list("a-b", cpus));
   CHECK_FALSE(parse_cpu_list("1,,2", cpus));
-}
-
-TEST_CASE("the start time in ns matches /proc's truncated clock ticks", "[bpf_helpers]") {
-  CHECK(start_time_matches(1'234'567'890'123, 123'456, 100));  // 1234.56789 s → 123456 ticks
-  CHECK(start_time_matches(1'234'567'890'123, 123'457, 100));  // one tick of slack
-  CHECK_FALSE(start_time_matches(1'234'567'890'123, 123'460, 100));
-  CHECK_FALSE(start_time_matches(1'234'567'890'123, 12'345, 100));
-}
-
-TEST_CASE("starttime is field 22 of a stat line even when comm holds ') '", "[bpf_helpers]") {
-  std::string line = "4242 (a) b (c) S 1 4242 4242 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 98765 "
-                     "1000 10 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
-  CHECK(stat_start_ticks(line) == 98765u);
-  CHECK_FALSE(stat_start_ticks("4242 (short) S 1 2 3"));
-  CHECK_FALSE(stat_start_ticks("no parenthesis"));
-  CHECK(stat_start_ticks(testing::read_file("/proc/self/stat")).has_value());
-}
-
-TEST_CASE("a live process is alive and a reaped or reused one is not", "[bpf_helpers]") {
-  uint64_t ticks = testing::proc_start_ticks(getpid());
-  uint64_t ns_per_tick = 1'000'000'000u / uint64_t(sysconf(_SC_CLK_TCK));
-  CHECK(process_alive(uint32_t(getpid()), ticks * ns_per_tick));
-  CHECK_FALSE(process_alive(uint32_t(getpid()), (ticks + 50) * ns_per_tick));  // pid reused
-
-  testing::child_process child([] {});
-  child.go();
-  child.wait();
-  CHECK_FALSE(process_alive(uint32_t(child.pid()), 0));
 }
 
 TEST_CASE("loader errors name the cause and what to grant", "[bpf_helpers]") {

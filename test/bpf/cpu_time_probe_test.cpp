@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "bpf/cgroup_paths.hpp"
-#include "child_process.hpp"
-#include "probe_fixture.hpp"
+#include "test/bpf/probe_reads.hpp"
+#include "test/bpf/probe_fixture.hpp"
 
 using namespace kepler;
 using namespace kepler::testing;
@@ -74,11 +74,6 @@ TEST_CASE("the switch program detached runs no more, attached again runs on", "[
 
 namespace {
 
-/// schedstat is the main thread's; the probe counts the whole process. Under a sanitizer the
-/// child also runs the sanitizer's own threads (milliseconds of them at exit), so there the
-/// checks of over-counting are left to the plain build: only losses are checked.
-double other_threads_allowance_ms() { return std::getenv("KEPLER_SANITIZER") ? 50.0 : 0.0; }
-
 /// Makes the probe forget which task each CPU runs, as if it had missed their switch-ins (some
 /// kernels hide a few tasks' switches from tracepoints). Read-modify-write of the whole state:
 /// only for probes that gather nothing on the CPUs, whose other fields may then be stale.
@@ -106,23 +101,23 @@ TEST_CASE("a task whose switch-in was missed is still charged its whole slice", 
   forget_running_tasks(*fixture.probe);
   siginfo_t exited{};
   REQUIRE(waitid(P_PID, id_t(child.pid()), &exited, WEXITED | WNOWAIT) == 0);
+  auto snapshot = fixture.read_until_exit(child.pid(), start);  // its final totals
   double exec_ms = double(proc_exec_ns(child.pid())) / 1e6;  // still readable until reaped
   child.wait();
-  fixture.read();  // sees the exit; the next read includes the final switch (the reader's contract)
-  auto seen = find_process(fixture.read(), child.pid(), start);
+  auto seen = find_process(snapshot, child.pid(), start);
   REQUIRE(seen);
   double bpf_ms = double(seen->cpu_ns) / 1e6;
   INFO(to_string(mode) << ": eBPF " << bpf_ms << " ms, schedstat " << exec_ms << " ms");
   CHECK(exec_ms >= 300);
   CHECK(bpf_ms >= 0.99 * exec_ms);  // nothing of the forgotten slice is lost
-  CHECK(bpf_ms <= 1.01 * exec_ms + other_threads_allowance_ms());
+  CHECK(bpf_ms <= 1.01 * exec_ms + double(other_threads_allowance_ns()) / 1e6);
 }
 
 namespace {
 
 /// idle + iowait of the aggregate cpu line of /proc/stat, in ms.
 double proc_idle_ms() {
-  std::istringstream fields(read_file("/proc/stat"));
+  std::istringstream fields(test::whole_file("/proc/stat"));
   std::string cpu;
   uint64_t user, nice, system, idle, iowait;
   fields >> cpu >> user >> nice >> system >> idle >> iowait;
@@ -291,36 +286,29 @@ TEST_CASE("slots of exited processes are given back and count again from zero", 
     pid_t pid;
     uint64_t start_ticks, exec_ns;
   };
-  std::optional<ran> previous;
   int exact = 0;
   std::ostringstream misses;
-  auto check_previous = [&](const cpu_time_snapshot& snapshot) {
-    // Reported again after its exit, final switch included, then retired.
-    auto seen = find_process(snapshot, previous->pid, previous->start_ticks);
-    // A slot that kept an earlier process's time (5 ms or more) would show it here.
-    double extra_ms = seen ? (double(seen->cpu_ns) - double(previous->exec_ns)) / 1e6 : -1;
-    bool near = seen && extra_ms >= -0.1 && extra_ms <= 0.1 + other_threads_allowance_ms();
-    exact += near;
-    if (!near)
-      misses << "pid " << previous->pid << ": " << (seen ? std::to_string(seen->cpu_ns) + " ns charged, " : "not seen, ")
-             << previous->exec_ns << " ns run\n";
-  };
+  cpu_time_snapshot last;
   for (int i = 0; i < children; ++i) {
     child_process child([] { spin_cpu(5'000'000); });
     uint64_t start = proc_start_ticks(child.pid());
     child.go();
     siginfo_t exited{};
     REQUIRE(waitid(P_PID, id_t(child.pid()), &exited, WEXITED | WNOWAIT) == 0);
+    last = fixture.read_until_exit(child.pid(), start);  // reported with its final totals
     uint64_t exec_ns = proc_exec_ns(child.pid());
     child.wait();
-    auto snapshot = fixture.read();  // sees this child's exit
-    if (previous) check_previous(snapshot);
-    previous = ran{child.pid(), start, exec_ns};
+    // A slot that kept an earlier process's time (5 ms or more) would show it here.
+    auto seen = find_process(last, child.pid(), start);
+    bool same = seen && seen->cpu_ns >= exec_ns && seen->cpu_ns <= exec_ns + other_threads_allowance_ns();
+    exact += same;
+    if (!same)
+      misses << "pid " << child.pid() << ": "
+             << (seen ? std::to_string(seen->cpu_ns) + " ns charged, " : "not seen, ") << exec_ns << " ns run\n";
   }
-  auto last = fixture.read();
-  check_previous(last);
   INFO(misses.str());
   CHECK(exact == children);
+  CHECK(last.charged_after_exit == 0);
   CHECK(last.drops[CPU_TIME_DROP_PROCESS] == 0);
   CHECK(last.process_fill.entries <= options.max_processes);
 }

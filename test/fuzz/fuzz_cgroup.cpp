@@ -7,8 +7,8 @@
 #include <string>
 
 #include "bpf/cgroup_paths.hpp"
-#include "k8s/container_identity.hpp"
-#include "sensors/procfs.hpp"
+#include "sensors/proc/container_identity.hpp"
+#include "sensors/proc/procfs.hpp"
 #include "test/fuzz/fuzz_support.hpp"
 
 namespace {

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "actors/config.hpp"
+#include "config/config.hpp"
 #include "k8s/kubeconfig.hpp"
 #include "test/fuzz/fuzz_support.hpp"
 

@@ -6,9 +6,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "sensors/privileges.hpp"
-#include "sensors/procfs.hpp"
-#include "sensors/vm_detect.hpp"
+#include "sensors/proc/privileges.hpp"
+#include "sensors/proc/procfs.hpp"
+#include "sensors/proc/vm_detect.hpp"
 #include "test/fuzz/fuzz_support.hpp"
 
 namespace {

@@ -163,14 +163,14 @@ TEST_CASE("a failed watch keeps the cache and resumes from the same resourceVers
   server->queue_watch(pods_path, fake_response::json("overloaded", 500));
   auto failed = source.run_once(out.handler(), [] { return false; });
   REQUIRE_FALSE(failed.ok());
-  CHECK(failed.error_kind() == kube_error_kind::http_status);
+  CHECK(failed.error_kind() == errc::http_status);
   CHECK(source.resource_version() == "228211");
   CHECK(source.cache().size() == 1);
 
   server->queue_watch(pods_path, fake_response::watch({"{not json"}, watch_end::hold));
   auto garbled = source.run_once(out.handler(), [] { return false; });
   REQUIRE_FALSE(garbled.ok());
-  CHECK(garbled.error_kind() == kube_error_kind::parse);
+  CHECK(garbled.error_kind() == errc::parse);
   CHECK_THAT(garbled.error_message(), Contains("watch event"));
 
   server->queue_watch(pods_path, fake_response::watch({error_event(500, "internal error")}, watch_end::hold));
@@ -182,7 +182,7 @@ TEST_CASE("a failed watch keeps the cache and resumes from the same resourceVers
   server->queue_watch(pods_path, fake_response::watch({pod_event("ADDED", "uid-2", "late", "228300", 9)}, watch_end::abort));
   auto cut = source.run_once(out.handler(), [] { return false; });
   REQUIRE_FALSE(cut.ok());
-  CHECK(cut.error_kind() == kube_error_kind::io);
+  CHECK(cut.error_kind() == errc::io);
   CHECK(source.resource_version() == "228300");  // the event before the cut counts
 
   auto seen = server->requests();
@@ -234,14 +234,14 @@ TEST_CASE("a list that fails publishes nothing and keeps no version", "[apiserve
   server->queue(pods_path, fake_response::truncated_json(pods_fixture_text("apiserver_podlist_k8s1.2_docker.json")));
   auto failed = source.run_once(out.handler(), [] { return false; });
   REQUIRE_FALSE(failed.ok());
-  CHECK(failed.error_kind() == kube_error_kind::parse);
+  CHECK(failed.error_kind() == errc::parse);
   CHECK(out.indexes.empty());
   CHECK(source.resource_version().empty());
 
   server->require_token("rotated");
   auto refused = source.run_once(out.handler(), [] { return false; });
   REQUIRE_FALSE(refused.ok());
-  CHECK(refused.error_kind() == kube_error_kind::auth);
+  CHECK(refused.error_kind() == errc::auth);
   dir.write("token", "rotated");  // the kubelet rotated the projected token
   server->on(pods_path, fake_response::json(pods_fixture_text("apiserver_podlist_k8s1.2_docker.json")));
   CHECK(step(source, out) == apiserver_step::listed);
@@ -306,7 +306,7 @@ TEST_CASE("an invalid node name is a config error", "[apiserver_pod_source]") {
   apiserver_pod_source source(options);
   auto result = source.run_once([](pod_index_ptr) {}, [] { return false; });
   REQUIRE_FALSE(result.ok());
-  CHECK(result.error_kind() == kube_error_kind::config);
+  CHECK(result.error_kind() == errc::config);
 }
 
 TEST_CASE("percent-encoding keeps only unreserved characters", "[apiserver_pod_source]") {

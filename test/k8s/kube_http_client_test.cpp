@@ -61,7 +61,7 @@ TEST_CASE("malformed URLs are config errors that say what is wrong", "[kube_http
   auto check = [](std::string_view url, std::string_view why) {
     auto parsed = parse_kube_url(url);
     REQUIRE_FALSE(parsed.ok());
-    CHECK(parsed.error_kind() == kube_error_kind::config);
+    CHECK(parsed.error_kind() == errc::config);
     CHECK_THAT(parsed.error_message(), Contains(std::string(why)) && Contains(std::string(url)));
   };
   check("ftp://host/", "http:// or https://");
@@ -111,7 +111,7 @@ TEST_CASE("a server that is down is a connect error naming the URL", "[kube_http
   const std::string url = "https://127.0.0.1:" + std::to_string(closed_port()) + "/pods";
   auto response = trusting_test_ca().get(url, quick());
   REQUIRE_FALSE(response.ok());
-  CHECK(response.error_kind() == kube_error_kind::connect);
+  CHECK(response.error_kind() == errc::connect);
   CHECK_THAT(response.error_message(), Contains(url) && Contains("refused"));
 }
 
@@ -120,7 +120,7 @@ TEST_CASE("HTTP 500 is an http_status error with the code and the start of the b
   server->on("/pods", fake_response::json(R"({"message":"etcd is sad"})", 500));
   auto response = trusting_test_ca().get(server->url() + "/pods", quick());
   REQUIRE_FALSE(response.ok());
-  CHECK(response.error_kind() == kube_error_kind::http_status);
+  CHECK(response.error_kind() == errc::http_status);
   CHECK(response.error().status == 500);
   CHECK_THAT(response.error_message(), Contains("HTTP 500") && Contains("etcd is sad") && Contains(server->url()));
 }
@@ -133,12 +133,12 @@ TEST_CASE("401 and 403 are auth errors", "[kube_http_client]") {
   options.bearer_token = "wrong";
   auto unauthorized = trusting_test_ca().get(server->url() + "/pods", options);
   REQUIRE_FALSE(unauthorized.ok());
-  CHECK(unauthorized.error_kind() == kube_error_kind::auth);
+  CHECK(unauthorized.error_kind() == errc::auth);
   CHECK(unauthorized.error().status == 401);
   options.bearer_token = "right";
   auto forbidden = trusting_test_ca().get(server->url() + "/forbidden", options);
   REQUIRE_FALSE(forbidden.ok());
-  CHECK(forbidden.error_kind() == kube_error_kind::auth);
+  CHECK(forbidden.error_kind() == errc::auth);
   CHECK(forbidden.error().status == 403);
 }
 
@@ -149,7 +149,7 @@ TEST_CASE("a server that stalls past the deadline is a timeout, not a hang", "[k
   auto response = trusting_test_ca().get(server->url() + "/pods", quick(300ms));
   auto waited = steady::now() - started;
   REQUIRE_FALSE(response.ok());
-  CHECK(response.error_kind() == kube_error_kind::timeout);
+  CHECK(response.error_kind() == errc::timeout);
   CHECK_THAT(response.error_message(), Contains("timed out after 300 ms") && Contains("response headers"));
   CHECK(waited < 5s);  // far below the 10 s stall: the deadline ended the wait
 }
@@ -159,7 +159,7 @@ TEST_CASE("a body that stops arriving after the headers times out too", "[kube_h
   server->on("/pods", fake_response::watch({R"({"partial":)"}, watch_end::hold));
   auto response = trusting_test_ca().get(server->url() + "/pods", quick(300ms));
   REQUIRE_FALSE(response.ok());
-  CHECK(response.error_kind() == kube_error_kind::timeout);
+  CHECK(response.error_kind() == errc::timeout);
   CHECK_THAT(response.error_message(), Contains("reading the body"));
 }
 
@@ -172,7 +172,7 @@ TEST_CASE("a body over the limit is refused without reading it all", "[kube_http
   options.max_body_bytes = 1u << 20;
   auto response = trusting_test_ca().get(server->url() + "/pods", options);
   REQUIRE_FALSE(response.ok());
-  CHECK(response.error_kind() == kube_error_kind::body_too_large);
+  CHECK(response.error_kind() == errc::body_too_large);
   CHECK_THAT(response.error_message(), Contains("exceeds 1048576 bytes"));
   REQUIRE(server->wait_finished(1, 10s));
   // The client hung up at the limit: the server got rid of the limit plus socket buffers at
@@ -195,7 +195,7 @@ TEST_CASE("a connection closed in the middle of the body is an io error", "[kube
   server->on("/pods", fake_response::cut_short(pods_fixture_text("nr_k8s1.16_docker_minikube.json")));
   auto response = trusting_test_ca().get(server->url() + "/pods", quick());
   REQUIRE_FALSE(response.ok());
-  CHECK(response.error_kind() == kube_error_kind::io);
+  CHECK(response.error_kind() == errc::io);
   CHECK_THAT(response.error_message(), Contains("reading the body"));
 }
 
@@ -204,7 +204,7 @@ TEST_CASE("a server certificate from an unknown CA is a tls error", "[kube_http_
   server->on("/pods", fake_response::json("{}"));
   auto response = trusting(test_certs::shared().other_ca_cert).get(server->url() + "/pods", quick());
   REQUIRE_FALSE(response.ok());
-  CHECK(response.error_kind() == kube_error_kind::tls);
+  CHECK(response.error_kind() == errc::tls);
   CHECK_THAT(response.error_message(), Contains("server certificate rejected") && Contains("issuer"));
   CHECK(server->requests().empty());
 }
@@ -215,7 +215,7 @@ TEST_CASE("a certificate for another address is a tls error", "[kube_http_client
   server->on("/pods", fake_response::json("{}"));
   auto response = trusting_test_ca().get(server->url() + "/pods", quick());
   REQUIRE_FALSE(response.ok());
-  CHECK(response.error_kind() == kube_error_kind::tls);
+  CHECK(response.error_kind() == errc::tls);
   CHECK_THAT(response.error_message(), Contains("IP address mismatch"));
 }
 
@@ -239,14 +239,14 @@ TEST_CASE("unreadable or invalid TLS files are config errors naming them", "[kub
   missing.ca_file = dir.path("nope.crt");
   auto no_file = kube_http_client::create(missing);
   REQUIRE_FALSE(no_file.ok());
-  CHECK(no_file.error_kind() == kube_error_kind::config);
+  CHECK(no_file.error_kind() == errc::config);
   CHECK_THAT(no_file.error_message(), Contains(missing.ca_file) && Contains("No such file"));
 
   kube_tls_settings garbage;
   garbage.ca_file = dir.write("garbage.crt", "not a certificate\n");
   auto not_pem = kube_http_client::create(garbage);
   REQUIRE_FALSE(not_pem.ok());
-  CHECK(not_pem.error_kind() == kube_error_kind::config);
+  CHECK(not_pem.error_kind() == errc::config);
   CHECK_THAT(not_pem.error_message(), Contains(garbage.ca_file));
 
   kube_tls_settings half;
@@ -287,7 +287,7 @@ TEST_CASE("a server requiring a client certificate accepts ours and refuses a cl
 
   auto anonymous = trusting_test_ca().get(server->url() + "/api", quick());
   REQUIRE_FALSE(anonymous.ok());
-  CHECK(anonymous.error_kind() == kube_error_kind::tls);
+  CHECK(anonymous.error_kind() == errc::tls);
   CHECK_THAT(anonymous.error_message(), Contains("certificate"));
   CHECK(server->requests().size() == 2);
 }
@@ -350,7 +350,7 @@ TEST_CASE("a stream line over the limit is body_too_large", "[kube_http_client]"
     return true;
   });
   REQUIRE_FALSE(streamed.ok());
-  CHECK(streamed.error_kind() == kube_error_kind::body_too_large);
+  CHECK(streamed.error_kind() == errc::body_too_large);
   CHECK_THAT(streamed.error_message(), Contains("a line of the stream exceeds 4096 bytes"));
   CHECK(seen == 1);
 }
@@ -371,6 +371,6 @@ TEST_CASE("a raised stop flag ends a wait within the poll period", "[kube_http_c
   auto waited = steady::now() - started;
   raiser.join();
   REQUIRE_FALSE(streamed.ok());
-  CHECK(streamed.error_kind() == kube_error_kind::stopped);
+  CHECK(streamed.error_kind() == errc::stopped);
   CHECK(waited < 10s);  // not the 60 s deadline
 }

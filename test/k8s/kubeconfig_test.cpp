@@ -50,7 +50,7 @@ TEST_CASE("outside a cluster the in-cluster config says which variables are miss
   env.service_port = "443";
   auto config = in_cluster_config(env);
   REQUIRE_FALSE(config.ok());
-  CHECK(config.error_kind() == kube_error_kind::config);
+  CHECK(config.error_kind() == errc::config);
   CHECK_THAT(config.error_message(), Contains("KUBERNETES_SERVICE_HOST") && Contains("kube.config"));
 }
 
@@ -114,7 +114,7 @@ TEST_CASE("kubeconfig problems are config errors that name the file and the piec
     const std::string path = dir.write("config", content);
     auto config = load_kubeconfig(path);
     REQUIRE_FALSE(config.ok());
-    CHECK(config.error_kind() == kube_error_kind::config);
+    CHECK(config.error_kind() == errc::config);
     CHECK_THAT(config.error_message(), Contains(path));
     return config.error_message();
   };
@@ -153,17 +153,17 @@ TEST_CASE("token files are trimmed, and missing or empty ones are token_file err
 
   auto empty = read_token_file(dir.write("empty", " \n"));
   REQUIRE_FALSE(empty.ok());
-  CHECK(empty.error_kind() == kube_error_kind::token_file);
+  CHECK(empty.error_kind() == errc::token_file);
   CHECK_THAT(empty.error_message(), Contains("is empty"));
 
   auto missing = read_token_file(dir.path("absent"));
   REQUIRE_FALSE(missing.ok());
-  CHECK(missing.error_kind() == kube_error_kind::token_file);
+  CHECK(missing.error_kind() == errc::token_file);
   CHECK_THAT(missing.error_message(), Contains(dir.path("absent")) && Contains("No such file"));
 
   auto two_lines = read_token_file(dir.write("two", "a\nb\n"));
   REQUIRE_FALSE(two_lines.ok());
-  CHECK(two_lines.error_kind() == kube_error_kind::token_file);
+  CHECK(two_lines.error_kind() == errc::token_file);
 }
 
 TEST_CASE("base64 decoding handles padding and whitespace and rejects garbage", "[kubeconfig]") {

@@ -76,12 +76,12 @@ TEST_CASE("a missing or empty token file is a token_file error and nothing is se
   auto source = source_for(*server, dir);
   auto missing = source.fetch();
   REQUIRE_FALSE(missing.ok());
-  CHECK(missing.error_kind() == kube_error_kind::token_file);
+  CHECK(missing.error_kind() == errc::token_file);
   CHECK_THAT(missing.error_message(), Contains(dir.path("token")));
   dir.write("token", "");
   auto empty = source.fetch();
   REQUIRE_FALSE(empty.ok());
-  CHECK(empty.error_kind() == kube_error_kind::token_file);
+  CHECK(empty.error_kind() == errc::token_file);
   CHECK(server->requests().empty());
   dir.write("token", "now-there");
   CHECK(source.fetch().ok());
@@ -99,7 +99,7 @@ TEST_CASE("a kubelet that is down at start is a connect error, and the poll afte
   kubelet_pod_source source(options);
   auto down = source.fetch();
   REQUIRE_FALSE(down.ok());
-  CHECK(down.error_kind() == kube_error_kind::connect);
+  CHECK(down.error_kind() == errc::connect);
   CHECK_THAT(down.error_message(), Contains(options.endpoint + "/pods"));
 
   auto server = tls_server(port);
@@ -118,7 +118,7 @@ TEST_CASE("HTTP 500 is an http_status error and the next good answer is used", "
   auto source = source_for(*server, dir);
   auto failed = source.fetch();
   REQUIRE_FALSE(failed.ok());
-  CHECK(failed.error_kind() == kube_error_kind::http_status);
+  CHECK(failed.error_kind() == errc::http_status);
   CHECK(failed.error().status == 500);
   CHECK(source.fetch().ok());
 }
@@ -132,7 +132,7 @@ TEST_CASE("truncated JSON is a parse error naming the URL", "[kubelet_pod_source
   auto source = source_for(*server, dir);
   auto failed = source.fetch();
   REQUIRE_FALSE(failed.ok());
-  CHECK(failed.error_kind() == kube_error_kind::parse);
+  CHECK(failed.error_kind() == errc::parse);
   CHECK_THAT(failed.error_message(), Contains(server->url() + "/pods"));
   CHECK(source.fetch().ok());
 }
@@ -150,7 +150,7 @@ TEST_CASE("a 50 MB pod list over a 1 MiB limit is body_too_large", "[kubelet_pod
   kubelet_pod_source source(options);
   auto failed = source.fetch();
   REQUIRE_FALSE(failed.ok());
-  CHECK(failed.error_kind() == kube_error_kind::body_too_large);
+  CHECK(failed.error_kind() == errc::body_too_large);
   CHECK_THAT(failed.error_message(), Contains("1048576"));
   REQUIRE(server->wait_finished(1, 10s));
   CHECK(server->body_bytes_sent() < 16'000'000);
@@ -165,7 +165,7 @@ TEST_CASE("a kubelet that stalls for 10 s is a timeout after the 300 ms deadline
   auto started = steady::now();
   auto failed = source.fetch();
   REQUIRE_FALSE(failed.ok());
-  CHECK(failed.error_kind() == kube_error_kind::timeout);
+  CHECK(failed.error_kind() == errc::timeout);
   CHECK(steady::now() - started < 5s);
 }
 
@@ -183,7 +183,7 @@ TEST_CASE("a wrong CA is a tls error, and fixing the CA file is picked up by the
   kubelet_pod_source source(options);
   auto rejected = source.fetch();
   REQUIRE_FALSE(rejected.ok());
-  CHECK(rejected.error_kind() == kube_error_kind::tls);
+  CHECK(rejected.error_kind() == errc::tls);
   dir.write("ca.crt", whole_file(test_certs::shared().ca_cert));
   CHECK(source.fetch().ok());
 }
@@ -257,7 +257,7 @@ TEST_CASE("without NODE_IP the endpoint is the Node object's InternalIP and kube
   CHECK(missing.error().status == 404);
   auto invalid = lookup_kubelet_endpoint(api, "../secrets", options);
   REQUIRE_FALSE(invalid.ok());
-  CHECK(invalid.error_kind() == kube_error_kind::config);
+  CHECK(invalid.error_kind() == errc::config);
 }
 
 TEST_CASE("a Node object without an InternalIP is a parse error", "[kubelet_pod_source]") {

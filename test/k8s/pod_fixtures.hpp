@@ -1,5 +1,5 @@
 #pragma once
-// The shared kubelet /pods fixtures (../shared/fixtures/kubelet-pods) and what their
+// The kubelet /pods fixtures (test/fixtures/kubelet-pods) and what their
 // `.expected.tsv` tables say each PodList holds.
 
 #include <algorithm>
@@ -9,11 +9,11 @@
 #include <utility>
 #include <vector>
 
-#include "test/k8s/cgroup_fixtures.hpp"
+#include "test/support/fixture_tsv.hpp"
 
 namespace kepler::test {
 
-/// Path of a file in the shared kubelet-pods fixtures.
+/// Path of a file in the kubelet-pods fixtures.
 inline std::string pod_fixture(const std::string& name) {
   return std::string(KEPLER_FIXTURES_DIR) + "/kubelet-pods/" + name;
 }

@@ -1,5 +1,5 @@
 // fake_kubelet: serves a PodList at GET /pods over HTTPS like a kubelet, with switchable
-// faults, for the daemon's integration tests. Built with the tests (build/test/k8s/fake_kubelet).
+// faults, for the daemon's integration tests. Built with the tests (build/test/fake_kubelet).
 //
 //   fake_kubelet --pods FILE --cert FILE --key FILE [--token-file FILE] [--control FILE]
 //                [--port N] [--port-file FILE] [--plain]

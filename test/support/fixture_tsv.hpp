@@ -1,11 +1,13 @@
 #pragma once
-// Reads the shared fixtures' `.tsv` truth tables: a header row, then one map per row.
+// Reads the fixtures' `.tsv` truth tables (a header row, then one map per row) and their files.
 
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "test/support/temp_dir.hpp"
 
 namespace kepler::testing {
 
@@ -37,3 +39,27 @@ inline std::vector<tsv_row> read_tsv(const std::string& path) {
 }
 
 }  // namespace kepler::testing
+
+namespace kepler::test {
+
+/// Non-empty lines of a file.
+inline std::vector<std::string> file_lines(const std::string& path) {
+  std::istringstream in(whole_file(path));
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(line);
+  return lines;
+}
+
+/// One row of a fixture table, by column name.
+using fixture_row = std::map<std::string, std::string>;
+
+/// Reads a fixture TSV: '#' lines are comments, the first other line names the columns.
+inline std::vector<fixture_row> read_fixture_tsv(const std::string& path) {
+  return kepler::testing::read_tsv(path);
+}
+
+/// `-` in a fixture table means "none".
+inline std::string or_empty(const std::string& cell) { return cell == "-" ? std::string() : cell; }
+
+}  // namespace kepler::test

@@ -1,0 +1,174 @@
+#pragma once
+// The immutable result of one attribution interval, shared with every exporter.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "k8s/pod_index.hpp"
+#include "sensors/proc/process_table.hpp"
+#include "sensors/proc/self_stats.hpp"
+
+namespace kepler {
+
+/// Node-level energy of one zone (RAPL sockets summed), totals since start.
+struct node_zone_stats {
+  std::string name;  ///< package, core, dram, ...
+  std::string path;  ///< the zone directory, or `aggregated-<name>` for several sockets
+  uint64_t total_uj = 0, active_uj = 0, idle_uj = 0;
+  /// Active energy no live process accounts for (exited between scans, interrupts).
+  uint64_t unattributed_uj = 0;
+  double watts = 0, active_watts = 0, idle_watts = 0, unattributed_watts = 0;
+  /// active − (running + terminated + retired workloads + unattributed); 0 unless a bug.
+  int64_t conservation_error_uj = 0;
+  /// Active energy outside every container: non-container processes plus unattributed.
+  uint64_t outside_containers_uj = 0;
+};
+
+/// One physical zone (one socket's package, core, ...), DIFFERENCES #18.
+struct socket_zone_stats {
+  std::string name;
+  int index = 0;
+  std::string path;
+  uint64_t total_uj = 0;
+  double watts = 0;
+};
+
+/// A process as exported; its per-zone values live in the snapshot's flat arrays.
+struct process_row {
+  process_key key;
+  std::shared_ptr<const process_info> info;
+  uint64_t cpu_ns = 0;                 ///< lifetime CPU time
+  uint64_t window_cpu_ns = 0;          ///< CPU time in the last window
+  int64_t terminated_at_mono_ns = 0;   ///< 0 while running
+};
+
+/// A workload that groups processes (a container, a VM or a pod); labels come from the first
+/// process seen in it.
+struct workload_row {
+  std::shared_ptr<const process_info> info;
+  /// Its container, VM or pod id, inside `info` (no copy of a 64-character id per snapshot).
+  const std::string* id_in_info = nullptr;
+  uint64_t cpu_ns = 0;                ///< Σ CPU time of its processes while observed
+  int64_t terminated_at_mono_ns = 0;  ///< 0 while running
+
+  const std::string& id() const { return *id_in_info; }
+};
+
+/// Running and terminated workloads of one level; zone values row-major as for processes.
+struct workload_table {
+  std::vector<workload_row> running;
+  std::vector<uint64_t> running_energy_uj;
+  std::vector<double> running_watts;
+  std::vector<workload_row> terminated;
+  std::vector<uint64_t> terminated_energy_uj;
+};
+
+/// Health of one source as the engine saw it.
+struct source_health {
+  std::string source;  ///< rapl, fake-cpu-meter, procfs
+  std::string zone;    ///< zone id, empty for CPU-time sources
+  bool up = false;
+  uint64_t errors = 0;
+  double last_success_seconds = 0;  ///< wall clock, 0 = never
+};
+
+/// How the eBPF CPU-time probe is doing (present while it is the CPU-time source).
+struct bpf_probe_health {
+  std::string attach_mode;  ///< tp_btf or raw_tp
+  bool run_stats = false;  ///< the kernel's run-time statistics are on (needs CAP_SYS_ADMIN)
+  uint64_t program_runs = 0;
+  uint64_t program_run_ns = 0;
+  struct map_usage {
+    std::string map;
+    uint64_t entries = 0, capacity = 0;
+  };
+  std::vector<map_usage> maps;
+  struct drop_count {
+    std::string kind;
+    uint64_t count = 0;
+  };
+  std::vector<drop_count> drops;  ///< everything the probe could not store, by kind
+};
+
+/// Readings of one source's zone rejected for one reason (sensors/energy_counter.hpp).
+struct rejected_readings {
+  std::string source;  ///< rapl, fake-cpu-meter
+  std::string zone;    ///< zone label, as in source_health
+  std::string reason;  ///< out_of_range, reset, implausible
+  uint64_t count = 0;
+};
+
+/// Kubernetes names of the snapshot's containers and pods (kube.enabled), kept after a pod
+/// leaves the pod list so a terminated workload keeps its labels.
+struct kube_names {
+  std::unordered_map<std::string, pod_ref> by_container;  ///< container id → pod and container name
+  std::unordered_map<std::string, pod_ref> by_pod;        ///< pod uid → pod name and namespace
+
+  const pod_ref* container(const std::string& id) const {
+    auto found = by_container.find(id);
+    return found == by_container.end() ? nullptr : &found->second;
+  }
+  const pod_ref* pod(const std::string& uid) const {
+    auto found = by_pod.find(uid);
+    return found == by_pod.end() ? nullptr : &found->second;
+  }
+};
+
+/// How the pod source is doing (present while kube.enabled).
+struct kube_health {
+  std::string mode;  ///< kubelet or apiserver
+  bool up = false;   ///< the last sync succeeded
+  uint64_t pods = 0;  ///< pods in the index in use
+  double last_success_seconds = 0;  ///< wall clock of the last successful sync, 0 = never
+  struct error_count {
+    std::string kind;
+    uint64_t count = 0;
+  };
+  std::vector<error_count> errors;  ///< failed syncs by kind
+};
+
+/// Self-observation of one actor.
+struct actor_health {
+  std::string actor;
+  uint64_t restarts = 0;
+  uint64_t mailbox_depth = 0;
+};
+
+/// Everything one interval produced. Per-process zone values are row-major:
+/// `running_energy_uj[i * zones.size() + z]`.
+struct snapshot {
+  uint64_t sequence = 0;
+  int64_t wall_ns = 0;
+  int64_t mono_ns = 0;
+  double usage_ratio = 0;
+  std::vector<node_zone_stats> zones;
+  std::vector<socket_zone_stats> sockets;
+  std::vector<process_row> running;
+  std::vector<uint64_t> running_energy_uj;
+  std::vector<double> running_watts;
+  std::vector<process_row> terminated;
+  std::vector<uint64_t> terminated_energy_uj;
+  workload_table containers;
+  workload_table vms;
+  workload_table pods;  ///< by the pod UID of the containers' cgroups
+  std::shared_ptr<const kube_names> kube;  ///< null unless kube.enabled
+  std::optional<kube_health> kube_source;  ///< set while kube.enabled
+  // Filled by the engine actor: how the pipeline itself is doing.
+  std::vector<source_health> sources;
+  std::vector<actor_health> actors;
+  std::vector<rejected_readings> rejected;
+  double collection_seconds = 0;
+  std::string cpu_source = "procfs";       ///< where CPU time came from: ebpf or procfs
+  std::optional<bpf_probe_health> bpf;      ///< set while eBPF is the CPU-time source
+  uint64_t procfs_skipped_total = 0;         ///< processes a scan could not read
+  uint64_t procfs_fallback_reads_total = 0;  ///< stat reads without a kept file (fd cap reached)
+  self_stats self;
+};
+
+using snapshot_ptr = std::shared_ptr<const snapshot>;
+
+}  // namespace kepler

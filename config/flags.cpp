@@ -1,0 +1,230 @@
+// Kepler's command-line flags (spec §2.3) with CLI11; only typed flags override the file.
+
+#include "config/detail.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+
+namespace kepler::detail {
+
+namespace {
+
+using override_fn = std::function<void(kepler_config&)>;
+
+/// Declares flags and remembers, per flag, how to apply the value if the user typed it.
+class flag_table {
+ public:
+  explicit flag_table(CLI::App& app) : app_(app) {}
+
+  /// A flag taking a value; `apply(config, value)` runs only if the flag was typed.
+  template <class T, class Apply>
+  CLI::Option* value(const std::string& name, const std::string& help, T initial,
+                     Apply apply) {
+    auto slot = std::make_shared<T>(std::move(initial));
+    auto* option = app_.add_option(name, *slot, help);
+    bindings_.push_back({option, [slot, apply](kepler_config& c) { apply(c, *slot); }});
+    return option;
+  }
+
+  /// A repeatable flag taking one value per occurrence.
+  template <class Apply>
+  CLI::Option* list(const std::string& name, const std::string& help, Apply apply) {
+    return value(name, help, std::vector<std::string>{}, apply)
+        ->expected(1)
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  }
+
+  /// A boolean: `--name`, `--no-name`, `--name=true|false`.
+  template <class Apply>
+  CLI::Option* toggle(const std::string& name, const std::string& help, Apply apply) {
+    auto slot = std::make_shared<bool>(false);
+    auto* option = app_.add_flag(name + ",!--no-" + name.substr(2), *slot, help);
+    bindings_.push_back({option, [slot, apply](kepler_config& c) { apply(c, *slot); }});
+    return option;
+  }
+
+  /// The overrides of the flags that appeared on the command line.
+  std::vector<override_fn> typed() const {
+    std::vector<override_fn> out;
+    for (const auto& b : bindings_)
+      if (b.option->count() > 0) out.push_back(b.apply);
+    return out;
+  }
+
+ private:
+  struct binding {
+    CLI::Option* option;
+    override_fn apply;
+  };
+  CLI::App& app_;
+  std::vector<binding> bindings_;
+};
+
+const CLI::Validator duration_check(
+    [](std::string& text) {
+      std::chrono::nanoseconds ignored{};
+      return parse_duration(trim(text), ignored) ? std::string{}
+                                                  : "invalid duration \"" + text + "\"";
+    },
+    "DURATION");
+
+const CLI::Validator level_check(
+    [](std::string& text) {
+      unsigned bit = 0;
+      return parse_metrics_level(text, bit)
+                 ? std::string{}
+                 : "\"" + text + "\" is not one of node, process, container, vm, pod";
+    },
+    "LEVEL");
+
+const CLI::Validator existing_file_check(
+    [](std::string& text) {
+      auto path = trim(text);
+      return path.empty() || std::filesystem::is_regular_file(path)
+                 ? std::string{}
+                 : "path \"" + text + "\" does not exist";
+    },
+    "FILE");
+
+/// Kepler's accumulator: starts at "all", which the first typed level resets.
+unsigned accumulate_levels(const std::vector<std::string>& names) {
+  unsigned levels = level_all;
+  for (const auto& name : names) {
+    unsigned bit = 0;
+    parse_metrics_level(name, bit);
+    if (levels == level_all) levels = 0;
+    levels |= bit;
+  }
+  return levels;
+}
+
+void add_core_flags(flag_table& flags) {
+  flags.value("--log.level", "Logging level: debug, info, warn, error", std::string("info"),
+              [](kepler_config& c, const std::string& v) { c.log.level = v; })
+      ->default_str("info");
+  flags.value("--log.format", "Logging format: text or json", std::string("text"),
+              [](kepler_config& c, const std::string& v) { c.log.format = v; })
+      ->default_str("text");
+  flags.value("--host.sysfs", "Host sysfs path", std::string("/sys"),
+              [](kepler_config& c, const std::string& v) { c.host.sysfs = v; })
+      ->default_str("/sys");
+  flags.value("--host.procfs", "Host procfs path", std::string("/proc"),
+              [](kepler_config& c, const std::string& v) { c.host.procfs = v; })
+      ->default_str("/proc");
+  flags.value("--monitor.interval", "Interval between snapshots (0, scrape-driven in v0.11, means 5s here)",
+              std::string("5s"),
+              [](kepler_config& c, const std::string& v) {
+                parse_duration(trim(v), c.monitor.interval);
+              })
+      ->check(duration_check)
+      ->default_str("5s");
+  flags.value("--monitor.max-terminated",
+              "Maximum number of terminated workloads to keep until exported "
+              "(<0 unlimited, 0 disabled)",
+              int64_t{500}, [](kepler_config& c, int64_t v) { c.monitor.max_terminated = v; })
+      ->default_str("500");
+  flags.toggle("--debug.pprof", "Enable pprof debugging",
+               [](kepler_config& c, bool v) { c.debug.pprof_enabled = v; })
+      ->default_str("false");
+}
+
+void add_service_flags(flag_table& flags) {
+  flags.value("--web.config-file", "Path to the web config file (TLS, basic auth)", std::string(),
+              [](kepler_config& c, const std::string& v) { c.web.config_file = v; });
+  flags.list("--web.listen-address",
+             "Web server listen address; repeat for several (replaces the default list)",
+             [](kepler_config& c, const std::vector<std::string>& v) {
+               c.web.listen_addresses = v;
+             })
+      ->default_str(":28282");
+  flags.toggle("--exporter.stdout", "Enable the stdout exporter",
+               [](kepler_config& c, bool v) { c.exporter.stdout_exporter.enabled = v; })
+      ->default_str("false");
+  flags.toggle("--exporter.prometheus", "Enable the Prometheus exporter",
+               [](kepler_config& c, bool v) { c.exporter.prometheus.enabled = v; })
+      ->default_str("true");
+  flags.list("--metrics",
+             "Metrics level to export, one per occurrence: node, process, container, vm, pod",
+             [](kepler_config& c, const std::vector<std::string>& v) {
+               c.exporter.prometheus.metrics_level = accumulate_levels(v);
+             })
+      ->check(level_check)
+      ->default_str("node,process,container,vm,pod");
+  flags.toggle("--kube.enable", "Monitor Kubernetes",
+               [](kepler_config& c, bool v) { c.kube.enabled = v; })
+      ->default_str("false");
+  flags.value("--kube.config", "Path to a kubeconfig; only needed out of cluster", std::string(),
+              [](kepler_config& c, const std::string& v) { c.kube.config = v; })
+      ->check(existing_file_check);
+  flags.value("--kube.node-name", "Name of the Kubernetes node Kepler runs on", std::string(),
+              [](kepler_config& c, const std::string& v) { c.kube.node_name = v; });
+}
+
+/// Where the ignored redfish flags land.
+struct redfish_sink {
+  bool enabled = false;
+  std::string text;
+};
+
+/// Accepted so that Kepler command lines still start, but never applied.
+std::vector<CLI::Option*> add_redfish_flags(CLI::App& app, redfish_sink& sink) {
+  auto& [enabled, text] = sink;
+  const std::string note = " (not supported; ignored)";
+  return {
+      app.add_flag("--experimental.platform.redfish.enabled,!--no-experimental.platform.redfish."
+                   "enabled",
+                   enabled, "Enable Redfish BMC power monitoring" + note),
+      app.add_option("--experimental.platform.redfish.node-name", text,
+                     "Node name for Redfish" + note),
+      app.add_option("--experimental.platform.redfish.config-file", text,
+                     "Path to the Redfish BMC config file" + note),
+  };
+}
+
+flag_result stop(int code, std::string message) {
+  flag_result result;
+  result.exit = true;
+  result.exit_code = code;
+  result.message = std::move(message);
+  return result;
+}
+
+}  // namespace
+
+flag_result parse_flags(int argc, const char* const* argv) {
+  CLI::App app{"Kepler: Kubernetes-based Efficient Power Level Exporter", "kepler"};
+  app.set_help_flag("-h,--help", "Show this help and exit");
+  auto* version = app.add_flag("--version")->description("Show the version and exit");
+  std::string config_file;
+  app.add_option("--config.file", config_file, "Path to the YAML configuration file");
+  flag_table flags(app);
+  add_core_flags(flags);
+  add_service_flags(flags);
+  redfish_sink sink;
+  auto redfish = add_redfish_flags(app, sink);
+
+  std::vector<std::string> args(argv + std::min(argc, 1), argv + std::max(argc, 0));
+  std::reverse(args.begin(), args.end());  // CLI11 consumes a vector from the back
+  try {
+    app.parse(args);
+  } catch (const CLI::CallForHelp&) {
+    return stop(0, app.help());
+  } catch (const CLI::ParseError& e) {
+    return stop(1, std::string("kepler: error: ") + e.what());
+  }
+  if (version->count() > 0) return stop(0, version_text());
+
+  flag_result result;
+  result.config_file = trim(config_file);
+  result.overrides = flags.typed();
+  for (const auto* option : redfish)
+    if (option->count() > 0)
+      result.warnings.push_back("redfish is not supported; " + option->get_name() + " ignored");
+  return result;
+}
+
+}  // namespace kepler::detail

@@ -1,0 +1,84 @@
+#pragma once
+// The table of known YAML keys: one line per key, shared by decoding and printing.
+
+#include "config/config.hpp"
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace kepler::detail {
+
+/// A metricsLevel bit set: a level name or a list of them in YAML.
+struct level_set {
+  unsigned* bits;
+};
+
+/// A key accepted for compatibility but never applied (redfish).
+struct ignored_key {
+  std::string_view warning_if_true;  ///< logged when the key is a true boolean
+};
+
+/// Where a key's value goes.
+using key_target = std::variant<std::string*, bool*, int64_t*, double*, std::chrono::nanoseconds*,
+                                std::vector<std::string>*, level_set, ignored_key>;
+
+/// A known key: its full dotted path in Kepler's names and its field.
+struct key_binding {
+  std::string_view path;
+  key_target target;
+};
+
+inline constexpr std::string_view redfish_warning =
+    "redfish is not supported; experimental.platform.redfish is ignored";
+
+/// Every key the YAML file may hold, bound to `c`'s fields, in printing order.
+inline std::vector<key_binding> known_keys(kepler_config& c) {
+  auto& prom = c.exporter.prometheus;
+  return {
+      {"log.level", &c.log.level},
+      {"log.format", &c.log.format},
+      {"host.sysfs", &c.host.sysfs},
+      {"host.procfs", &c.host.procfs},
+      {"monitor.interval", &c.monitor.interval},
+      {"monitor.staleness", &c.monitor.staleness},
+      {"monitor.maxTerminated", &c.monitor.max_terminated},
+      {"monitor.minTerminatedEnergyThreshold", &c.monitor.min_terminated_energy_threshold},
+      {"monitor.terminatedRetention", &c.monitor.terminated_retention},
+      {"rapl.zones", &c.rapl.zones},
+      {"rapl.maxPlausibleWatts", &c.rapl.max_plausible_watts},
+      {"cpu.preferredMeters", &c.cpu.preferred_meters},
+      {"bpf.enabled", &c.bpf.enabled},
+      {"bpf.runTimeStats", &c.bpf.run_time_stats},
+      {"exporter.stdout.enabled", &c.exporter.stdout_exporter.enabled},
+      {"exporter.prometheus.enabled", &prom.enabled},
+      {"exporter.prometheus.debugCollectors", &prom.debug_collectors},
+      {"exporter.prometheus.metricsLevel", level_set{&prom.metrics_level}},
+      {"exporter.prometheus.legacyMetrics", &prom.legacy_metrics},
+      {"debug.pprof.enabled", &c.debug.pprof_enabled},
+      {"web.configFile", &c.web.config_file},
+      {"web.listenAddresses", &c.web.listen_addresses},
+      {"kube.enabled", &c.kube.enabled},
+      {"kube.config", &c.kube.config},
+      {"kube.nodeName", &c.kube.node_name},
+      {"kube.podInformer.mode", &c.kube.pod_informer.mode},
+      {"kube.podInformer.pollInterval", &c.kube.pod_informer.poll_interval},
+      {"kube.podInformer.maxResponseBytes", &c.kube.pod_informer.max_response_bytes},
+      {"kube.kubelet.endpoint", &c.kube.kubelet.endpoint},
+      {"kube.kubelet.tokenFile", &c.kube.kubelet.token_file},
+      {"kube.kubelet.caFile", &c.kube.kubelet.ca_file},
+      {"kube.kubelet.insecureSkipVerify", &c.kube.kubelet.insecure_skip_verify},
+      {"dev.fake-cpu-meter.enabled", &c.fake_cpu_meter.enabled},
+      {"dev.fake-cpu-meter.zones", &c.fake_cpu_meter.zones},
+      {"dev.fake-cpu-meter.idleWatts", &c.fake_cpu_meter.idle_watts},
+      {"dev.fake-cpu-meter.maxWatts", &c.fake_cpu_meter.max_watts},
+      {"experimental.platform.redfish.enabled", ignored_key{redfish_warning}},
+      {"experimental.platform.redfish.nodeName", ignored_key{}},
+      {"experimental.platform.redfish.configFile", ignored_key{}},
+      {"experimental.platform.redfish.httpTimeout", ignored_key{}},
+  };
+}
+
+}  // namespace kepler::detail

@@ -1,0 +1,186 @@
+// Validation (spec §2.4) and sanitising (§2.1 step 4) of a configuration.
+
+#include "config/detail.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+
+namespace kepler {
+
+namespace {
+
+std::string in_quotes(const std::string& text) { return "\"" + text + "\""; }
+
+bool one_of(const std::string& value, std::initializer_list<std::string_view> allowed) {
+  return std::find(allowed.begin(), allowed.end(), value) != allowed.end();
+}
+
+/// Like Go's canReadDir: the directory opens and lists at least one entry.
+bool readable_directory(const std::string& path) {
+  DIR* dir = ::opendir(path.c_str());
+  if (dir == nullptr) return false;
+  bool found = false;
+  while (auto* entry = ::readdir(dir)) {
+    std::string_view name = entry->d_name;
+    if (name != "." && name != "..") {
+      found = true;
+      break;
+    }
+  }
+  ::closedir(dir);
+  return found;
+}
+
+/// Like Go's canReadFile: the file opens and its first read returns data.
+bool readable_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[8];
+  auto n = ::read(fd, buf, sizeof buf);
+  ::close(fd);
+  return n > 0;
+}
+
+/// Checks `host:port` as Go's net.SplitHostPort does, plus the port range; "" when fine.
+std::string listen_address_problem(const std::string& address) {
+  std::string host;
+  std::string port;
+  if (address.starts_with('[')) {
+    auto close = address.find(']');
+    if (close == std::string::npos) return "missing ']' in address";
+    if (close + 1 >= address.size() || address[close + 1] != ':') return "missing port in address";
+    host = address.substr(1, close - 1);
+    port = address.substr(close + 2);
+  } else {
+    auto colon = address.rfind(':');
+    if (colon == std::string::npos) return "missing port in address";
+    host = address.substr(0, colon);
+    if (host.find(':') != std::string::npos) return "too many colons; put IPv6 hosts in brackets";
+    port = address.substr(colon + 1);
+  }
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || value < 1 ||
+      value > 65535)
+    return "port must be 1..65535";
+  return {};
+}
+
+void check_host(std::vector<std::string>& errors, const char* name, const std::string& path) {
+  if (!readable_directory(path))
+    errors.push_back(std::string(name) + " " + in_quotes(path) + " is not a readable directory");
+}
+
+void check_web(std::vector<std::string>& errors, const kepler_config& c) {
+  if (!c.web.config_file.empty() && !readable_file(c.web.config_file))
+    errors.push_back("web.configFile " + in_quotes(c.web.config_file) + " is not a readable file");
+  if (c.web.listen_addresses.empty()) errors.push_back("web.listenAddresses must not be empty");
+  for (const auto& address : c.web.listen_addresses) {
+    if (address.empty()) {
+      errors.push_back("web.listenAddresses contains an empty address");
+    } else if (auto problem = listen_address_problem(address); !problem.empty()) {
+      errors.push_back("web.listenAddresses " + in_quotes(address) + ": " + problem);
+    }
+  }
+}
+
+void check_monitor(std::vector<std::string>& errors, const kepler_config& c) {
+  using std::chrono::nanoseconds;
+  if (c.monitor.interval < nanoseconds::zero()) errors.push_back("monitor.interval must be ≥ 0");
+  if (c.monitor.staleness < nanoseconds::zero()) errors.push_back("monitor.staleness must be ≥ 0");
+  if (c.monitor.terminated_retention < nanoseconds::zero())
+    errors.push_back("monitor.terminatedRetention must be ≥ 0");
+  if (c.monitor.min_terminated_energy_threshold < 0)
+    errors.push_back("monitor.minTerminatedEnergyThreshold must be ≥ 0");
+}
+
+void check_exporters(std::vector<std::string>& errors, const kepler_config& c) {
+  for (const auto& name : c.exporter.prometheus.debug_collectors)
+    if (!one_of(name, {"go", "process"}))
+      errors.push_back("exporter.prometheus.debugCollectors " + in_quotes(name) +
+                       " is not one of go, process");
+  auto levels = c.exporter.prometheus.metrics_level;
+  if (levels == 0 || (levels & ~unsigned{level_all}) != 0)
+    errors.push_back("exporter.prometheus.metricsLevel must name levels among node, process, "
+                     "container, vm, pod");
+}
+
+void check_kube(std::vector<std::string>& errors, const kepler_config& c) {
+  if (!c.kube.enabled) return;
+  if (!c.kube.config.empty() && !readable_file(c.kube.config))
+    errors.push_back("kube.config " + in_quotes(c.kube.config) + " is not a readable file");
+  if (c.kube.node_name.empty())
+    errors.push_back("kube.node-name not supplied but kube.enable set to true");
+  const auto& informer = c.kube.pod_informer;
+  if (!one_of(informer.mode, {"kubelet", "apiserver"}))
+    errors.push_back("kube.podInformer.mode " + in_quotes(informer.mode) + " is not one of kubelet, apiserver");
+  if (informer.poll_interval <= std::chrono::nanoseconds::zero())
+    errors.push_back("kube.podInformer.pollInterval must be > 0");
+  if (informer.max_response_bytes < 4096)
+    errors.push_back("kube.podInformer.maxResponseBytes must be ≥ 4096");
+  if (!c.kube.kubelet.endpoint.empty() && !c.kube.kubelet.endpoint.starts_with("https://") &&
+      !c.kube.kubelet.endpoint.starts_with("http://"))
+    errors.push_back("kube.kubelet.endpoint " + in_quotes(c.kube.kubelet.endpoint) +
+                     " must start with https:// or http://");
+}
+
+void check_meters(std::vector<std::string>& errors, const kepler_config& c) {
+  if (c.cpu.preferred_meters.empty()) errors.push_back("cpu.preferredMeters must not be empty");
+  for (const auto& name : c.cpu.preferred_meters)
+    if (!one_of(name, {"rapl", "fake"}))
+      errors.push_back("cpu.preferredMeters " + in_quotes(name) + " is not one of rapl, fake");
+  if (!(c.rapl.max_plausible_watts > 0))
+    errors.push_back("rapl.maxPlausibleWatts must be > 0");
+  const auto& fake = c.fake_cpu_meter;
+  if (fake.idle_watts < 0) errors.push_back("dev.fake-cpu-meter.idleWatts must be ≥ 0");
+  if (fake.max_watts < 0) errors.push_back("dev.fake-cpu-meter.maxWatts must be ≥ 0");
+  if (fake.max_watts < fake.idle_watts)
+    errors.push_back("dev.fake-cpu-meter.maxWatts must be ≥ dev.fake-cpu-meter.idleWatts");
+}
+
+void check_bpf(std::vector<std::string>& errors, const kepler_config& c) {
+  if (!one_of(c.bpf.enabled, {"auto", "true", "false"}))
+    errors.push_back("bpf.enabled " + in_quotes(c.bpf.enabled) + " is not one of auto, true, false");
+}
+
+void trim_each(std::vector<std::string>& items) {
+  for (auto& item : items) item = detail::trim(item);
+}
+
+}  // namespace
+
+std::vector<std::string> validate(const kepler_config& config) {
+  std::vector<std::string> errors;
+  if (!one_of(config.log.level, {"debug", "info", "warn", "error"}))
+    errors.push_back("log.level " + in_quotes(config.log.level) +
+                     " is not one of debug, info, warn, error");
+  if (!one_of(config.log.format, {"text", "json"}))
+    errors.push_back("log.format " + in_quotes(config.log.format) + " is not one of text, json");
+  check_host(errors, "host.sysfs", config.host.sysfs);
+  check_host(errors, "host.procfs", config.host.procfs);
+  check_web(errors, config);
+  check_monitor(errors, config);
+  check_exporters(errors, config);
+  check_kube(errors, config);
+  check_meters(errors, config);
+  check_bpf(errors, config);
+  return errors;
+}
+
+void sanitize(kepler_config& config) {
+  for (auto* text : {&config.log.level, &config.log.format, &config.host.sysfs,
+                     &config.host.procfs, &config.web.config_file, &config.kube.config})
+    *text = detail::trim(*text);
+  trim_each(config.web.listen_addresses);
+  trim_each(config.rapl.zones);
+  trim_each(config.exporter.prometheus.debug_collectors);
+  trim_each(config.cpu.preferred_meters);
+  config.bpf.enabled = detail::trim(config.bpf.enabled);
+  trim_each(config.fake_cpu_meter.zones);
+}
+
+}  // namespace kepler

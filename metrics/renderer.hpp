@@ -1,0 +1,28 @@
+#pragma once
+// Renders a snapshot as Prometheus exposition text with Kepler's metric names and labels
+// (spec §6) plus our self-metrics. Called once per snapshot, never per scrape.
+
+#include <string>
+#include <vector>
+
+#include "attribution/snapshot.hpp"
+#include "sensors/proc/procfs.hpp"
+
+namespace kepler {
+
+/// Values fixed for the daemon's lifetime.
+struct render_context {
+  std::string node_name;
+  unsigned metrics_level = 31;  ///< bit set of metrics_level (config.hpp)
+  bool legacy_metrics = false;  ///< also Kepler ≤ 0.9's per-zone families
+  std::string power_source;     ///< rapl, fake-cpu-meter: the legacy `source` label
+  std::string version, revision, branch, arch, compiler;
+  std::vector<cpu_info> cpus;
+};
+
+/// The whole /metrics document for one snapshot. `size_hint` (the previous document's size)
+/// lets the buffer be allocated once instead of doubling its way up.
+std::string render_metrics(const snapshot& snap, const render_context& context,
+                           std::size_t size_hint = 0);
+
+}  // namespace kepler
