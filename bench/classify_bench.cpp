@@ -1,10 +1,10 @@
 // Cost of parse_cgroup_file, the container half of classifying a new process.
 // Budget: classifying a new process ≤ 20 µs, including reading its cgroup, environ and cmdline
 // files, of which parsing must be a small part: ≤ 1 µs per /proc/<pid>/cgroup on average.
-// The files parsed are every proc-format fixture of ../shared/fixtures/cgroup (cgroup v1 files
-// with up to 13 lines, hybrid and v2), plus /proc/self/cgroup of this machine.
+// The files parsed are every proc-format fixture of the fixtures (test/fixtures/cgroup: cgroup
+// v1 files with up to 13 lines, hybrid and v2), plus /proc/self/cgroup of this machine.
 //
-// Usage: classify_bench [fixtures_dir=<repo>/../shared/fixtures] [rounds=20000]
+// Usage: classify_bench [fixtures_dir=<repo>/test/fixtures] [rounds=20000]
 
 #include <chrono>
 #include <cstdio>
@@ -44,7 +44,7 @@ std::vector<std::string> load_files(const std::filesystem::path& dir) {
 
 int main(int argc, char** argv) {
   const std::filesystem::path dir =
-      argc > 1 ? std::filesystem::path(argv[1]) : std::filesystem::path(__FILE__).parent_path() / "../../shared/fixtures";
+      argc > 1 ? std::filesystem::path(argv[1]) : std::filesystem::path(__FILE__).parent_path() / "../test/fixtures";
   const long rounds = argc > 2 ? std::atol(argv[2]) : 20000;
   const auto files = load_files(dir);
   if (files.size() < 2) {

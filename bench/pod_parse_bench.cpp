@@ -1,12 +1,12 @@
 // Cost of a pod refresh: parse_pod_list on a kubelet /pods response of 500 pods, then
 // building the pod_index the engine uses. Budgets (issue #5): ≤ 20 ms per refresh (median),
 // and ≤ 2 MiB for the index (its own estimate, checked against glibc's count).
-// The 500 pods are the fixture pods that have containers (../shared/fixtures/kubelet-pods,
+// The 500 pods are the fixture pods that have containers (the fixtures, test/fixtures/kubelet-pods:
 // full pod JSON as the kubelet sends it), replicated round-robin with new uids, names and
 // container ids; replica k also gets k % 4 sidecars (copies of its first container in spec
 // and status), so pods hold 1 to 5 containers, about 2.6 on average.
 //
-// Usage: pod_parse_bench [fixtures_dir=<repo>/../shared/fixtures] [pods=500] [rounds=50]
+// Usage: pod_parse_bench [fixtures_dir=<repo>/test/fixtures] [pods=500] [rounds=50]
 
 #include <simdjson.h>
 
@@ -111,7 +111,7 @@ double median(std::vector<double> values) {
 
 int main(int argc, char** argv) {
   const std::filesystem::path dir =
-      argc > 1 ? std::filesystem::path(argv[1]) : std::filesystem::path(__FILE__).parent_path() / "../../shared/fixtures";
+      argc > 1 ? std::filesystem::path(argv[1]) : std::filesystem::path(__FILE__).parent_path() / "../test/fixtures";
   const std::size_t pod_count = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 500;
   const int rounds = argc > 3 ? std::atoi(argv[3]) : 50;
   const auto templates = load_templates(dir);

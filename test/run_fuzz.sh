@@ -6,7 +6,7 @@
 #   test/run_fuzz.sh [SECONDS] [TARGET...]      TARGET: procfs cgroup powercap pod_list config
 #                                               web_config http_request (default: all)
 #
-# Seeds: test/fuzz/seeds/<target>, the shared fixtures (../shared/fixtures) and this machine's
+# Seeds: test/fuzz/seeds/<target>, the fixtures (test/fixtures/…) and this machine's
 # own /proc files, copied to build-fuzz/seeds/<target> at every run. What the fuzzer finds is kept
 # in build-fuzz/corpus/<target> and reused by later runs. A crash, leak, timeout or broken
 # invariant is saved as build-fuzz/crashes/<target>-<kind>-<sha1> and fails the run; reproduce it
@@ -20,7 +20,7 @@ all_targets=(procfs cgroup powercap pod_list config web_config http_request)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 build=${KEPLER_FUZZ_BUILD:-$root/build-fuzz}
-fixtures=${KEPLER_FIXTURES_DIR:-$root/../shared/fixtures}
+fixtures=${KEPLER_FIXTURES_DIR:-$root/test/fixtures}
 jobs=${KEPLER_FUZZ_JOBS:-$(nproc)}
 
 # ---------------------------------------------------------------------------------- build

@@ -28,7 +28,7 @@ import kepler_harness as h
 from exposition import microjoules
 from plumbing import free_port, log, terminate, write_atomically
 
-FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fixtures", "kubelet-pods",
+FIXTURE = os.path.join(os.path.dirname(__file__), "..", "fixtures", "kubelet-pods",
                        "nr_k8s1.28_containerd1.6_kind.json")
 NODE_NAME = "kind-worker"
 POLL_INTERVAL = "1s"

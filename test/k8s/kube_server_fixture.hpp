@@ -48,7 +48,7 @@ inline unsigned short closed_port() {
   return server->port();
 }
 
-/// The text of a shared kubelet-pods fixture.
+/// The text of a kubelet-pods fixture (test/fixtures/kubelet-pods).
 inline std::string pods_fixture_text(const std::string& name) {
   return whole_file(std::string(KEPLER_FIXTURES_DIR) + "/kubelet-pods/" + name);
 }

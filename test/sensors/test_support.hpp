@@ -11,7 +11,7 @@
 
 namespace kepler::test {
 
-/// Root of the shared fixtures (set by the build).
+/// Root of the fixtures (test/fixtures/…; set by the build).
 inline std::string fixtures_dir() { return KEPLER_FIXTURES_DIR; }
 
 /// One row of a fixture table, by column name.
