@@ -1,4 +1,4 @@
-# Compiling eBPF programs into libbpf skeletons (CAF-LIBBPF-NOTES §3.2–3.5).
+# Compiling eBPF programs into libbpf skeletons.
 #
 #   kepler_bpf_vmlinux_h(<out_dir>)      vmlinux.h into <out_dir>, at configure time
 #   bpf_skeleton(<name> SOURCE <x.bpf.c> HEADERS <x.h>...)
@@ -9,7 +9,8 @@ find_program(KEPLER_BPF_STRIP NAMES llvm-strip llvm-strip-14 REQUIRED)
 find_program(KEPLER_BPFTOOL NAMES bpftool PATHS /usr/sbin /usr/local/sbin REQUIRED)
 
 set(KEPLER_BPF_VMLINUX_H "" CACHE FILEPATH
-    "A pinned vmlinux.h to compile against; empty = generate one from this host's BTF")
+    "A vmlinux.h to compile against; empty = the one kept in bpf/vmlinux/<arch>/")
+option(KEPLER_BPF_VMLINUX_FROM_HOST "Generate vmlinux.h from this host's BTF instead" OFF)
 set(KEPLER_BPF_BTF "/sys/kernel/btf/vmlinux" CACHE FILEPATH "The BTF that vmlinux.h is generated from")
 
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
@@ -20,22 +21,32 @@ else()
   message(FATAL_ERROR "eBPF: no __TARGET_ARCH for processor ${CMAKE_SYSTEM_PROCESSOR}")
 endif()
 
-# Generated at configure time, not by a custom command: a custom command's OUTPUT is only
-# visible to targets of its own directory (notes §3.5). Rewritten only when it changes, so a
-# re-configure does not rebuild the probes.
+# The kernel types the probes compile against: by default the vmlinux.h kept in the repository
+# for this architecture (bpf/vmlinux/README.md), so a build never depends on the build machine's
+# kernel; CO-RE relocates every field access on the target kernel at load time. Copied at
+# configure time, not by a custom command, whose OUTPUT only targets of its own directory would
+# see. Rewritten only when it changes, so a re-configure does not rebuild the probes.
 function(kepler_bpf_vmlinux_h out_dir)
   file(MAKE_DIRECTORY ${out_dir})
-  if(KEPLER_BPF_VMLINUX_H)
-    if(NOT EXISTS ${KEPLER_BPF_VMLINUX_H})
-      message(FATAL_ERROR "eBPF: KEPLER_BPF_VMLINUX_H=${KEPLER_BPF_VMLINUX_H} does not exist")
+  set(pinned ${KEPLER_BPF_VMLINUX_H})
+  if(NOT pinned AND NOT KEPLER_BPF_VMLINUX_FROM_HOST)
+    set(pinned ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/vmlinux/${KEPLER_BPF_ARCH}/vmlinux.h)
+    if(NOT EXISTS ${pinned})
+      message(FATAL_ERROR "eBPF: no vmlinux.h kept for ${KEPLER_BPF_ARCH} (bpf/vmlinux/README.md says how "
+              "to make one); configure with -DKEPLER_BPF_VMLINUX_FROM_HOST=ON to generate it from this "
+              "host's BTF, or -DKEPLER_BPF_VMLINUX_H=<file>")
     endif()
-    file(COPY_FILE ${KEPLER_BPF_VMLINUX_H} ${out_dir}/vmlinux.h ONLY_IF_DIFFERENT)
+  endif()
+  if(pinned)
+    if(NOT EXISTS ${pinned})
+      message(FATAL_ERROR "eBPF: KEPLER_BPF_VMLINUX_H=${pinned} does not exist")
+    endif()
+    file(COPY_FILE ${pinned} ${out_dir}/vmlinux.h ONLY_IF_DIFFERENT)
     return()
   endif()
   if(NOT EXISTS ${KEPLER_BPF_BTF})
     message(FATAL_ERROR "eBPF: no BTF at ${KEPLER_BPF_BTF} to generate vmlinux.h from. Build on a "
-            "kernel with CONFIG_DEBUG_INFO_BTF=y, or pass -DKEPLER_BPF_VMLINUX_H=<pinned vmlinux.h> "
-            "(bpftool btf dump file /sys/kernel/btf/vmlinux format c on a machine that has BTF).")
+            "kernel with CONFIG_DEBUG_INFO_BTF=y, or leave KEPLER_BPF_VMLINUX_FROM_HOST off.")
   endif()
   execute_process(COMMAND ${KEPLER_BPFTOOL} btf dump file ${KEPLER_BPF_BTF} format c
                   OUTPUT_FILE ${out_dir}/vmlinux.h.new RESULT_VARIABLE rc ERROR_VARIABLE err)

@@ -13,6 +13,22 @@
 
 #define EEXIST 17 /* vmlinux.h carries no errno values */
 
+/* Every event has one handler, called by two thin programs: tp_btf (5.5+, BTF-typed arguments
+ * that can be read with plain loads) and raw_tp (older kernels, or where tp_btf does not load:
+ * untyped arguments, read through CO-RE probe reads). A handler reads kernel fields only with
+ * KREAD(typed, pointer, field path…): `typed` is a constant in each program, so the other
+ * branch is compiled away, and the two programs cannot drift apart. */
+#define KREAD_PATH_1(a) a
+#define KREAD_PATH_2(a, b) a->b
+#define KREAD_PATH_3(a, b, c) a->b->c
+#define KREAD_PATH_4(a, b, c, d) a->b->c->d
+#define KREAD_PATH_5(a, b, c, d, e) a->b->c->d->e
+#define KREAD_PICK(_1, _2, _3, _4, _5, name, ...) name
+#define KREAD_PATH(...)                                                                         \
+  KREAD_PICK(__VA_ARGS__, KREAD_PATH_5, KREAD_PATH_4, KREAD_PATH_3, KREAD_PATH_2, KREAD_PATH_1) \
+  (__VA_ARGS__)
+#define KREAD(typed, ...) ((typed) ? KREAD_PATH(__VA_ARGS__) : BPF_CORE_READ(__VA_ARGS__))
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Sizes below are defaults; user space resizes them with bpf_map__set_max_entries before load. */
@@ -118,7 +134,9 @@ static __always_inline int add_or_insert(void *map, const void *key, __u64 delta
     *ns += delta; /* per-CPU slot, and the scheduler runs us with preemption off: no atomics */
     return 0;
   }
-  long err = bpf_map_update_elem(map, key, &delta, BPF_NOEXIST); /* other CPUs' slots start at 0 */
+  /* Helper results in int: a long compared with -EEXIST miscompiles on some LLVM and kernel
+   * pairs (the habit of libbpf-tools' maps.bpf.h, bcc PR #4571). */
+  int err = bpf_map_update_elem(map, key, &delta, BPF_NOEXIST); /* other CPUs' slots start at 0 */
   if (err == 0)
     return 1;
   if (err == -EEXIST) { /* another CPU inserted it between our lookup and update */
@@ -201,10 +219,6 @@ static __always_inline bool saw_switch_in(const struct cpu_time_cpu_state *cpu, 
 #define TASK_DEAD 0x00000080  /* include/linux/sched.h; set by do_task_dead() just before the task's last __schedule() */
 enum exit_phase { running_normally, exiting, dead /* this switch is its last */ };
 
-static __always_inline enum exit_phase exit_phase_of(unsigned int flags, unsigned int state)
-{
-  return state & TASK_DEAD ? dead : flags & PF_EXITING ? exiting : running_normally;
-}
 
 /* task_struct::state became the unsigned int __state in 5.14 (commit 2f064a59a11f, "sched:
  * Change task_struct::state"); these flavors let CO-RE read whichever the kernel has. */
@@ -221,6 +235,15 @@ static __always_inline unsigned int task_state(const void *task)
   if (bpf_core_field_exists(recent->__state))
     return BPF_CORE_READ(recent, __state);
   return (unsigned int)BPF_CORE_READ((const struct task_struct___state_before_5_14 *)task, state);
+}
+
+/* The state is read only for a task in do_exit (PF_EXITING, set by exit_signals()): the rest
+ * of the time one flags load answers. */
+static __always_inline enum exit_phase exit_phase_of(const void *task, unsigned int flags)
+{
+  if (!(flags & PF_EXITING))
+    return running_normally;
+  return task_state(task) & TASK_DEAD ? dead : exiting;
 }
 
 /* The runtime `task` gained since it was last charged on this CPU (or, when its switch-in was
@@ -302,7 +325,7 @@ static __always_inline int take_slot(__u32 *slot)
 
 /* The slot of a process, taken with its metadata (published) on first sight; -1 when none is
  * left. Another CPU may create the same process at the same time: the loser gives its slot back. */
-static __always_inline long slot_of(const struct cpu_time_process_key *key, struct task_struct *leader,
+static __always_inline int slot_of(const struct cpu_time_process_key *key, struct task_struct *leader,
                                     __u64 cgroup_id)
 {
   struct cpu_time_process_meta *known = bpf_map_lookup_elem(&processes, key);
@@ -314,7 +337,7 @@ static __always_inline long slot_of(const struct cpu_time_process_key *key, stru
     return -1;
   }
   BPF_CORE_READ_INTO(&meta.comm, leader, comm);
-  long err = bpf_map_update_elem(&processes, key, &meta, BPF_NOEXIST);
+  int err = bpf_map_update_elem(&processes, key, &meta, BPF_NOEXIST);
   if (err == 0) {
     publish_meta(key, &meta);
     return meta.slot;
@@ -368,7 +391,7 @@ static __always_inline void charge_process(struct cpu_time_cpu_state *cpu, __u32
     return;
   }
   struct cpu_time_process_key key = {.tgid = tgid, .start_ns = start_ns};
-  long slot = slot_of(&key, leader, cgroup_id);
+  int slot = slot_of(&key, leader, cgroup_id);
   if (slot < 0)
     return;
   __u32 victim = (cpu->process_recent ^ 1) & 1;
@@ -438,133 +461,133 @@ static __always_inline void emit_exit(__u32 tgid, __u64 start_ns)
   bpf_ringbuf_submit(event, BPF_RB_NO_WAKEUP); /* user space polls; nobody sleeps on it */
 }
 
-/* The slice start of a task whose switch-in was not seen, through CO-RE reads. */
-static __always_inline __u64 unseen_slice_start_core(struct task_struct *task, __u64 runtime)
+/* Charges `task` its runtime since it was last charged on this CPU, to its process and to the
+ * cgroup `cgroup_id`, and reports its process's exit when this is the last switch of its last
+ * thread: signal->live reached 0 in do_exit() before sched_process_exit (kernel/exit.c), and
+ * do_task_dead() sets TASK_DEAD just before the final __schedule() (kernel/sched/core.c), so
+ * everything the process ran is charged by then. The runtime is the kernel's as of its last
+ * update: at a switch it is current (put_prev_task() ran update_curr()), at a flush it may be
+ * up to a tick old, and the rest is charged at the next switch. */
+static __always_inline void charge_task(bool typed, struct cpu_time_cpu_state *cpu, struct task_struct *task,
+                                        __u64 cgroup_id)
 {
-  return unseen_slice_start(BPF_CORE_READ(task, prio), BPF_CORE_READ(task, se.prev_sum_exec_runtime), runtime);
-}
-
-/* Charges `task`, the one running here (current), its runtime so far: as of the scheduler's
- * last update (a tick or a wake-up); what it ran since is charged at its next switch. */
-static __always_inline void charge_current(struct cpu_time_cpu_state *cpu, struct task_struct *task)
-{
-  __u64 runtime = BPF_CORE_READ(task, se.sum_exec_runtime);
-  __u64 slice_start = saw_switch_in(cpu, task) ? 0 : unseen_slice_start_core(task, runtime);
-  enum exit_phase phase = exit_phase_of(BPF_CORE_READ(task, flags), task_state(task));
+  __u64 runtime = KREAD(typed, task, se.sum_exec_runtime);
+  __u64 slice_start = saw_switch_in(cpu, task)
+                          ? 0
+                          : unseen_slice_start(KREAD(typed, task, prio), KREAD(typed, task, se.prev_sum_exec_runtime),
+                                               runtime);
+  enum exit_phase phase = exit_phase_of(task, KREAD(typed, task, flags));
   __u64 delta = take_runtime(cpu, task, runtime, slice_start, phase);
-  struct task_struct *leader = BPF_CORE_READ(task, group_leader);
-  __u32 tgid = BPF_CORE_READ(task, tgid);
-  __u64 start_ns = BPF_CORE_READ(leader, start_boottime);
+  struct task_struct *leader = KREAD(typed, task, group_leader);
+  __u32 tgid = KREAD(typed, task, tgid);
+  __u64 start_ns = KREAD(typed, leader, start_boottime); /* start_boottime since 5.5 (commit cf25e24db61c) */
   if (delta)
-    charge(cpu, tgid, start_ns, leader, bpf_get_current_cgroup_id(), delta);
-  if (phase == dead && BPF_CORE_READ(task, signal, live.counter) == 0)
+    charge(cpu, tgid, start_ns, leader, cgroup_id, delta);
+  if (phase == dead && KREAD(typed, task, signal, live.counter) == 0)
     emit_exit(tgid, start_ns);
 }
 
-/* Variant 1 (kernel 5.5+ with BTF): typed arguments, direct reads. */
+/* sched_switch: `prev` leaves this CPU, `next` gets it. The idle task (pid 0) gets the wall time
+ * it held the CPU; any other task is charged its runtime growth, to prev's own cgroup v2 (the
+ * one bpf_get_current_cgroup_id() gives: prev is still current here). */
+static __always_inline int handle_switch(bool typed, struct task_struct *prev, struct task_struct *next)
+{
+  struct cpu_time_cpu_state *cpu = this_cpu_state();
+  if (!cpu)
+    return 0;
+  if (KREAD(typed, prev, pid) == 0)
+    cpu->idle_ns += take_idle_time(cpu, prev, ktime_at(cpu, KREAD(typed, next, se.exec_start)));
+  else
+    charge_task(typed, cpu, prev, KREAD(typed, prev, cgroups, dfl_cgrp, kn, id));
+  start_slice(cpu, next, KREAD(typed, next, se.sum_exec_runtime), KREAD(typed, next, pid) == 0,
+              KREAD(typed, prev, se.exec_start));
+  return 0;
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-  struct cpu_time_cpu_state *cpu = this_cpu_state();
-  if (!cpu)
-    return 0;
-  if (prev->pid == 0) {
-    cpu->idle_ns += take_idle_time(cpu, prev, ktime_at(cpu, next->se.exec_start));
-  } else {
-    /* the scheduler brought prev's runtime up to date before this tracepoint */
-    __u64 runtime = prev->se.sum_exec_runtime;
-    __u64 slice_start =
-        saw_switch_in(cpu, prev) ? 0 : unseen_slice_start(prev->prio, prev->se.prev_sum_exec_runtime, runtime);
-    enum exit_phase phase = exit_phase_of(prev->flags, task_state(prev));
-    __u64 delta = take_runtime(cpu, prev, runtime, slice_start, phase);
-    struct task_struct *leader = prev->group_leader;
-    /* prev's cgroup v2 id, as bpf_get_current_cgroup_id() would give, without a helper call */
-    __u64 cgroup_id = prev->cgroups->dfl_cgrp->kn->id;
-    if (delta)
-      charge(cpu, prev->tgid, leader->start_boottime, leader, cgroup_id, delta);
-    if (phase == dead && prev->signal->live.counter == 0)
-      emit_exit(prev->tgid, leader->start_boottime);
-  }
-  start_slice(cpu, next, next->se.sum_exec_runtime, next->pid == 0, prev->se.exec_start);
-  return 0;
+  return handle_switch(true, prev, next);
 }
 
-/* Variant 2 (raw tracepoint): the same logic, reads relocated through BPF_CORE_READ. In
- * sched_switch `current` is still prev, so prev is charged as the current task. */
 SEC("raw_tp/sched_switch")
 int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
+  return handle_switch(false, prev, next);
+}
+
+/* sched_process_exit: an exiting thread starts its entry in exiting_charged here, while
+ * prev_sum_exec_runtime still marks its slice: the autogroup exit later in do_exit()
+ * (sched_autogroup_exit_task() → sched_move_task() → set_next_task()) re-picks the running task
+ * and resets that field (set_next_entity(), kernel/sched/fair.c), so a switch-in not seen after
+ * that could not be placed. A flush that interrupts this program (interrupts are on) may have
+ * written a newer value, which NOEXIST keeps. */
+static __always_inline int handle_exit(bool typed, struct task_struct *task)
+{
   struct cpu_time_cpu_state *cpu = this_cpu_state();
   if (!cpu)
     return 0;
-  if (BPF_CORE_READ(prev, pid) == 0)
-    cpu->idle_ns += take_idle_time(cpu, prev, ktime_at(cpu, BPF_CORE_READ(next, se.exec_start)));
-  else
-    charge_current(cpu, prev); /* prev is still current here */
-  start_slice(cpu, next, BPF_CORE_READ(next, se.sum_exec_runtime), BPF_CORE_READ(next, pid) == 0,
-              BPF_CORE_READ(prev, se.exec_start));
+  __u64 key = (__u64)task;
+  __u64 charged = saw_switch_in(cpu, task)
+                      ? cpu->running_charged_ns
+                      : unseen_slice_start(KREAD(typed, task, prio), KREAD(typed, task, se.prev_sum_exec_runtime),
+                                           KREAD(typed, task, se.sum_exec_runtime));
+  bpf_map_update_elem(&exiting_charged, &key, &charged, BPF_NOEXIST);
   return 0;
-}
-
-/* An exiting thread starts its entry in exiting_charged here, while prev_sum_exec_runtime still
- * marks its slice (see exiting_charged): a flush that interrupts this program (interrupts are
- * on) may have written a newer one, which NOEXIST keeps. The process's exit is reported later,
- * at the last switch of a thread that finds signal->live at 0 (do_exit decrements it before
- * this tracepoint), when everything it ran has been charged. */
-static __always_inline void on_exit(struct task_struct *task, __u64 slice_start)
-{
-  struct cpu_time_cpu_state *cpu = this_cpu_state();
-  if (cpu) {
-    __u64 key = (__u64)task;
-    __u64 charged = saw_switch_in(cpu, task) ? cpu->running_charged_ns : slice_start;
-    bpf_map_update_elem(&exiting_charged, &key, &charged, BPF_NOEXIST);
-  }
 }
 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(exit_btf, struct task_struct *task)
 {
-  on_exit(task, unseen_slice_start(task->prio, task->se.prev_sum_exec_runtime, task->se.sum_exec_runtime));
-  return 0;
+  return handle_exit(true, task);
 }
 
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(exit_raw, struct task_struct *task)
 {
-  on_exit(task, unseen_slice_start_core(task, BPF_CORE_READ(task, se.sum_exec_runtime)));
+  return handle_exit(false, task);
+}
+
+/* cgroup_attach_task fires after the move, once per hierarchy written to (cgroup_attach_task()
+ * → cgroup_migrate_execute(), kernel/cgroup/cgroup.c): the task's v2 cgroup (dfl_cgrp) is then
+ * current whichever hierarchy it was. */
+static __always_inline int handle_move(bool typed, struct task_struct *task)
+{
+  follow_move(KREAD(typed, task, tgid), KREAD(typed, task, group_leader, start_boottime),
+              KREAD(typed, task, cgroups, dfl_cgrp, kn, id));
   return 0;
 }
 
-/* cgroup_attach_task fires after the move, once per hierarchy written to: the task's v2
- * cgroup (dfl_cgrp) is then current whichever hierarchy it was. */
 SEC("tp_btf/cgroup_attach_task")
 int BPF_PROG(move_btf, struct cgroup *dst, const char *path, struct task_struct *task, bool threadgroup)
 {
-  follow_move(task->tgid, task->group_leader->start_boottime, task->cgroups->dfl_cgrp->kn->id);
-  return 0;
+  return handle_move(true, task);
 }
 
 SEC("raw_tp/cgroup_attach_task")
 int BPF_PROG(move_raw, struct cgroup *dst, const char *path, struct task_struct *task, bool threadgroup)
 {
-  follow_move(BPF_CORE_READ(task, tgid), BPF_CORE_READ(task, group_leader, start_boottime),
-              BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id));
+  return handle_move(false, task);
+}
+
+/* sched_process_exec: after exec the task is the group leader (de_thread(), fs/exec.c) and its
+ * comm is the new one. */
+static __always_inline int handle_exec(bool typed, struct task_struct *task)
+{
+  follow_exec(KREAD(typed, task, tgid), KREAD(typed, task, group_leader, start_boottime), task);
   return 0;
 }
 
-/* After exec the task is the group leader (de_thread) and its comm is the new one. */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(exec_btf, struct task_struct *task)
 {
-  follow_exec(task->tgid, task->group_leader->start_boottime, task);
-  return 0;
+  return handle_exec(true, task);
 }
 
 SEC("raw_tp/sched_process_exec")
 int BPF_PROG(exec_raw, struct task_struct *task)
 {
-  follow_exec(BPF_CORE_READ(task, tgid), BPF_CORE_READ(task, group_leader, start_boottime), task);
-  return 0;
+  return handle_exec(false, task);
 }
 
 /* Run by user space on each CPU just before a read (BPF_PROG_TEST_RUN with
@@ -582,7 +605,7 @@ int flush_cpu(void *ctx)
   if (BPF_CORE_READ(task, pid) == 0)
     cpu->idle_ns += take_idle_time(cpu, task, bpf_ktime_get_ns());
   else
-    charge_current(cpu, task);
+    charge_task(false, cpu, task, bpf_get_current_cgroup_id());
   for (__u32 slot = 0; slot < CPU_TIME_GATHER_SLOTS; ++slot) {
     flush_cgroup(cpu, slot);
     /* Forget the cached processes: after every CPU's flush, no charge can reach a slot

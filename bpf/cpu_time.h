@@ -40,7 +40,8 @@ struct cpu_time_meta_change {
   struct cpu_time_process_meta meta;
 };
 
-/* Emitted into the ring buffer when the last thread of a thread group exits. */
+/* Emitted into the ring buffer at the last switch of the last thread of a thread group: every
+ * slice of the process is charged by then. */
 struct cpu_time_exit_event {
   __u32 tgid;
   __u32 pad;

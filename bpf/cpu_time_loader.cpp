@@ -215,6 +215,7 @@ bpf_program_stats cpu_time_probe::program_stats() const {
     if (bpf_obj_get_info_by_fd(fd, &info, &length) != 0) continue;
     total.run_count += info.run_cnt;
     total.run_time_ns += info.run_time_ns;
+    total.recursion_misses += info.recursion_misses;
   }
   return total;
 }

@@ -37,6 +37,9 @@ struct probe_options {
 struct bpf_program_stats {
   uint64_t run_count = 0;
   uint64_t run_time_ns = 0;
+  /// Runs the kernel skipped because the program was already running on that CPU (its
+  /// recursion guard): each is an event the probe never saw. Counted with or without stats.
+  uint64_t recursion_misses = 0;
 };
 
 /// Severity of a libbpf log line.
@@ -112,7 +115,8 @@ class cpu_time_probe {
 };
 
 /// Whether tp_btf programs load for sched_switch here: loads a two-instruction
-/// BPF_PROG_TYPE_TRACING program (libbpf_probe_bpf_prog_type cannot tell, see the notes §3.6).
+/// BPF_PROG_TYPE_TRACING program (libbpf_probe_bpf_prog_type() cannot tell: it needs an
+/// attach target, which only a real load supplies).
 bool kernel_supports_tp_btf();
 
 /// "<step> failed: <strerror(err)>", plus the likely cause (capabilities, verifier, memory).
