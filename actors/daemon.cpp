@@ -125,7 +125,7 @@ cpu_source_actor spawn_cpu_source(caf::actor_system& system, const kepler_config
   return cpu_source_actor{system.spawn(source_supervisor<cpu_sample>, std::move(sup))};
 }
 
-/// The engine's interval; v0.11's 0 (refresh on scrape) becomes 5 s (DIFFERENCES #4).
+/// The engine's interval; v0.11's 0 (refresh on scrape) becomes 5 s (docs/compatibility.md difference #4).
 caf::timespan engine_interval(const kepler_config& config) {
   auto interval = std::chrono::duration_cast<caf::timespan>(config.monitor.interval);
   if (interval.count() != 0) return interval;

@@ -1,5 +1,5 @@
 #pragma once
-// The eBPF CPU-time source: reads the probe's maps when asked (DIFFERENCES #10). Runs
+// The eBPF CPU-time source: reads the probe's maps when asked (docs/compatibility.md difference #10). Runs
 // detached, like every source that makes system calls on request.
 
 #include <memory>

@@ -23,7 +23,7 @@ void block_stop_signals() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 }
 
-/// The effective configuration, framed as Kepler prints it (spec §2.5).
+/// The effective configuration, framed as Kepler prints it (docs/compatibility.md §2.5).
 void print_config_banner(const kepler::kepler_config& config) {
   const char* rule = "━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━\n";
   std::printf("%s Configuration\n%s%s%s", rule, rule, kepler::to_yaml(config).c_str(), rule);

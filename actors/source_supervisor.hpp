@@ -1,5 +1,5 @@
 #pragma once
-// Supervises one source actor and is its stable address (ARCHITECTURE §5): requests are
+// Supervises one source actor and is its stable address (docs/architecture.md §5): requests are
 // forwarded to the child, at most one at a time; a child that dies is restarted with
 // backoff while the others keep going. A child stuck in a read (it cannot be stopped while
 // the read blocks) is abandoned for a fresh one, but only while few are stuck, so a read

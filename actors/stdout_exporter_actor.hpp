@@ -1,5 +1,5 @@
 #pragma once
-// The stdout exporter (spec §8.3): every 2 s, a table of node zones. Detached, since a
+// The stdout exporter (docs/compatibility.md §8.3): every 2 s, a table of node zones. Detached, since a
 // blocked terminal must not stall the scheduler.
 
 #include <cstdio>

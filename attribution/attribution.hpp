@@ -1,5 +1,5 @@
 #pragma once
-// The attribution math (spec §5 with DIFFERENCES #1–#9): energy readings and CPU time in,
+// The attribution math (docs/compatibility.md §5 with docs/compatibility.md differences #1–#9): energy readings and CPU time in,
 // an immutable snapshot out. Pure and CAF-free; the engine actor drives it.
 
 #include <cstdint>
@@ -89,7 +89,7 @@ class attribution {
   rejection_observer on_rejected_;
 };
 
-/// First present of psys > package > core > dram > uncore, else 0 (spec §3.2).
+/// First present of psys > package > core > dram > uncore, else 0 (docs/compatibility.md §3.2).
 std::size_t choose_primary_zone(const std::vector<node_zone_stats>& zones);
 
 }  // namespace kepler

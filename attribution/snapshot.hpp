@@ -28,7 +28,7 @@ struct node_zone_stats {
   uint64_t outside_containers_uj = 0;
 };
 
-/// One physical zone (one socket's package, core, ...), DIFFERENCES #18.
+/// One physical zone (one socket's package, core, ...), docs/compatibility.md difference #18.
 struct socket_zone_stats {
   std::string name;
   int index = 0;

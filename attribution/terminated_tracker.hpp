@@ -1,6 +1,6 @@
 #pragma once
 // Keeps ended workloads exported with their final totals for a retention window
-// (DIFFERENCES #11), bounded by `maxTerminated` and `minTerminatedEnergyThreshold`.
+// (docs/compatibility.md difference #11), bounded by `maxTerminated` and `minTerminatedEnergyThreshold`.
 
 #include <algorithm>
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// Containers and VMs: the exact sums of their processes' energy (DIFFERENCES #9).
+// Containers and VMs: the exact sums of their processes' energy (docs/compatibility.md difference #9).
 
 #include <cstdint>
 #include <string>

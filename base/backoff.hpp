@@ -1,5 +1,5 @@
 #pragma once
-// Exponential restart delay with jitter (ARCHITECTURE §5): about 100 ms doubling to 30 s.
+// Exponential restart delay with jitter (docs/architecture.md §5): about 100 ms doubling to 30 s.
 
 #include <algorithm>
 #include <chrono>

@@ -1,4 +1,4 @@
-// Loading the configuration: defaults → YAML file → typed flags (spec §2.1).
+// Loading the configuration: defaults → YAML file → typed flags (docs/compatibility.md §2.1).
 
 #include "config/detail.hpp"
 

@@ -1,5 +1,5 @@
 #pragma once
-// Kepler's configuration: v0.11 YAML and flags with the same precedence (spec §2),
+// Kepler's configuration: v0.11 YAML and flags with the same precedence (docs/compatibility.md §2),
 // plus our own additions. CAF-free so it can be tested on its own.
 
 #include <chrono>
@@ -10,7 +10,7 @@
 
 namespace kepler {
 
-/// Bit set of exported metric levels (spec §2.2).
+/// Bit set of exported metric levels (docs/compatibility.md §2.2).
 enum metrics_level : unsigned {
   level_node = 1,
   level_process = 2,
@@ -57,7 +57,7 @@ struct kepler_config {
       bool enabled = true;
       std::vector<std::string> debug_collectors{"go"};
       unsigned metrics_level = level_all;
-      /// Ours: also export Kepler ≤ 0.9's per-zone families for old dashboards (DIFFERENCES #17).
+      /// Ours: also export Kepler ≤ 0.9's per-zone families for old dashboards (docs/compatibility.md difference #17).
       bool legacy_metrics = false;
     } prometheus;
   } exporter;
@@ -81,7 +81,7 @@ struct kepler_config {
     std::string config;
     std::string node_name;
     struct {
-      std::string mode = "kubelet";  ///< kubelet (DIFFERENCES #15) | apiserver
+      std::string mode = "kubelet";  ///< kubelet (docs/compatibility.md difference #15) | apiserver
       std::chrono::nanoseconds poll_interval = std::chrono::seconds(15);
       /// Ours: largest pod list or watch line accepted, so a broken server cannot exhaust memory.
       int64_t max_response_bytes = 64 << 20;
@@ -115,7 +115,7 @@ struct config_outcome {
 /// `invalid configuration: e1, e2, …` with exit code 1.
 config_outcome load_config(int argc, const char* const* argv);
 
-/// Checks a configuration (spec §2.4) and returns one message per problem, naming the setting.
+/// Checks a configuration (docs/compatibility.md §2.4) and returns one message per problem, naming the setting.
 std::vector<std::string> validate(const kepler_config& config);
 
 /// The effective configuration as YAML in Kepler's key names (for the start-up banner).
@@ -127,7 +127,7 @@ bool parse_metrics_level(const std::string& name, unsigned& bit);
 /// Names of the levels set in a bit set, in the order node, process, container, vm, pod.
 std::vector<std::string> metrics_level_names(unsigned levels);
 
-/// Trims the strings the spec names (§2.1 step 4), plus our list entries.
+/// Trims the strings v0.11 trims (docs/compatibility.md §2.1), plus our list entries.
 void sanitize(kepler_config& config);
 
 /// Parses a Go duration ("5s", "500ms", "1m30s", "1.5h", "-2us", "0"); false on bad syntax

@@ -21,7 +21,7 @@ struct flag_result {
   std::vector<std::string> warnings;
 };
 
-/// Parses argv (argv[0] is the program name) with Kepler's flags (spec §2.3).
+/// Parses argv (argv[0] is the program name) with Kepler's flags (docs/compatibility.md §2.3).
 flag_result parse_flags(int argc, const char* const* argv);
 
 /// Decodes the YAML file at `path` on top of `config`; returns one message per problem.

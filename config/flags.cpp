@@ -1,4 +1,4 @@
-// Kepler's command-line flags (spec §2.3) with CLI11; only typed flags override the file.
+// Kepler's command-line flags (docs/compatibility.md §2.3) with CLI11; only typed flags override the file.
 
 #include "config/detail.hpp"
 

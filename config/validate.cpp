@@ -1,4 +1,4 @@
-// Validation (spec §2.4) and sanitising (§2.1 step 4) of a configuration.
+// Validation (docs/compatibility.md §2.4) and trimming (§2.1) of a configuration.
 
 #include "config/detail.hpp"
 

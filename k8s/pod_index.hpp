@@ -1,5 +1,5 @@
 #pragma once
-// Pods scheduled on this node, as the kubelet or the API server lists them (spec §4.6),
+// Pods scheduled on this node, as the kubelet or the API server lists them (docs/compatibility.md §4.6),
 // and the immutable index the engine uses: container id → pod. Plain C++.
 
 #include <cstdint>

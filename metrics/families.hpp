@@ -26,7 +26,7 @@ void render_containers(exposition_writer& out, const snapshot& snap, const rende
 void render_vms(exposition_writer& out, const snapshot& snap, const render_context& ctx);
 /// Pods with a known name (kube.enabled); pod = Σ its containers.
 void render_pods(exposition_writer& out, const snapshot& snap, const render_context& ctx);
-/// Kepler ≤ 0.9's per-zone families (DIFFERENCES #17), when legacy metrics are enabled.
+/// Kepler ≤ 0.9's per-zone families (docs/compatibility.md difference #17), when legacy metrics are enabled.
 void render_legacy(exposition_writer& out, const snapshot& snap, const render_context& ctx);
 void render_health(exposition_writer& out, const snapshot& snap);
 /// The pod source's health (kube.enabled).

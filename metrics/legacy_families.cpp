@@ -1,4 +1,4 @@
-// Kepler ≤ 0.9's per-zone family names (DIFFERENCES #17), for dashboards built on them:
+// Kepler ≤ 0.9's per-zone family names (docs/compatibility.md difference #17), for dashboards built on them:
 // kepler_container_<zone>_joules_total, kepler_container_joules_total and
 // kepler_node_<zone>_joules_total. Containers get the active ("dynamic") energy; processes
 // outside any container appear as the pseudo-container `system_processes`, as they did then.

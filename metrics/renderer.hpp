@@ -1,6 +1,6 @@
 #pragma once
 // Renders a snapshot as Prometheus exposition text with Kepler's metric names and labels
-// (spec §6) plus our self-metrics. Called once per snapshot, never per scrape.
+// (docs/compatibility.md §6) plus our self-metrics. Called once per snapshot, never per scrape.
 
 #include <string>
 #include <vector>

@@ -1,4 +1,4 @@
-// Container, VM and pod families (spec §6.2, §11).
+// Container, VM and pod families (docs/compatibility.md §6.2, §11).
 
 #include <array>
 
@@ -101,7 +101,7 @@ void render_vms(exposition_writer& out, const snapshot& snap, const render_conte
 }
 
 void render_pods(exposition_writer& out, const snapshot& snap, const render_context& ctx) {
-  if (!snap.kube) return;  // without Kubernetes there are no pods (spec §4.6)
+  if (!snap.kube) return;  // without Kubernetes there are no pods (docs/compatibility.md §4.6)
   render_energy(out, snap, snap.pods, ctx, "pod", pod_labels, 6, named_pod);
 }
 

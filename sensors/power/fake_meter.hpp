@@ -1,6 +1,6 @@
 #pragma once
 // The fake CPU meter: plausible, time-based watts that follow the node's CPU usage
-// (DIFFERENCES #16), for machines without RAPL.
+// (docs/compatibility.md difference #16), for machines without RAPL.
 
 #include <chrono>
 #include <cstdint>

@@ -155,7 +155,7 @@ rapl_discovery discover_rapl_zones(const std::string& sysfs_root,
     return out;
   }
 
-  // Name → next index for names without a numeric suffix (spec §3.2 step 3).
+  // Name → next index for names without a numeric suffix (docs/compatibility.md §3.2).
   std::map<std::string, int, std::less<>> next_index;
   // (name, index) → zone, and whether it came from a standard `intel-rapl:` directory.
   std::map<std::pair<std::string, int>, std::pair<rapl_zone, bool>> by_key;

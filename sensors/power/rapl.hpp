@@ -1,5 +1,5 @@
 #pragma once
-// RAPL energy zones from the powercap sysfs tree (spec §3.2).
+// RAPL energy zones from the powercap sysfs tree (docs/compatibility.md §3.2).
 
 #include <cstdint>
 #include <string>

@@ -2,7 +2,7 @@
 
 #include <cstddef>
 
-// Hand-written equivalents of Kepler's container regexes (spec §4.4). This runs for every new
+// Hand-written equivalents of Kepler's container regexes (docs/compatibility.md §4.4). This runs for every new
 // process, so it scans each path once without allocating and only the winner is copied out.
 //
 // Decisions beyond the regexes:
@@ -101,7 +101,7 @@ void cri_containerd_at(path_match& best, std::string_view s, std::size_t i) {
     consider(best, i, i + 16, s.substr(i + 16, id_len), "containerd");
 }
 
-/// Every rule of spec §4.4 over one path; the match starting last wins. Every rule but libpod's
+/// Every rule of docs/compatibility.md §4.4 over one path; the match starting last wins. Every rule but libpod's
 /// starts at a `/` or `:`, so only those bytes (and `l`) lead to any comparison.
 path_match match_container(std::string_view s) {
   path_match best;

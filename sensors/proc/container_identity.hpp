@@ -1,5 +1,5 @@
 #pragma once
-// Which container a process runs in, from its cgroup paths (spec §4.4). Plain C++.
+// Which container a process runs in, from its cgroup paths (docs/compatibility.md §4.4). Plain C++.
 
 #include <string>
 #include <string_view>

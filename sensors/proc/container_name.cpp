@@ -1,6 +1,6 @@
 #include "sensors/proc/container_identity.hpp"
 
-// Container name without Kubernetes (spec §4.4), as Kepler's containerNameFromEnv and
+// Container name without Kubernetes (docs/compatibility.md §4.4), as Kepler's containerNameFromEnv and
 // containerNameFromCmdLine, except that an empty value never ends the search: `HOSTNAME=` or
 // `--name=` with nothing after it names nothing, so the next source is tried.
 

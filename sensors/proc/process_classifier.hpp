@@ -1,5 +1,5 @@
 #pragma once
-// Says what a new process is (spec §4.3): a container process (from its cgroups), else a
+// Says what a new process is (docs/compatibility.md §4.3): a container process (from its cgroups), else a
 // VM's hypervisor (from its command line), else regular. Runs once per process lifetime.
 
 #include "sensors/proc/process_scanner.hpp"

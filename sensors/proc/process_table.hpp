@@ -36,9 +36,9 @@ struct process_info {
   std::string comm;
   std::string exe;  ///< readlink of /proc/<pid>/exe; empty for kernel threads
   process_type type = process_type::regular;
-  // Set by the classifier for container processes (spec §4.4).
+  // Set by the classifier for container processes (docs/compatibility.md §4.4).
   std::string container_id, container_name, runtime, pod_id;
-  // Set by the classifier for hypervisor processes (spec §4.5).
+  // Set by the classifier for hypervisor processes (docs/compatibility.md §4.5).
   std::string vm_id, vm_name, hypervisor;
 };
 

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-// Matching rules, as v0.11's patterns (§4.5, §11) but hand-written and tightened where the
+// Matching rules, as v0.11's patterns (docs/compatibility.md §4.5, §11) but hand-written and tightened where the
 // regexes misfire:
 // - Only argv[0] is matched. v0.11 also searched the whole command line, which makes
 //   `sudo /usr/bin/qemu-system-x86_64 …`, `strace …` or `ls /usr/bin/kvm` VMs too; a wrapper

@@ -1,5 +1,5 @@
 #pragma once
-// Which processes are virtual machines, from their command lines (spec §4.5, §11).
+// Which processes are virtual machines, from their command lines (docs/compatibility.md §4.5, §11).
 
 #include <optional>
 #include <string>
@@ -20,7 +20,7 @@ struct vm_identity {
 /// (see vm_detect.cpp for the exact rules and where they differ from v0.11).
 std::optional<vm_identity> detect_vm(const std::vector<std::string>& cmdline);
 
-/// The id given to a VM whose command line names none (DIFFERENCES #12): FNV-1a 64 over every
+/// The id given to a VM whose command line names none (docs/compatibility.md difference #12): FNV-1a 64 over every
 /// argument followed by a NUL, i.e. over the bytes of /proc/<pid>/cmdline, as 16 lower-case
 /// hex digits. The same command line always gives the same id.
 std::string generated_vm_id(const std::vector<std::string>& cmdline);

@@ -238,6 +238,7 @@ TEST_CASE("a task moved between CPUs mid-run is charged exactly on each", "[.bpf
     log.add(read_bracketed(fixture, child.pid(), start), "moved " + std::to_string(i));
   }
   INFO(to_string(mode) << ": " << log.report());
+  CHECK(fixture.probe->program_stats().recursion_misses == 0);
   CHECK(log.misses == 0);
 }
 
@@ -313,4 +314,3 @@ TEST_CASE("many short children are charged exactly, each and all together in the
   }
   std::filesystem::remove(dir);
 }
-
