@@ -12,6 +12,7 @@
 
 #include "actors/cpu_time_actor.hpp"
 #include "actors/ebpf_cpu_time_actor.hpp"
+#include "bpf/cpu_time_source.hpp"
 #include "actors/energy_sampler_actor.hpp"
 #include "actors/engine_supervisor.hpp"
 #include "actors/http_server_actor.hpp"
@@ -78,30 +79,35 @@ energy_source spawn_energy_source(caf::actor_system& system, const zone_source& 
 /// Loads the eBPF probe unless bpf.enabled says not to; null when CPU time comes from /proc.
 /// With bpf.enabled: true a failure is fatal (the error says why).
 result<std::shared_ptr<cpu_time_probe>> load_bpf_probe(const kepler_config& config) {
-  if (config.bpf.enabled == "false") {
-    spdlog::info("bpf.enabled is false: CPU time from /proc");
-    return std::shared_ptr<cpu_time_probe>();
+  std::shared_ptr<cpu_time_probe> probe;
+  result<void> loaded = make_error(errc::unavailable, "not loaded");
+  if (wants_probe(config.bpf.enabled)) {
+    set_bpf_log_callback([](bpf_log_level level, std::string_view line) {
+      if (level == bpf_log_level::warn) spdlog::debug("libbpf: {}", line);
+    });
+    probe_options options;
+    options.run_time_stats = config.bpf.run_time_stats;
+    if (auto attempt = cpu_time_probe::load(options)) {
+      probe = std::move(attempt).value();
+      loaded = {};
+    } else {
+      loaded = attempt.error();
+    }
   }
-  set_bpf_log_callback([](bpf_log_level level, std::string_view line) {
-    if (level == bpf_log_level::warn) spdlog::debug("libbpf: {}", line);
-  });
-  probe_options options;
-  options.run_time_stats = config.bpf.run_time_stats;
-  auto probe = cpu_time_probe::load(options);
-  if (!probe) {
-    if (config.bpf.enabled == "true")
-      return make_error("bpf.enabled is true but the eBPF probe cannot run: " + probe.error_message());
-    spdlog::warn("eBPF CPU accounting unavailable ({}); falling back to /proc (procfs mode, "
-                 "kepler_bpf_up 0)", probe.error_message());
-    return std::shared_ptr<cpu_time_probe>();
+  auto choice = choose_cpu_time_source(config.bpf.enabled, loaded);
+  if (choice.fatal) return make_error(errc::config, choice.message);
+  if (!choice.message.empty()) {
+    if (choice.warning) spdlog::warn("{}", choice.message);
+    else spdlog::info("{}", choice.message);
   }
-  spdlog::info("CPU time from eBPF ({} on sched_switch)", to_string(probe.value()->mode()));
+  if (!choice.use_probe) return std::shared_ptr<cpu_time_probe>();
+  spdlog::info("CPU time from eBPF ({} on sched_switch)", to_string(probe->mode()));
   if (!config.bpf.run_time_stats)
     spdlog::info("bpf.runTimeStats is false: kepler_bpf_program_* are not exported");
-  else if (!probe.value()->stats_enabled())
+  else if (!probe->stats_enabled())
     spdlog::info("eBPF run-time statistics unavailable (they need CAP_SYS_ADMIN): "
                  "kepler_bpf_program_* are not exported");
-  return std::shared_ptr<cpu_time_probe>(std::move(probe).value());
+  return probe;
 }
 
 cpu_source_actor spawn_cpu_source(caf::actor_system& system, const kepler_config& config,
@@ -152,7 +158,7 @@ std::vector<caf::actor> spawn_pipeline(caf::actor_system& system, const kepler_c
   engine.sinks.push_back(system.spawn(http_server, std::move(http_endpoint), make_render_context(config, meter.source), stats));
   if (config.exporter.stdout_exporter.enabled)
     engine.sinks.push_back(system.spawn<caf::detached>(stdout_exporter, stdout));
-  roots.insert(roots.end(), engine.sinks.begin(), engine.sinks.end());
+  for (const auto& sink : engine.sinks) roots.push_back(caf::actor_cast<caf::actor>(sink));
   engine.interval = interval;
   engine.deadline = interval * 4 / 5;
   engine.terminated = terminated_policy{
@@ -162,7 +168,7 @@ std::vector<caf::actor> spawn_pipeline(caf::actor_system& system, const kepler_c
   engine.stats = stats;
   engine.procfs_root = config.host.procfs;
   auto engine_handle = system.spawn(engine_supervisor, std::move(engine));
-  roots.push_back(engine_handle);
+  roots.push_back(caf::actor_cast<caf::actor>(engine_handle));
   if (config.kube.enabled) {
     pod_watcher_config watcher;
     watcher.settings = kube_settings_from(config);

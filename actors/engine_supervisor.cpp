@@ -7,7 +7,7 @@
 namespace kepler {
 namespace {
 
-using supervisor_ptr = caf::stateful_actor<engine_supervisor_state>*;
+using supervisor_ptr = engine_supervisor_actor::stateful_pointer<engine_supervisor_state>;
 
 /// An engine that ran this long without dying was not crash-looping: the next delay is short.
 constexpr auto stable_period = std::chrono::minutes(1);
@@ -27,7 +27,8 @@ double jitter() {
 
 }  // namespace
 
-caf::behavior engine_supervisor(caf::stateful_actor<engine_supervisor_state>* self, engine_config config) {
+engine_supervisor_actor::behavior_type engine_supervisor(
+    engine_supervisor_actor::stateful_pointer<engine_supervisor_state> self, engine_config config) {
   using namespace std::chrono_literals;
   auto& st = self->state;
   if (!config.books) config.books = new_engine_books(config);

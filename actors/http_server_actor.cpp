@@ -2,9 +2,9 @@
 
 namespace kepler {
 
-caf::behavior http_server(caf::stateful_actor<http_server_state>* self,
-                          std::shared_ptr<metrics_server> server, render_context context,
-                          std::shared_ptr<actor_stats> stats) {
+snapshot_sink::behavior_type http_server(snapshot_sink::stateful_pointer<http_server_state> self,
+                                         std::shared_ptr<metrics_server> server, render_context context,
+                                         std::shared_ptr<actor_stats> stats) {
   self->state.server = std::move(server);
   self->state.context = std::make_shared<const render_context>(std::move(context));
   self->state.stats = std::move(stats);

@@ -21,8 +21,8 @@ struct http_server_state {
   std::shared_ptr<std::atomic<std::size_t>> last_size;
 };
 
-caf::behavior http_server(caf::stateful_actor<http_server_state>* self,
-                          std::shared_ptr<metrics_server> server, render_context context,
-                          std::shared_ptr<actor_stats> stats);
+snapshot_sink::behavior_type http_server(snapshot_sink::stateful_pointer<http_server_state> self,
+                                         std::shared_ptr<metrics_server> server, render_context context,
+                                         std::shared_ptr<actor_stats> stats);
 
 }  // namespace kepler

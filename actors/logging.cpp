@@ -38,9 +38,19 @@ class json_message_flag : public spdlog::custom_flag_formatter {
   }
 };
 
+spdlog::level::level_enum spdlog_level(log_level level) {
+  switch (level) {
+    case log_level::debug: return spdlog::level::debug;
+    case log_level::info: return spdlog::level::info;
+    case log_level::warn: return spdlog::level::warn;
+    case log_level::error: return spdlog::level::err;
+  }
+  return spdlog::level::info;
+}
+
 }  // namespace
 
-void setup_logging(const std::string& level, const std::string& format, std::FILE* out) {
+void setup_logging(log_level level, log_format format, std::FILE* out) {
   std::shared_ptr<spdlog::logger> logger;
   if (out == stderr) {
     logger = std::make_shared<spdlog::logger>("kepler", std::make_shared<spdlog::sinks::stderr_sink_mt>());
@@ -48,14 +58,14 @@ void setup_logging(const std::string& level, const std::string& format, std::FIL
     logger = std::make_shared<spdlog::logger>("kepler", std::make_shared<spdlog::sinks::stdout_sink_mt>());
   }
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
-  if (format == "json") {
+  if (format == log_format::json) {
     formatter->add_flag<json_message_flag>('*').set_pattern(
         R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":"%*"})");
   } else {
     formatter->set_pattern("time=%Y-%m-%dT%H:%M:%S.%e%z level=%l msg=%v");
   }
   logger->set_formatter(std::move(formatter));
-  logger->set_level(spdlog::level::from_str(level == "warn" ? "warning" : level));
+  logger->set_level(spdlog_level(level));
   logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(std::move(logger));
 }

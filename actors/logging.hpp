@@ -2,12 +2,13 @@
 // The daemon's logger: spdlog at the configured level, as text or JSON lines.
 
 #include <cstdio>
-#include <string>
+
+#include "config/config.hpp"
 
 namespace kepler {
 
-/// Installs the default logger. `format` is text or json; `level` debug, info, warn or error.
-/// Logs go to `out` (stdout, or stderr when the stdout exporter owns stdout).
-void setup_logging(const std::string& level, const std::string& format, std::FILE* out);
+/// Installs the default logger, as text or JSON lines. Logs go to `out` (stdout, or stderr
+/// when the stdout exporter owns stdout).
+void setup_logging(log_level level, log_format format, std::FILE* out);
 
 }  // namespace kepler

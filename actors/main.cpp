@@ -63,8 +63,10 @@ int main(int argc, char** argv) {
   for (const auto& warning : outcome.warnings) spdlog::warn("{}", warning);
   spdlog::info("Kepler version information version={} revision={} branch={}", KEPLER_VERSION,
                KEPLER_REVISION, KEPLER_BRANCH);
-  spdlog::info("{}", kepler::describe_privileges("/proc", ids));
-  if (config.log.format == "text" && (config.log.level == "debug" || config.log.level == "info"))
+  spdlog::info("{}", kepler::describe_privileges(config.host.procfs, ids));
+  using kepler::log_level;
+  if (config.log.format == kepler::log_format::text &&
+      (config.log.level == log_level::debug || config.log.level == log_level::info))
     print_config_banner(config);
   return kepler::run_daemon(config);
 }

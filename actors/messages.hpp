@@ -7,6 +7,7 @@
 
 #include <caf/all.hpp>
 
+#include "attribution/engine_round.hpp"
 #include "attribution/snapshot.hpp"
 #include "sensors/power/energy_reading.hpp"
 #include "sensors/proc/process_table.hpp"
@@ -14,15 +15,6 @@
 static_assert(CAF_VERSION >= 1706 && CAF_VERSION < 1800, "written for CAF 0.17");
 
 namespace kepler {
-
-/// One scan of every process's CPU time, with when it was taken.
-struct cpu_sample {
-  std::shared_ptr<const process_table> table;
-  int64_t measured_mono_ns = 0;
-  int64_t measured_wall_ns = 0;
-  std::string source = "procfs";        ///< ebpf or procfs
-  std::optional<bpf_probe_health> bpf;  ///< the probe's self-observation in eBPF mode
-};
 
 /// A new pod list from the pod watcher, or only its health (`index` null: keep the last one).
 struct pod_update {
@@ -75,5 +67,14 @@ using cpu_source_actor = source_actor<cpu_sample>;
 
 /// An energy sampler also polls itself between requests so it never misses a wrap.
 using energy_sampler_actor = energy_source_actor::extend<caf::reacts_to<poll_atom>>;
+
+/// Receives every snapshot the engine publishes (the HTTP server, the stdout exporter).
+using snapshot_sink = caf::typed_actor<caf::reacts_to<snapshot_ptr>>;
+
+/// Receives every change of the pod list (the engine, through its supervisor).
+using pod_sink = caf::typed_actor<caf::reacts_to<pod_update>>;
+
+/// The attribution engine: rounds on its own timer, pod updates in between.
+using engine_actor = caf::typed_actor<caf::reacts_to<caf::tick_atom>, caf::reacts_to<pod_update>>;
 
 }  // namespace kepler

@@ -1,23 +1,13 @@
 #include "actors/stdout_exporter_actor.hpp"
 
-#include <algorithm>
 #include <chrono>
 
-#include <fmt/format.h>
+#include "metrics/stdout_table.hpp"
 
 namespace kepler {
 
-std::string format_node_table(const snapshot& snap) {
-  auto zones = snap.zones;
-  std::sort(zones.begin(), zones.end(), [](auto& a, auto& b) { return a.name < b.name; });
-  std::string table = fmt::format("{:>10} | {:>12} | {:>16}\n", "Zone", "Power(W)", "Absolute(J)");
-  for (const auto& zone : zones)
-    table += fmt::format("{:>10} | {:>12} | {:>16}\n", zone.name, fmt::format("{:.2f}W", zone.watts),
-                         fmt::format("{:.2f}J", static_cast<double>(zone.total_uj) / 1e6));
-  return table;
-}
-
-caf::behavior stdout_exporter(caf::stateful_actor<stdout_exporter_state>* self, std::FILE* out) {
+stdout_exporter_actor::behavior_type stdout_exporter(stdout_exporter_actor::stateful_pointer<stdout_exporter_state> self,
+                                                     std::FILE* out) {
   self->state.out = out;
   self->delayed_send(self, std::chrono::seconds(2), caf::tick_atom_v);
   return {

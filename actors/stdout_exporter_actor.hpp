@@ -1,9 +1,8 @@
 #pragma once
-// The stdout exporter (docs/compatibility.md §8.3): every 2 s, a table of node zones. Detached, since a
-// blocked terminal must not stall the scheduler.
+// The stdout exporter (docs/compatibility.md §8.3): every 2 s, the table of node zones
+// (metrics/stdout_table). Detached, since a blocked terminal must not stall the scheduler.
 
 #include <cstdio>
-#include <string>
 
 #include "actors/messages.hpp"
 
@@ -15,9 +14,10 @@ struct stdout_exporter_state {
   std::FILE* out = stdout;
 };
 
-/// The node table Kepler prints: `Zone | Power(W) | Absolute(J)`, sorted by zone.
-std::string format_node_table(const snapshot& snap);
+/// Keeps the latest snapshot and prints its table on its own 2 s tick.
+using stdout_exporter_actor = snapshot_sink::extend<caf::reacts_to<caf::tick_atom>>;
 
-caf::behavior stdout_exporter(caf::stateful_actor<stdout_exporter_state>* self, std::FILE* out);
+stdout_exporter_actor::behavior_type stdout_exporter(stdout_exporter_actor::stateful_pointer<stdout_exporter_state> self,
+                                                     std::FILE* out);
 
 }  // namespace kepler

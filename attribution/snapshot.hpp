@@ -8,7 +8,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bpf/probe_health.hpp"
 #include "k8s/pod_index.hpp"
+#include "k8s/pod_informer.hpp"
 #include "sensors/proc/process_table.hpp"
 #include "sensors/proc/self_stats.hpp"
 
@@ -76,24 +78,6 @@ struct source_health {
   double last_success_seconds = 0;  ///< wall clock, 0 = never
 };
 
-/// How the eBPF CPU-time probe is doing (present while it is the CPU-time source).
-struct bpf_probe_health {
-  std::string attach_mode;  ///< tp_btf or raw_tp
-  bool run_stats = false;  ///< the kernel's run-time statistics are on (needs CAP_SYS_ADMIN)
-  uint64_t program_runs = 0;
-  uint64_t program_run_ns = 0;
-  struct map_usage {
-    std::string map;
-    uint64_t entries = 0, capacity = 0;
-  };
-  std::vector<map_usage> maps;
-  struct drop_count {
-    std::string kind;
-    uint64_t count = 0;
-  };
-  std::vector<drop_count> drops;  ///< everything the probe could not store, by kind
-};
-
 /// Readings of one source's zone rejected for one reason (sensors/energy_counter.hpp).
 struct rejected_readings {
   std::string source;  ///< rapl, fake-cpu-meter
@@ -116,19 +100,6 @@ struct kube_names {
     auto found = by_pod.find(uid);
     return found == by_pod.end() ? nullptr : &found->second;
   }
-};
-
-/// How the pod source is doing (present while kube.enabled).
-struct kube_health {
-  std::string mode;  ///< kubelet or apiserver
-  bool up = false;   ///< the last sync succeeded
-  uint64_t pods = 0;  ///< pods in the index in use
-  double last_success_seconds = 0;  ///< wall clock of the last successful sync, 0 = never
-  struct error_count {
-    std::string kind;
-    uint64_t count = 0;
-  };
-  std::vector<error_count> errors;  ///< failed syncs by kind
 };
 
 /// Self-observation of one actor.

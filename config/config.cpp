@@ -67,29 +67,27 @@ config_outcome load_config(int argc, const char* const* argv) {
   }
   if (!flags.config_file.empty()) {
     auto errors = detail::load_yaml_file(flags.config_file, outcome.config, outcome.warnings);
-    if (!errors.empty()) return fail(std::move(outcome), errors);
-    // The file must stand on its own, even where a flag would fix it later.
+    // The file must stand on its own, even where a flag would fix it later; every problem of it
+    // is reported at once, those of values it could not take with the rest.
     sanitize(outcome.config);
-    if (errors = validate(outcome.config); !errors.empty()) return fail(std::move(outcome), errors);
+    for (auto& problem : validate(outcome.config)) errors.push_back(std::move(problem));
+    if (!errors.empty()) return fail(std::move(outcome), errors);
   }
-  for (const auto& apply : flags.overrides) apply(outcome.config);
+  std::vector<std::string> errors;
+  for (const auto& apply : flags.overrides) apply(outcome.config, errors);
   sanitize(outcome.config);
-  if (auto errors = validate(outcome.config); !errors.empty())
-    return fail(std::move(outcome), errors);
+  for (auto& problem : validate(outcome.config)) errors.push_back(std::move(problem));
+  if (!errors.empty()) return fail(std::move(outcome), errors);
   return outcome;
 }
 
-bool parse_metrics_level(const std::string& name, unsigned& bit) {
+result<unsigned> parse_metrics_level(std::string_view name) {
   auto lowered = detail::trim(name);
   std::transform(lowered.begin(), lowered.end(), lowered.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  for (const auto& [level, value] : level_names) {
-    if (level == lowered) {
-      bit = value;
-      return true;
-    }
-  }
-  return false;
+  for (const auto& [level, value] : level_names)
+    if (level == lowered) return value;
+  return make_error(errc::parse, "\"" + std::string(name) + "\" is not one of node, process, container, vm, pod");
 }
 
 std::vector<std::string> metrics_level_names(unsigned levels) {

@@ -8,7 +8,32 @@
 #include <string_view>
 #include <vector>
 
+#include "base/named_enum.hpp"
+#include "base/result.hpp"
+
 namespace kepler {
+
+/// log.level
+#define KEPLER_LOG_LEVELS(X) X(debug, "debug") X(info, "info") X(warn, "warn") X(error, "error")
+KEPLER_NAMED_ENUM(log_level, KEPLER_LOG_LEVELS)
+
+/// log.format
+#define KEPLER_LOG_FORMATS(X) X(text, "text") X(json, "json")
+KEPLER_NAMED_ENUM(log_format, KEPLER_LOG_FORMATS)
+
+/// bpf.enabled (ours): CPU time from eBPF when it loads, else /proc with a warning (auto); always,
+/// a load failure being fatal (true); never (false).
+#define KEPLER_BPF_MODES(X) X(automatic, "auto") X(required, "true") X(off, "false")
+KEPLER_NAMED_ENUM(bpf_mode, KEPLER_BPF_MODES)
+
+/// kube.podInformer.mode (Kepler HEAD's key): the local kubelet's /pods (ours by default,
+/// docs/compatibility.md difference #15) or an API-server list and watch.
+#define KEPLER_POD_INFORMER_MODES(X) X(kubelet, "kubelet") X(apiserver, "apiserver")
+KEPLER_NAMED_ENUM(pod_informer_mode, KEPLER_POD_INFORMER_MODES)
+
+/// An entry of cpu.preferredMeters (Kepler HEAD's key).
+#define KEPLER_METER_KINDS(X) X(rapl, "rapl") X(fake, "fake")
+KEPLER_NAMED_ENUM(meter_kind, KEPLER_METER_KINDS)
 
 /// Bit set of exported metric levels (docs/compatibility.md §2.2).
 enum metrics_level : unsigned {
@@ -22,8 +47,8 @@ enum metrics_level : unsigned {
 
 struct kepler_config {
   struct {
-    std::string level = "info";  ///< debug | info | warn | error
-    std::string format = "text"; ///< text | json
+    log_level level = log_level::info;
+    log_format format = log_format::text;
   } log;
   struct {
     std::string sysfs = "/sys";
@@ -46,8 +71,8 @@ struct kepler_config {
     double max_plausible_watts = 10'000.0;
   } rapl;
   struct {
-    /// Kepler HEAD's key; ours defaults to RAPL, then the fake meter as the last resort.
-    std::vector<std::string> preferred_meters{"rapl", "fake"};
+    /// Tried in order; ours defaults to RAPL, then the fake meter as the last resort.
+    std::vector<meter_kind> preferred_meters{meter_kind::rapl, meter_kind::fake};
   } cpu;
   struct {
     struct {
@@ -65,9 +90,7 @@ struct kepler_config {
     bool pprof_enabled = false;
   } debug;
   struct {
-    /// Ours: CPU time from eBPF (`true`: required, `false`: procfs only, `auto`: eBPF when it
-    /// loads, else procfs with a warning).
-    std::string enabled = "auto";
+    bpf_mode enabled = bpf_mode::automatic;
     /// Ours: the kernel's BPF run-time statistics (kepler_bpf_program_*). They are system-wide:
     /// while on, every BPF program on the node pays two clock reads per run.
     bool run_time_stats = true;
@@ -81,7 +104,7 @@ struct kepler_config {
     std::string config;
     std::string node_name;
     struct {
-      std::string mode = "kubelet";  ///< kubelet (docs/compatibility.md difference #15) | apiserver
+      pod_informer_mode mode = pod_informer_mode::kubelet;
       std::chrono::nanoseconds poll_interval = std::chrono::seconds(15);
       /// Ours: largest pod list or watch line accepted, so a broken server cannot exhaust memory.
       int64_t max_response_bytes = 64 << 20;
@@ -121,8 +144,9 @@ std::vector<std::string> validate(const kepler_config& config);
 /// The effective configuration as YAML in Kepler's key names (for the start-up banner).
 std::string to_yaml(const kepler_config& config);
 
-/// Parses a metrics level name (node, process, container, vm, pod; case-insensitive).
-bool parse_metrics_level(const std::string& name, unsigned& bit);
+/// The bit of a metrics level name (node, process, container, vm, pod; case-insensitive,
+/// spaces around ignored).
+result<unsigned> parse_metrics_level(std::string_view name);
 
 /// Names of the levels set in a bit set, in the order node, process, container, vm, pod.
 std::vector<std::string> metrics_level_names(unsigned levels);
@@ -130,9 +154,9 @@ std::vector<std::string> metrics_level_names(unsigned levels);
 /// Trims the strings v0.11 trims (docs/compatibility.md §2.1), plus our list entries.
 void sanitize(kepler_config& config);
 
-/// Parses a Go duration ("5s", "500ms", "1m30s", "1.5h", "-2us", "0"); false on bad syntax
-/// or overflow, leaving `out` untouched.
-bool parse_duration(std::string_view text, std::chrono::nanoseconds& out);
+/// Parses a Go duration ("5s", "500ms", "1m30s", "1.5h", "-2us", "0"); a parse error on bad
+/// syntax or overflow.
+result<std::chrono::nanoseconds> parse_duration(std::string_view text);
 
 /// Formats a duration as Go's time.Duration.String() does ("5s", "500ms", "1m30s", "0s").
 std::string format_duration(std::chrono::nanoseconds duration);

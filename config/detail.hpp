@@ -10,6 +10,9 @@
 
 namespace kepler::detail {
 
+/// Applies one typed flag to a configuration; a value it cannot take is added to `errors`.
+using flag_override = std::function<void(kepler_config&, std::vector<std::string>& errors)>;
+
 /// What the command line asked for, before any file is read.
 struct flag_result {
   bool exit = false;  ///< --help, --version or a syntax error ends the run here
@@ -17,7 +20,7 @@ struct flag_result {
   std::string message;
   std::string config_file;  ///< --config.file, trimmed; empty = none
   /// One per flag the user typed, in declaration order; a flag's default is never applied.
-  std::vector<std::function<void(kepler_config&)>> overrides;
+  std::vector<flag_override> overrides;
   std::vector<std::string> warnings;
 };
 

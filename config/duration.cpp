@@ -108,25 +108,21 @@ uint64_t format_fraction(std::string& out, uint64_t v, int prec) {
 
 }  // namespace
 
-bool parse_duration(std::string_view text, std::chrono::nanoseconds& out) {
+result<std::chrono::nanoseconds> parse_duration(std::string_view text) {
+  auto invalid = [text] { return make_error(errc::parse, "invalid duration \"" + std::string(text) + "\""); };
   std::string_view s = text;
   bool negative = false;
   if (!s.empty() && (s.front() == '-' || s.front() == '+')) {
     negative = s.front() == '-';
     s.remove_prefix(1);
   }
-  if (s == "0") {
-    out = std::chrono::nanoseconds{0};
-    return true;
-  }
-  if (s.empty()) return false;
+  if (s == "0") return std::chrono::nanoseconds{0};
+  if (s.empty()) return invalid();
   uint64_t total = 0;
   while (!s.empty())
-    if (!parse_term(s, total)) return false;
-  if (!negative && total > max_magnitude - 1) return false;
-  out = std::chrono::nanoseconds{negative ? static_cast<int64_t>(0 - total)
-                                          : static_cast<int64_t>(total)};
-  return true;
+    if (!parse_term(s, total)) return invalid();
+  if (!negative && total > max_magnitude - 1) return invalid();
+  return std::chrono::nanoseconds{negative ? static_cast<int64_t>(0 - total) : static_cast<int64_t>(total)};
 }
 
 std::string format_duration(std::chrono::nanoseconds duration) {

@@ -12,7 +12,7 @@ namespace kepler::detail {
 
 namespace {
 
-using override_fn = std::function<void(kepler_config&)>;
+using override_fn = flag_override;
 
 /// Declares flags and remembers, per flag, how to apply the value if the user typed it.
 class flag_table {
@@ -25,7 +25,24 @@ class flag_table {
                      Apply apply) {
     auto slot = std::make_shared<T>(std::move(initial));
     auto* option = app_.add_option(name, *slot, help);
-    bindings_.push_back({option, [slot, apply](kepler_config& c) { apply(c, *slot); }});
+    bindings_.push_back({option, [slot, apply](kepler_config& c, std::vector<std::string>&) { apply(c, *slot); }});
+    return option;
+  }
+
+  /// A flag taking one of an enum's texts, for the setting `key`; a text that is none of them
+  /// is reported with the other configuration errors, as the same value in the file would be.
+  template <class E>
+  CLI::Option* choice(const std::string& name, const std::string& key, const std::string& help,
+                      E& (*field)(kepler_config&), E default_value) {
+    auto slot = std::make_shared<std::string>();
+    auto* option = app_.add_option(name, *slot, help + ": " + enum_choices<E>());
+    option->default_str(std::string(to_string(default_value)));
+    bindings_.push_back({option, [slot, key, field](kepler_config& c, std::vector<std::string>& errors) {
+                           if (auto value = parse_enum<E>(trim(*slot)))
+                             field(c) = *value;
+                           else
+                             errors.push_back(key + " \"" + *slot + "\" is not one of " + enum_choices<E>());
+                         }});
     return option;
   }
 
@@ -43,7 +60,7 @@ class flag_table {
   CLI::Option* toggle(const std::string& name, const std::string& help, Apply apply) {
     auto slot = std::make_shared<bool>(false);
     auto* option = app_.add_flag(name + ",!--no-" + name.substr(2), *slot, help);
-    bindings_.push_back({option, [slot, apply](kepler_config& c) { apply(c, *slot); }});
+    bindings_.push_back({option, [slot, apply](kepler_config& c, std::vector<std::string>&) { apply(c, *slot); }});
     return option;
   }
 
@@ -65,19 +82,13 @@ class flag_table {
 };
 
 const CLI::Validator duration_check(
-    [](std::string& text) {
-      std::chrono::nanoseconds ignored{};
-      return parse_duration(trim(text), ignored) ? std::string{}
-                                                  : "invalid duration \"" + text + "\"";
-    },
+    [](std::string& text) { return parse_duration(trim(text)) ? std::string{} : "invalid duration \"" + text + "\""; },
     "DURATION");
 
 const CLI::Validator level_check(
     [](std::string& text) {
-      unsigned bit = 0;
-      return parse_metrics_level(text, bit)
-                 ? std::string{}
-                 : "\"" + text + "\" is not one of node, process, container, vm, pod";
+      auto level = parse_metrics_level(text);
+      return level ? std::string{} : level.error_message();
     },
     "LEVEL");
 
@@ -94,73 +105,81 @@ const CLI::Validator existing_file_check(
 unsigned accumulate_levels(const std::vector<std::string>& names) {
   unsigned levels = level_all;
   for (const auto& name : names) {
-    unsigned bit = 0;
-    parse_metrics_level(name, bit);
+    auto bit = parse_metrics_level(name);  // checked by level_check
     if (levels == level_all) levels = 0;
-    levels |= bit;
+    levels |= bit ? bit.value() : 0;
   }
   return levels;
 }
 
+/// The defaults every flag shows in --help: the configuration's own, defined once.
+const kepler_config defaults;
+
+std::string text_of(bool value) { return value ? "true" : "false"; }
+
 void add_core_flags(flag_table& flags) {
-  flags.value("--log.level", "Logging level: debug, info, warn, error", std::string("info"),
-              [](kepler_config& c, const std::string& v) { c.log.level = v; })
-      ->default_str("info");
-  flags.value("--log.format", "Logging format: text or json", std::string("text"),
-              [](kepler_config& c, const std::string& v) { c.log.format = v; })
-      ->default_str("text");
-  flags.value("--host.sysfs", "Host sysfs path", std::string("/sys"),
+  flags.choice<log_level>("--log.level", "log.level", "Logging level",
+                          [](kepler_config& c) -> log_level& { return c.log.level; }, defaults.log.level);
+  flags.choice<log_format>("--log.format", "log.format", "Logging format",
+                           [](kepler_config& c) -> log_format& { return c.log.format; }, defaults.log.format);
+  flags.value("--host.sysfs", "Host sysfs path", defaults.host.sysfs,
               [](kepler_config& c, const std::string& v) { c.host.sysfs = v; })
-      ->default_str("/sys");
-  flags.value("--host.procfs", "Host procfs path", std::string("/proc"),
+      ->default_str(defaults.host.sysfs);
+  flags.value("--host.procfs", "Host procfs path", defaults.host.procfs,
               [](kepler_config& c, const std::string& v) { c.host.procfs = v; })
-      ->default_str("/proc");
+      ->default_str(defaults.host.procfs);
   flags.value("--monitor.interval", "Interval between snapshots (0, scrape-driven in v0.11, means 5s here)",
-              std::string("5s"),
+              format_duration(defaults.monitor.interval),
               [](kepler_config& c, const std::string& v) {
-                parse_duration(trim(v), c.monitor.interval);
+                if (auto interval = parse_duration(trim(v))) c.monitor.interval = interval.value();
               })
       ->check(duration_check)
-      ->default_str("5s");
+      ->default_str(format_duration(defaults.monitor.interval));
   flags.value("--monitor.max-terminated",
               "Maximum number of terminated workloads to keep until exported "
               "(<0 unlimited, 0 disabled)",
-              int64_t{500}, [](kepler_config& c, int64_t v) { c.monitor.max_terminated = v; })
-      ->default_str("500");
+              defaults.monitor.max_terminated, [](kepler_config& c, int64_t v) { c.monitor.max_terminated = v; })
+      ->default_str(std::to_string(defaults.monitor.max_terminated));
   flags.toggle("--debug.pprof", "Enable pprof debugging",
                [](kepler_config& c, bool v) { c.debug.pprof_enabled = v; })
-      ->default_str("false");
+      ->default_str(text_of(defaults.debug.pprof_enabled));
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
 }
 
 void add_service_flags(flag_table& flags) {
-  flags.value("--web.config-file", "Path to the web config file (TLS, basic auth)", std::string(),
+  flags.value("--web.config-file", "Path to the web config file (TLS, basic auth)", defaults.web.config_file,
               [](kepler_config& c, const std::string& v) { c.web.config_file = v; });
   flags.list("--web.listen-address",
              "Web server listen address; repeat for several (replaces the default list)",
              [](kepler_config& c, const std::vector<std::string>& v) {
                c.web.listen_addresses = v;
              })
-      ->default_str(":28282");
+      ->default_str(joined(defaults.web.listen_addresses));
   flags.toggle("--exporter.stdout", "Enable the stdout exporter",
                [](kepler_config& c, bool v) { c.exporter.stdout_exporter.enabled = v; })
-      ->default_str("false");
+      ->default_str(text_of(defaults.exporter.stdout_exporter.enabled));
   flags.toggle("--exporter.prometheus", "Enable the Prometheus exporter",
                [](kepler_config& c, bool v) { c.exporter.prometheus.enabled = v; })
-      ->default_str("true");
+      ->default_str(text_of(defaults.exporter.prometheus.enabled));
   flags.list("--metrics",
              "Metrics level to export, one per occurrence: node, process, container, vm, pod",
              [](kepler_config& c, const std::vector<std::string>& v) {
                c.exporter.prometheus.metrics_level = accumulate_levels(v);
              })
       ->check(level_check)
-      ->default_str("node,process,container,vm,pod");
+      ->default_str(joined(metrics_level_names(defaults.exporter.prometheus.metrics_level)));
   flags.toggle("--kube.enable", "Monitor Kubernetes",
                [](kepler_config& c, bool v) { c.kube.enabled = v; })
-      ->default_str("false");
-  flags.value("--kube.config", "Path to a kubeconfig; only needed out of cluster", std::string(),
+      ->default_str(text_of(defaults.kube.enabled));
+  flags.value("--kube.config", "Path to a kubeconfig; only needed out of cluster", defaults.kube.config,
               [](kepler_config& c, const std::string& v) { c.kube.config = v; })
       ->check(existing_file_check);
-  flags.value("--kube.node-name", "Name of the Kubernetes node Kepler runs on", std::string(),
+  flags.value("--kube.node-name", "Name of the Kubernetes node Kepler runs on", defaults.kube.node_name,
               [](kepler_config& c, const std::string& v) { c.kube.node_name = v; });
 }
 

@@ -4,10 +4,14 @@
 #include "config/config.hpp"
 
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
+
+#include "config/detail.hpp"
 
 namespace kepler::detail {
 
@@ -21,9 +25,57 @@ struct ignored_key {
   std::string_view warning_if_true;  ///< logged when the key is a true boolean
 };
 
+/// A setting that takes one of an enum's texts (leading and trailing spaces ignored, as v0.11
+/// trims its strings).
+struct choice_key {
+  std::function<std::string()> text;         ///< the value's text, for printing
+  std::function<bool(std::string_view)> set;  ///< false when the text is not one of the choices
+  std::string choices;                        ///< "a, b, c", for messages
+};
+
+template <class E>
+choice_key choice_of(E& field) {
+  return {[&field] { return std::string(to_string(field)); },
+          [&field](std::string_view text) {
+            auto value = parse_enum<E>(trim(text));
+            if (value) field = *value;
+            return value.has_value();
+          },
+          enum_choices<E>()};
+}
+
+/// A list of an enum's texts; a list given replaces the default entirely.
+struct choice_list_key {
+  std::function<std::vector<std::string>()> texts;
+  /// Sets the list, or returns the first text that is not one of the choices (nothing set).
+  std::function<std::optional<std::string>(const std::vector<std::string>&)> set;
+  std::string choices;
+};
+
+template <class E>
+choice_list_key choice_list_of(std::vector<E>& field) {
+  return {[&field] {
+            std::vector<std::string> texts;
+            for (E value : field) texts.emplace_back(to_string(value));
+            return texts;
+          },
+          [&field](const std::vector<std::string>& texts) -> std::optional<std::string> {
+            std::vector<E> values;
+            for (const auto& text : texts) {
+              auto value = parse_enum<E>(trim(text));
+              if (!value) return text;
+              values.push_back(*value);
+            }
+            field = std::move(values);
+            return std::nullopt;
+          },
+          enum_choices<E>()};
+}
+
 /// Where a key's value goes.
 using key_target = std::variant<std::string*, bool*, int64_t*, double*, std::chrono::nanoseconds*,
-                                std::vector<std::string>*, level_set, ignored_key>;
+                                std::vector<std::string>*, level_set, choice_key, choice_list_key,
+                                ignored_key>;
 
 /// A known key: its full dotted path in Kepler's names and its field.
 struct key_binding {
@@ -38,8 +90,8 @@ inline constexpr std::string_view redfish_warning =
 inline std::vector<key_binding> known_keys(kepler_config& c) {
   auto& prom = c.exporter.prometheus;
   return {
-      {"log.level", &c.log.level},
-      {"log.format", &c.log.format},
+      {"log.level", choice_of(c.log.level)},
+      {"log.format", choice_of(c.log.format)},
       {"host.sysfs", &c.host.sysfs},
       {"host.procfs", &c.host.procfs},
       {"monitor.interval", &c.monitor.interval},
@@ -49,8 +101,8 @@ inline std::vector<key_binding> known_keys(kepler_config& c) {
       {"monitor.terminatedRetention", &c.monitor.terminated_retention},
       {"rapl.zones", &c.rapl.zones},
       {"rapl.maxPlausibleWatts", &c.rapl.max_plausible_watts},
-      {"cpu.preferredMeters", &c.cpu.preferred_meters},
-      {"bpf.enabled", &c.bpf.enabled},
+      {"cpu.preferredMeters", choice_list_of(c.cpu.preferred_meters)},
+      {"bpf.enabled", choice_of(c.bpf.enabled)},
       {"bpf.runTimeStats", &c.bpf.run_time_stats},
       {"exporter.stdout.enabled", &c.exporter.stdout_exporter.enabled},
       {"exporter.prometheus.enabled", &prom.enabled},
@@ -63,7 +115,7 @@ inline std::vector<key_binding> known_keys(kepler_config& c) {
       {"kube.enabled", &c.kube.enabled},
       {"kube.config", &c.kube.config},
       {"kube.nodeName", &c.kube.node_name},
-      {"kube.podInformer.mode", &c.kube.pod_informer.mode},
+      {"kube.podInformer.mode", choice_of(c.kube.pod_informer.mode)},
       {"kube.podInformer.pollInterval", &c.kube.pod_informer.poll_interval},
       {"kube.podInformer.maxResponseBytes", &c.kube.pod_informer.max_response_bytes},
       {"kube.kubelet.endpoint", &c.kube.kubelet.endpoint},

@@ -116,8 +116,6 @@ void check_kube(std::vector<std::string>& errors, const kepler_config& c) {
   if (c.kube.node_name.empty())
     errors.push_back("kube.node-name not supplied but kube.enable set to true");
   const auto& informer = c.kube.pod_informer;
-  if (!one_of(informer.mode, {"kubelet", "apiserver"}))
-    errors.push_back("kube.podInformer.mode " + in_quotes(informer.mode) + " is not one of kubelet, apiserver");
   if (informer.poll_interval <= std::chrono::nanoseconds::zero())
     errors.push_back("kube.podInformer.pollInterval must be > 0");
   if (informer.max_response_bytes < 4096)
@@ -130,9 +128,6 @@ void check_kube(std::vector<std::string>& errors, const kepler_config& c) {
 
 void check_meters(std::vector<std::string>& errors, const kepler_config& c) {
   if (c.cpu.preferred_meters.empty()) errors.push_back("cpu.preferredMeters must not be empty");
-  for (const auto& name : c.cpu.preferred_meters)
-    if (!one_of(name, {"rapl", "fake"}))
-      errors.push_back("cpu.preferredMeters " + in_quotes(name) + " is not one of rapl, fake");
   if (!(c.rapl.max_plausible_watts > 0))
     errors.push_back("rapl.maxPlausibleWatts must be > 0");
   const auto& fake = c.fake_cpu_meter;
@@ -140,11 +135,6 @@ void check_meters(std::vector<std::string>& errors, const kepler_config& c) {
   if (fake.max_watts < 0) errors.push_back("dev.fake-cpu-meter.maxWatts must be ≥ 0");
   if (fake.max_watts < fake.idle_watts)
     errors.push_back("dev.fake-cpu-meter.maxWatts must be ≥ dev.fake-cpu-meter.idleWatts");
-}
-
-void check_bpf(std::vector<std::string>& errors, const kepler_config& c) {
-  if (!one_of(c.bpf.enabled, {"auto", "true", "false"}))
-    errors.push_back("bpf.enabled " + in_quotes(c.bpf.enabled) + " is not one of auto, true, false");
 }
 
 void trim_each(std::vector<std::string>& items) {
@@ -155,11 +145,6 @@ void trim_each(std::vector<std::string>& items) {
 
 std::vector<std::string> validate(const kepler_config& config) {
   std::vector<std::string> errors;
-  if (!one_of(config.log.level, {"debug", "info", "warn", "error"}))
-    errors.push_back("log.level " + in_quotes(config.log.level) +
-                     " is not one of debug, info, warn, error");
-  if (!one_of(config.log.format, {"text", "json"}))
-    errors.push_back("log.format " + in_quotes(config.log.format) + " is not one of text, json");
   check_host(errors, "host.sysfs", config.host.sysfs);
   check_host(errors, "host.procfs", config.host.procfs);
   check_web(errors, config);
@@ -167,19 +152,15 @@ std::vector<std::string> validate(const kepler_config& config) {
   check_exporters(errors, config);
   check_kube(errors, config);
   check_meters(errors, config);
-  check_bpf(errors, config);
   return errors;
 }
 
 void sanitize(kepler_config& config) {
-  for (auto* text : {&config.log.level, &config.log.format, &config.host.sysfs,
-                     &config.host.procfs, &config.web.config_file, &config.kube.config})
+  for (auto* text : {&config.host.sysfs, &config.host.procfs, &config.web.config_file, &config.kube.config})
     *text = detail::trim(*text);
   trim_each(config.web.listen_addresses);
   trim_each(config.rapl.zones);
   trim_each(config.exporter.prometheus.debug_collectors);
-  trim_each(config.cpu.preferred_meters);
-  config.bpf.enabled = detail::trim(config.bpf.enabled);
   trim_each(config.fake_cpu_meter.zones);
 }
 

@@ -43,7 +43,7 @@ class yaml_decoder {
     if (!root.IsMap()) return {"config file: expected a mapping at the top " + line_of(root)};
     walk(root, "");
     // Kepler HEAD: the old switch is a deprecated alias of preferredMeters = [fake].
-    if (config_.fake_cpu_meter.enabled) config_.cpu.preferred_meters = {"fake"};
+    if (config_.fake_cpu_meter.enabled) config_.cpu.preferred_meters = {meter_kind::fake};
     return std::move(errors_);
   }
 
@@ -94,9 +94,24 @@ class yaml_decoder {
                    [&](std::chrono::nanoseconds* out) { duration(node, path, *out); },
                    [&](std::vector<std::string>* out) { list(node, path, *out); },
                    [&](level_set out) { levels(node, path, *out.bits); },
+                   [&](const choice_key& key) { choice(node, path, key); },
+                   [&](const choice_list_key& key) { choices(node, path, key); },
                    [&](ignored_key key) { ignored(node, path, key); },
                },
                target);
+  }
+
+  void choice(const YAML::Node& node, const std::string& path, const choice_key& key) {
+    std::string text;
+    if (scalar(node, path, text) && !key.set(text))
+      errors_.push_back(path + " " + in_quotes(text) + " is not one of " + key.choices + " " + line_of(node));
+  }
+
+  void choices(const YAML::Node& node, const std::string& path, const choice_list_key& key) {
+    std::vector<std::string> texts;
+    if (!list(node, path, texts)) return;
+    if (auto bad = key.set(texts))
+      errors_.push_back(path + " " + in_quotes(*bad) + " is not one of " + key.choices + " " + line_of(node));
   }
 
   bool scalar(const YAML::Node& node, const std::string& path, std::string& out) {
@@ -126,7 +141,9 @@ class yaml_decoder {
     int64_t ns = 0;
     if (YAML::convert<int64_t>::decode(node, ns))
       out = std::chrono::nanoseconds{ns};
-    else if (!parse_duration(text, out))
+    else if (auto parsed = parse_duration(text))
+      out = parsed.value();
+    else
       errors_.push_back(path + " " + in_quotes(text) + " is not a duration " + line_of(node));
   }
 
@@ -157,13 +174,12 @@ class yaml_decoder {
     }
     unsigned bits = 0;
     for (const auto& name : names) {
-      unsigned bit = 0;
-      if (!parse_metrics_level(name, bit)) {
-        errors_.push_back(path + " " + in_quotes(name) +
-                          " is not one of node, process, container, vm, pod " + line_of(node));
+      auto bit = parse_metrics_level(name);
+      if (!bit) {
+        errors_.push_back(path + " " + bit.error_message() + " " + line_of(node));
         return;
       }
-      bits |= bit;
+      bits |= bit.value();
     }
     out = bits == 0 ? unsigned{level_all} : bits;  // an empty list means every level
   }
@@ -214,6 +230,8 @@ YAML::Node to_node(const key_target& target) {
             auto names = metrics_level_names(*v.bits);
             return names.size() == 1 ? YAML::Node(names.front()) : sequence(names);
           },
+          [](const choice_key& key) { return YAML::Node(key.text()); },
+          [](const choice_list_key& key) { return sequence(key.texts()); },
           [](ignored_key) { return YAML::Node(); },
       },
       target);

@@ -14,6 +14,7 @@ packages=(
   python3 prometheus  # integration tests: the harness and a real Prometheus server (+ promtool)
   python3-fusepy fuse3  # fault-injection tests: a FUSE powercap tree (module fusepy) and fusermount3
   nodejs unzip  # deploy tests: npm packages with helm, kubectl and the Kubernetes schemas
+  prometheus-cpp-dev  # benchmark: prometheus-cpp's text serialisation against our writer (bench/prometheus_cpp_bench.cpp)
   libclang-rt-14-dev  # sanitizer and libFuzzer runtimes for clang (test/run_sanitized.sh, test/run_fuzz.sh)
   util-linux libcap2-bin  # least-privilege tests: setpriv, unshare, setcap
 )

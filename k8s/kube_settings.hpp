@@ -6,21 +6,19 @@
 #include <string>
 #include <string_view>
 
+#include "config/config.hpp"
+
 namespace kepler {
 
 /// Where the service account's credentials are mounted in a pod.
 inline constexpr const char* service_account_dir = "/var/run/secrets/kubernetes.io/serviceaccount";
-
-/// Where pods come from: the local kubelet (default; no load on the control plane) or an
-/// API-server list and watch restricted to this node.
-enum class pod_informer_mode { kubelet, apiserver };
 
 /// Everything the pod source needs; the daemon fills it from its configuration.
 struct kube_settings {
   bool enabled = false;              ///< kube.enabled
   std::string node_name;             ///< kube.nodeName (required when enabled)
   std::string kubeconfig;            ///< kube.config; empty = in-cluster service account
-  pod_informer_mode mode = pod_informer_mode::kubelet;       ///< kube.podInformer.mode
+  pod_informer_mode mode = pod_informer_mode::kubelet;       ///< kube.podInformer.mode: where pods come from
   std::chrono::milliseconds poll_interval{15'000};           ///< kube.podInformer.pollInterval
 
   /// kube.kubelet.endpoint; empty = https://$NODE_IP:10250, else the Node's InternalIP.

@@ -59,10 +59,11 @@ power_meter fake_meter(const kepler_config& config) {
 
 }  // namespace
 
-power_meter select_power_meter(const kepler_config& config) {
+power_meter choose_power_meter(const std::vector<meter_kind>& ladder,
+                               const std::function<power_meter(meter_kind)>& discover) {
   power_meter none;
-  for (const auto& preferred : config.cpu.preferred_meters) {
-    power_meter meter = preferred == "rapl" ? rapl_meter(config) : fake_meter(config);
+  for (meter_kind kind : ladder) {
+    power_meter meter = discover(kind);
     none.notes.insert(none.notes.end(), meter.notes.begin(), meter.notes.end());
     if (!meter.zones.empty()) {
       meter.notes = std::move(none.notes);
@@ -71,6 +72,16 @@ power_meter select_power_meter(const kepler_config& config) {
   }
   none.notes.push_back({true, "no power meter available; serving CPU time and health only"});
   return none;
+}
+
+power_meter select_power_meter(const kepler_config& config) {
+  return choose_power_meter(config.cpu.preferred_meters, [&config](meter_kind kind) {
+    switch (kind) {
+      case meter_kind::rapl: return rapl_meter(config);
+      case meter_kind::fake: return fake_meter(config);
+    }
+    return power_meter{};
+  });
 }
 
 }  // namespace kepler

@@ -1,6 +1,6 @@
 #pragma once
 // Chooses the power source along the ladder of cpu.preferredMeters (RAPL, then the fake
-// meter) and describes each zone with a way to read it. CAF-free.
+// meter) and describes each zone with a way to read it.
 
 #include <cstdint>
 #include <functional>
@@ -9,6 +9,7 @@
 
 #include "sensors/power/physical_zone.hpp"
 #include "config/config.hpp"
+#include "base/log_note.hpp"
 #include "base/result.hpp"
 
 namespace kepler {
@@ -23,19 +24,19 @@ struct zone_source {
   std::function<energy_read_fn()> make_reader;
 };
 
-/// Something selection found or decided, for the start-up log.
-struct meter_note {
-  bool warning = false;
-  std::string text;
-};
-
 struct power_meter {
   std::string source;  ///< rapl, fake-cpu-meter, or empty when no meter works
   std::vector<zone_source> zones;
-  std::vector<meter_note> notes;
+  std::vector<log_note> notes;  ///< what selection found or decided, for the start-up log
 };
 
-/// Walks cpu.preferredMeters and returns the first meter with at least one readable zone.
+/// Walks `ladder` in order, discovering each meter only when the ones before it had no usable
+/// zone, and returns the first with one; its notes are every note met on the way. None usable:
+/// a meter without source or zones, whose notes end with a warning that says so.
+power_meter choose_power_meter(const std::vector<meter_kind>& ladder,
+                               const std::function<power_meter(meter_kind)>& discover);
+
+/// The meter cpu.preferredMeters chooses on this machine (RAPL under host.sysfs, the fake meter).
 power_meter select_power_meter(const kepler_config& config);
 
 }  // namespace kepler

@@ -64,13 +64,13 @@ cpu_source_actor::behavior_type fake_cpu(cpu_source_actor::stateful_pointer<fake
 struct sink_state {
   std::vector<snapshot_ptr> received;
 };
-caf::behavior collecting_sink(caf::stateful_actor<sink_state>* self) {
+snapshot_sink::behavior_type collecting_sink(snapshot_sink::stateful_pointer<sink_state> self) {
   return {[=](const snapshot_ptr& snap) { self->state.received.push_back(snap); }};
 }
 
-std::vector<snapshot_ptr>& received(const caf::actor& sink) {
-  return dynamic_cast<caf::stateful_actor<sink_state>&>(*caf::actor_cast<caf::abstract_actor*>(sink))
-      .state.received;
+std::vector<snapshot_ptr>& received(const snapshot_sink& sink) {
+  using sink_impl = std::remove_pointer_t<snapshot_sink::stateful_pointer<sink_state>>;
+  return dynamic_cast<sink_impl&>(*caf::actor_cast<caf::abstract_actor*>(sink)).state.received;
 }
 
 }  // namespace

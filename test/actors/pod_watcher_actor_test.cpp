@@ -81,7 +81,7 @@ pod_watcher_config kubelet_watcher(const fake_kube_server& server, const service
   config.settings.kubelet_endpoint = server.url();
   config.settings.kubelet_token_file = (account.dir / "token").string();
   config.settings.kubelet_ca_file = (account.dir / "ca.crt").string();
-  config.engine = caf::actor_cast<caf::actor>(caf.self());
+  config.engine = caf::actor_cast<pod_sink>(caf.self());
   config.random = [] { return 0.5; };  // backoff steps without jitter
   return config;
 }
@@ -108,7 +108,7 @@ TEST_CASE("apiserver mode lists, then follows the watch stream into new pod inde
   config.settings.node_name = "node-1";
   config.settings.mode = pod_informer_mode::apiserver;
   config.cluster = in_cluster_env{"127.0.0.1", std::to_string(server.port()), account.dir.string()};
-  config.engine = caf::actor_cast<caf::actor>(caf.self());
+  config.engine = caf::actor_cast<pod_sink>(caf.self());
   config.random = [] { return 0.5; };
   stopped_at_end watcher{caf, caf.system().spawn(pod_watcher, config)};
   // Its start, the list and the first watch (it sends itself the next step at once); the

@@ -25,18 +25,19 @@ result<void> check_even(int n) {
 TEST_CASE("a named enum's texts come from its list, in order, and parse back") {
   CHECK(to_string(fruit::apple) == "apple");
   CHECK(to_string(fruit::sour_cherry) == "sour-cherry");
-  CHECK(fruit_from_string("pear") == fruit::pear);
-  CHECK(fruit_from_string("sour-cherry") == fruit::sour_cherry);
-  CHECK_FALSE(fruit_from_string("sour_cherry"));  // the text, not the enumerator's name
-  CHECK_FALSE(fruit_from_string(""));
-  static_assert(fruit_texts.size() == 3);
+  CHECK(parse_enum<fruit>("pear") == fruit::pear);
+  CHECK(parse_enum<fruit>("sour-cherry") == fruit::sour_cherry);
+  CHECK_FALSE(parse_enum<fruit>("sour_cherry"));  // the text, not the enumerator's name
+  CHECK_FALSE(parse_enum<fruit>(""));
+  CHECK(enum_choices<fruit>() == "apple, sour-cherry, pear");
+  static_assert(enum_texts(fruit{}).size() == 3);
 }
 
 TEST_CASE("every error kind has its own text, which parses back to it") {
-  for (std::size_t i = 0; i < errc_texts.size(); ++i) {
+  for (std::size_t i = 0; i < enum_texts(errc{}).size(); ++i) {
     auto kind = static_cast<errc>(i);
     INFO(to_string(kind));
-    CHECK(errc_from_string(to_string(kind)) == kind);
+    CHECK(parse_enum<errc>(to_string(kind)) == kind);
   }
   // Texts that are exported as kepler_kube_errors_total{kind} keep their spelling.
   CHECK(to_string(errc::token_file) == "token_file");

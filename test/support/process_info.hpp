@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "sensors/proc/process_scanner.hpp"
+#include "sensors/proc/process_table.hpp"
 
 namespace kepler::testing {
 

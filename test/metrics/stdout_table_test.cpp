@@ -1,4 +1,4 @@
-#include "actors/stdout_exporter_actor.hpp"
+#include "metrics/stdout_table.hpp"
 
 #include <catch2/catch.hpp>
 
