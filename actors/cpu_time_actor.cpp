@@ -18,7 +18,7 @@ cpu_source_actor::behavior_type procfs_cpu_time(
         int64_t mono = monotonic_now_ns();
         int64_t wall = wall_now_ns();
         auto table = self->state.scanner->scan();
-        if (!table) return make_sensor_error(sensor_errc::read_failed, table.error_message());
+        if (!table) return to_caf_error(table.error());
         cpu_sample sample;
         sample.table = std::make_shared<const process_table>(std::move(table).value());
         sample.measured_mono_ns = mono;

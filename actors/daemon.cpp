@@ -20,6 +20,8 @@
 #include "sensors/power/power_meter.hpp"
 #include "actors/source_supervisor.hpp"
 #include "actors/stdout_exporter_actor.hpp"
+#include "base/clock.hpp"
+#include "base/log_limiter.hpp"
 #include "http/web_config.hpp"
 #include "http/web_security.hpp"
 #include "sensors/proc/procfs.hpp"
@@ -143,8 +145,8 @@ caf::timespan engine_interval(const kepler_config& config) {
 std::vector<caf::actor> spawn_pipeline(caf::actor_system& system, const kepler_config& config,
                                        const power_meter& meter, std::shared_ptr<cpu_time_probe> probe,
                                        std::shared_ptr<metrics_server> http_endpoint,
+                                       const std::shared_ptr<actor_stats>& stats,
                                        const std::shared_ptr<std::atomic<bool>>& stopping) {
-  auto stats = std::make_shared<actor_stats>();
   auto interval = engine_interval(config);
   std::vector<caf::actor> roots;
   engine_config engine;
@@ -182,14 +184,28 @@ std::vector<caf::actor> spawn_pipeline(caf::actor_system& system, const kepler_c
   return roots;
 }
 
+/// Counts every connection the metrics server drops by reason, and logs each reason at most
+/// once a minute (a flood of broken clients must not flood the log).
+drop_observer http_drop_observer(const std::shared_ptr<actor_stats>& stats) {
+  for (auto reason : enum_texts(http_drop{})) stats->add_http_drop_reason(reason);
+  auto limiter = std::make_shared<log_limiter>(std::chrono::minutes(1));
+  return [stats, limiter](http_drop reason, const std::string& detail) {
+    stats->add_http_drop(to_string(reason));
+    auto held_back = limiter->admit(to_string(reason), monotonic_now_ns());
+    if (!held_back) return;
+    spdlog::warn("metrics server dropped a connection ({}): {}{}", to_string(reason), detail,
+                 *held_back ? fmt::format(" ({} more of these in the last minute)", *held_back) : std::string());
+  };
+}
+
 /// An invalid web config stops the daemon before anything starts (exit 1).
-result<bool> check_web_config(const std::string& path) {
-  if (path.empty()) return true;
+result<void> check_web_config(const std::string& path) {
+  if (path.empty()) return {};
   auto web = load_web_config(path);
-  if (!web) return make_error(web.error_message());
+  if (!web) return web.error();
   auto security = make_web_security(web.value());
-  if (!security) return make_error(security.error_message());
-  return true;
+  if (!security) return security.error();
+  return {};
 }
 
 void wait_for_stop_signal() {
@@ -231,8 +247,10 @@ int run_daemon(const kepler_config& config) {
     return 1;
   }
 
+  auto stats = std::make_shared<actor_stats>();
   metrics_server::options web{config.web.listen_addresses, config.exporter.prometheus.enabled};
   web.web_config_file = config.web.config_file;
+  web.on_drop = http_drop_observer(stats);
   web.on_web_config_reload = [](bool ok, const std::string& message) {
     if (ok) spdlog::info("{}", message);
     else spdlog::error("{}", message);
@@ -259,7 +277,7 @@ int run_daemon(const kepler_config& config) {
   {
     caf::actor_system system{caf_config};
     auto stopping = std::make_shared<std::atomic<bool>>(false);
-    auto roots = spawn_pipeline(system, config, meter, probe.value(), http_endpoint, stopping);
+    auto roots = spawn_pipeline(system, config, meter, probe.value(), http_endpoint, stats, stopping);
     wait_for_stop_signal();
     arm_shutdown_watchdog();
     stopping->store(true);  // a pod list request in progress gives up

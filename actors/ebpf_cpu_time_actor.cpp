@@ -17,8 +17,9 @@ cpu_source_actor::behavior_type ebpf_cpu_time(cpu_source_actor::stateful_pointer
   reading.sysfs_root = sysfs_root;
   auto reader = cpu_time_reader::create(*probe, reading);
   if (!reader) {
-    self->quit(make_sensor_error(sensor_errc::read_failed, reader.error_message()));
-    return {[](caf::get_atom) -> caf::result<cpu_sample> { return make_sensor_error(sensor_errc::unavailable); }};
+    auto err = to_caf_error(reader.error());
+    self->quit(err);
+    return {[err](caf::get_atom) -> caf::result<cpu_sample> { return err; }};
   }
   st.reader = std::move(reader).value();
   st.probe = std::move(probe);
@@ -32,7 +33,7 @@ cpu_source_actor::behavior_type ebpf_cpu_time(cpu_source_actor::stateful_pointer
         if (state.stats) state.stats->set_mailbox_depth("ebpf_cpu_time", self->mailbox().size());
         int64_t wall = wall_now_ns();
         if (auto done = state.reader->read(state.read); !done) {
-          auto err = make_sensor_error(sensor_errc::read_failed, done.error_message());
+          auto err = to_caf_error(done.error());
           self->quit(err);
           return err;
         }

@@ -79,7 +79,7 @@ energy_sampler_actor::behavior_type energy_sampler(
       [=](caf::get_atom) -> caf::result<energy_reading> {
         record_depth();
         auto reading = sample(self);
-        if (!reading) return make_sensor_error(sensor_errc::read_failed, reading.error_message());
+        if (!reading) return to_caf_error(reading.error());
         return std::move(reading).value();
       },
   };

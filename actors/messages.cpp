@@ -2,27 +2,24 @@
 
 namespace kepler {
 
-std::string to_string(sensor_errc code) {
-  switch (code) {
-    case sensor_errc::read_failed: return "read_failed";
-    case sensor_errc::unavailable: return "unavailable";
-    case sensor_errc::busy: return "busy";
-  }
-  return "unknown";
+namespace {
+const caf::atom_value kepler_category = caf::atom("kepler");
+// CAF reads code 0 as "no error", and errc's first kind is 0.
+constexpr uint8_t code_offset = 1;
 }
 
-caf::error make_sensor_error(sensor_errc code, std::string message) {
-  return caf::error{static_cast<uint8_t>(code), caf::atom("sensor"),
-                    caf::make_message(std::move(message))};
+caf::error to_caf_error(const error& failure) {
+  return caf::error{static_cast<uint8_t>(static_cast<uint8_t>(failure.kind) + code_offset), kepler_category, caf::make_message(failure.message)};
 }
 
 std::string describe(const caf::error& err) {
-  if (err.category() == caf::atom("sensor")) {
-    std::string text = to_string(static_cast<sensor_errc>(err.code()));
-    if (err.context().match_elements<std::string>())
-      if (const auto& detail = err.context().get_as<std::string>(0); !detail.empty())
-        text += ": " + detail;
-    return text;
+  if (!err) return "no error";
+  if (err.category() == kepler_category) {
+    const auto kind = static_cast<errc>(err.code() - code_offset);
+    std::string detail;
+    if (err.context().match_elements<std::string>()) detail = err.context().get_as<std::string>(0);
+    if (kind == errc::failed) return detail.empty() ? "failed" : detail;  // the message says it all
+    return std::string(to_string(kind)) + (detail.empty() ? "" : ": " + detail);
   }
   if (err == caf::sec::request_timeout) return "deadline missed";
   return caf::to_string(err);

@@ -9,6 +9,7 @@
 
 #include "attribution/engine_round.hpp"
 #include "attribution/snapshot.hpp"
+#include "base/result.hpp"
 #include "sensors/power/energy_reading.hpp"
 #include "sensors/proc/process_table.hpp"
 
@@ -28,19 +29,12 @@ typename Inspector::result_type inspect(Inspector& f, energy_reading& x) {
            x.max_energy_uj, x.generation, x.measured_mono_ns, x.measured_wall_ns);
 }
 
-/// Why a source could not answer.
-enum class sensor_errc : uint8_t {
-  read_failed = 1,  ///< the sensor returned an error (context holds its message)
-  unavailable,      ///< the source is restarting
-  busy,             ///< the previous request is still being served (a read hangs)
-};
+/// Carries one of our errors (base/result.hpp) across an actor boundary: a CAF error of
+/// category "kepler" whose code is the error's kind (plus one: 0 is no error) and whose context is its message.
+caf::error to_caf_error(const error& failure);
 
-std::string to_string(sensor_errc code);
-
-/// A sensor error with a human-readable context message.
-caf::error make_sensor_error(sensor_errc code, std::string message = {});
-
-/// Renders a CAF error, including our sensor category, as text.
+/// Renders a CAF error as text: ours as "<kind>: <message>" (unclassified: the message), CAF's
+/// own by CAF.
 std::string describe(const caf::error& err);
 
 }  // namespace kepler

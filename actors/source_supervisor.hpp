@@ -131,9 +131,9 @@ typename supervisor_actor<Reading>::behavior_type source_supervisor(
       [=](caf::get_atom) -> caf::result<Reading> {
         auto& st = self->state;
         if (st.config.stats) st.config.stats->set_mailbox_depth(st.config.name + "/supervisor", self->mailbox().size());
-        if (!st.child) return make_sensor_error(sensor_errc::unavailable, st.config.name + " is restarting");
+        if (!st.child) return to_caf_error(make_error(errc::unavailable, st.config.name + " is restarting"));
         if (st.request_in_flight && !replace_stuck_child<Reading>(self))
-          return make_sensor_error(sensor_errc::busy, st.config.name + " has not answered its last request");
+          return to_caf_error(make_error(errc::busy, st.config.name + " has not answered its last request"));
         st.request_in_flight = true;
         st.in_flight_since = self->clock().now();
         auto promise = self->template make_response_promise<Reading>();

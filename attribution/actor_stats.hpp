@@ -1,6 +1,6 @@
 #pragma once
-// Restart counts, mailbox depths and rejected readings that actors record and the engine
-// exports.
+// Restart counts, mailbox depths, rejected readings and dropped HTTP connections that actors
+// and the HTTP server record and the engine exports.
 // Plain C++ with a mutex: written a few times per interval, read once per snapshot.
 
 #include <cstdint>
@@ -42,6 +42,21 @@ class actor_stats {
       out.push_back(rejected_readings{std::get<0>(key), std::get<1>(key), std::get<2>(key), count});
     return out;
   }
+  /// Makes a reason's counter of dropped HTTP connections exist (at 0) before anything drops.
+  void add_http_drop_reason(std::string_view reason) {
+    std::lock_guard lock(mutex_);
+    http_drops_.try_emplace(std::string(reason), 0);
+  }
+  void add_http_drop(std::string_view reason) {
+    std::lock_guard lock(mutex_);
+    ++http_drops_[std::string(reason)];
+  }
+  std::vector<http_drop_count> http_drops() const {
+    std::lock_guard lock(mutex_);
+    std::vector<http_drop_count> out;
+    for (const auto& [reason, count] : http_drops_) out.push_back(http_drop_count{reason, count});
+    return out;
+  }
   std::vector<actor_health> read() const {
     std::lock_guard lock(mutex_);
     std::vector<actor_health> out;
@@ -54,6 +69,7 @@ class actor_stats {
   mutable std::mutex mutex_;
   std::map<std::string, actor_health> by_actor_;
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> rejected_;  ///< (source, zone, reason)
+  std::map<std::string, uint64_t> http_drops_;  ///< by reason
 };
 
 }  // namespace kepler

@@ -51,6 +51,7 @@ snapshot_ptr close_round(engine_books& books, const round_input& input, const ro
   if (context.stats) {
     snap->actors = context.stats->read();
     snap->rejected = context.stats->rejected();
+    snap->http_drops = context.stats->http_drops();
   }
   snap->cpu_source = books.cpu_source;
   snap->bpf = books.bpf;

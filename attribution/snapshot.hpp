@@ -102,6 +102,12 @@ struct kube_names {
   }
 };
 
+/// Connections the metrics server dropped (or requests it lost) for one reason.
+struct http_drop_count {
+  std::string reason;  ///< http/connection_drops.hpp's texts
+  uint64_t count = 0;
+};
+
 /// Self-observation of one actor.
 struct actor_health {
   std::string actor;
@@ -132,6 +138,7 @@ struct snapshot {
   std::vector<source_health> sources;
   std::vector<actor_health> actors;
   std::vector<rejected_readings> rejected;
+  std::vector<http_drop_count> http_drops;
   double collection_seconds = 0;
   std::string cpu_source = "procfs";       ///< where CPU time came from: ebpf or procfs
   std::optional<bpf_probe_health> bpf;      ///< set while eBPF is the CPU-time source

@@ -83,9 +83,11 @@ bool bcrypt_matches(const std::string& password, const std::string& hash) {
   return out != nullptr && std::strlen(out) == hash.size() && CRYPTO_memcmp(out, hash.data(), hash.size()) == 0;
 }
 
-basic_auth::basic_auth(std::map<std::string, std::string> users) : users_(std::move(users)) {
-  if (RAND_bytes(key_.data(), static_cast<int>(key_.size())) != 1)
-    throw std::runtime_error("no random bytes for the credentials cache key");
+result<std::shared_ptr<const basic_auth>> basic_auth::create(std::map<std::string, std::string> users) {
+  digest key{};
+  if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1)
+    return make_error("no random bytes for the credentials cache key");
+  return std::shared_ptr<const basic_auth>(new basic_auth(std::move(users), key));
 }
 
 basic_auth::digest basic_auth::digest_of(const basic_credentials& credentials) const {

@@ -5,11 +5,14 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+
+#include "base/result.hpp"
 
 namespace kepler {
 
@@ -37,7 +40,9 @@ bool bcrypt_matches(const std::string& password, const std::string& hash);
 /// password itself, so a scraper pays bcrypt once, not on every scrape. Thread-safe.
 class basic_auth {
  public:
-  explicit basic_auth(std::map<std::string, std::string> users);
+  /// The users' bcrypt hashes, checked with a fresh random key for remembered checks; an error
+  /// when the system has no random bytes to give.
+  static result<std::shared_ptr<const basic_auth>> create(std::map<std::string, std::string> users);
 
   enum class verdict { granted, denied, needs_bcrypt };
 
@@ -50,6 +55,7 @@ class basic_auth {
 
  private:
   using digest = std::array<std::uint8_t, 32>;
+  basic_auth(std::map<std::string, std::string> users, const digest& key) : users_(std::move(users)), key_(key) {}
   digest digest_of(const basic_credentials& credentials) const;
   bool remembered(const digest& d) const;
   void remember(const digest& d) const;

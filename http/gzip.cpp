@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <limits>
 #include <optional>
-#include <stdexcept>
 
 #include <zlib.h>
 
@@ -63,11 +62,11 @@ bool accepts_gzip(std::string_view accept_encoding) {
   return gzip ? *gzip > 0 : any.value_or(0) > 0;
 }
 
-std::string gzip_compress(std::string_view text) {
-  if (text.size() > std::numeric_limits<uInt>::max()) throw std::runtime_error("zlib: document too large");
+result<std::string> gzip_compress(std::string_view text) {
+  if (text.size() > std::numeric_limits<uInt>::max()) return make_error("zlib: document too large");
   z_stream stream{};
   if (deflateInit2(&stream, compression_level, Z_DEFLATED, gzip_window_bits, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-    throw std::runtime_error("zlib: cannot start a gzip stream");
+    return make_error("zlib: cannot start a gzip stream");
   std::string out(deflateBound(&stream, text.size()), '\0');
   stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
   stream.avail_in = static_cast<uInt>(text.size());
@@ -76,7 +75,7 @@ std::string gzip_compress(std::string_view text) {
   const int status = deflate(&stream, Z_FINISH);  // deflateBound guarantees one call suffices
   out.resize(stream.total_out);
   deflateEnd(&stream);
-  if (status != Z_STREAM_END) throw std::runtime_error("zlib: gzip compression failed");
+  if (status != Z_STREAM_END) return make_error("zlib: gzip compression failed");
   return out;
 }
 

@@ -77,7 +77,10 @@ class http_session final : public connection, public std::enable_shared_from_thi
   }
 
   void evict() override {
-    if (idle_since_) close();
+    if (!idle_since_) return;
+    evicted_ = true;
+    env_->dropped(http_drop::evicted, "an idle keep-alive connection closed to make room for a new one");
+    close();
   }
 
   std::optional<steady::time_point> idle_since() const override { return idle_since_; }
@@ -102,8 +105,8 @@ class http_session final : public connection, public std::enable_shared_from_thi
       bool outcome = false;
       try {
         outcome = work();
-      } catch (...) {
-        // out of memory: treated as a failed check
+      } catch (const std::exception& e) {
+        self->env_->dropped(http_drop::exception, e.what());  // out of memory: a failed check
       }
       net::post(io, [self = std::move(self), then = std::move(then), outcome] {
         self->busy_ = false;
@@ -115,6 +118,7 @@ class http_session final : public connection, public std::enable_shared_from_thi
 
   void detect_tls() {
     beast::async_detect_ssl(lowest(), buffer_, [self = self()](beast::error_code ec, bool tls) {
+      if (ec && !self->closing_) self->report(ec, http_drop::tls_handshake);
       if (ec || self->closing_) return self->close();
       if (!tls) return self->refuse_plain_http();
       self->handshake();
@@ -125,6 +129,7 @@ class http_session final : public connection, public std::enable_shared_from_thi
     if constexpr (is_tls<Stream>) {
       stream_.async_handshake(net::ssl::stream_base::server, buffer_.data(),
                               [self = self()](beast::error_code ec, std::size_t used) {
+                                if (ec && !self->closing_) self->report(ec, http_drop::tls_handshake);
                                 if (ec || self->closing_) return self->close();
                                 self->buffer_.consume(used);
                                 self->read_request();
@@ -136,6 +141,7 @@ class http_session final : public connection, public std::enable_shared_from_thi
   void refuse_plain_http() {
     static constexpr std::string_view answer =
         "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
+    env_->dropped(http_drop::plain_http_on_tls, "plain HTTP sent to the TLS port");
     busy_ = true;
     lowest().expires_after(env_->limits.write_timeout);
     net::async_write(lowest(), net::buffer(answer.data(), answer.size()), [self = self()](beast::error_code ec, std::size_t) {
@@ -162,6 +168,7 @@ class http_session final : public connection, public std::enable_shared_from_thi
     lowest().expires_after(env_->limits.idle_timeout);
     stream_.async_read_some(buffer_.prepare(idle_read_size), [self = self()](beast::error_code ec, std::size_t n) {
       self->idle_since_.reset();
+      if (ec && !self->closing_ && !self->evicted_) self->report(ec, http_drop::idle_timeout);
       if (ec || self->closing_) return self->close();
       self->buffer_.commit(n);
       self->lowest().expires_after(self->env_->limits.header_timeout);
@@ -183,7 +190,8 @@ class http_session final : public connection, public std::enable_shared_from_thi
     if (ec == http::error::header_limit) return send_error(431);
     if (ec == http::error::body_limit) return send_error(413);
     if (is_parse_error(ec)) return send_error(400);
-    close();  // end of stream, reset, timeout, TLS failure: nobody to answer
+    report(ec, http_drop::request_timeout);  // nobody to answer
+    close();
   }
 
   /// Cached credentials are checked here; bcrypt runs on a worker so that it never holds up
@@ -212,8 +220,8 @@ class http_session final : public connection, public std::enable_shared_from_thi
                              [this, reply, gzip](bool) { send_reply(reply, gzip); });
       }
       send_reply(reply, gzip);
-    } catch (...) {
-      close();  // no logger here: the connection is dropped and the server goes on
+    } catch (const std::exception& e) {
+      lost(e);
     }
   }
 
@@ -226,9 +234,16 @@ class http_session final : public connection, public std::enable_shared_from_thi
     try {
       const auto& request = parser_->get();
       auto body = reply.document ? reply.document->text() : reply.body;
-      if (!body) return send_reply(route_response{500, text_content_type, rendering_failed(), false, nullptr}, false);
-      if (auto compressed = gzip ? reply.document->gzipped() : nullptr) body = std::move(compressed);
-      else gzip = false;
+      if (!body) {
+        env_->dropped(http_drop::exception, "rendering the metrics failed; answered 500");
+        return send_reply(route_response{500, text_content_type, rendering_failed(), false, nullptr}, false);
+      }
+      if (auto compressed = gzip ? reply.document->gzipped() : nullptr) {
+        body = std::move(compressed);
+      } else if (gzip) {
+        env_->dropped(http_drop::exception, "compressing the metrics failed; served uncompressed");
+        gzip = false;
+      }
       response_type response{static_cast<http::status>(reply.status), request.version()};
       decorate(response);
       response.set(http::field::content_type, to_beast(reply.content_type));
@@ -240,8 +255,8 @@ class http_session final : public connection, public std::enable_shared_from_thi
       if (request.method() != http::verb::head) response.body() = std::move(body);
       response.keep_alive(request.keep_alive());
       write(std::move(response));
-    } catch (...) {
-      close();
+    } catch (const std::exception& e) {
+      lost(e);
     }
   }
 
@@ -257,8 +272,8 @@ class http_session final : public connection, public std::enable_shared_from_thi
       if (request.method() != http::verb::head) response.body() = unauthorized;
       response.keep_alive(request.keep_alive());
       write(std::move(response));
-    } catch (...) {
-      close();
+    } catch (const std::exception& e) {
+      lost(e);
     }
   }
 
@@ -275,8 +290,8 @@ class http_session final : public connection, public std::enable_shared_from_thi
       response.body() = body;
       response.keep_alive(false);  // what follows a malformed request cannot be trusted
       write(std::move(response));
-    } catch (...) {
-      close();
+    } catch (const std::exception& e) {
+      lost(e);
     }
   }
 
@@ -293,6 +308,7 @@ class http_session final : public connection, public std::enable_shared_from_thi
   void on_write(bool keep_alive, beast::error_code ec) {
     busy_ = false;
     response_.reset();
+    if (ec && !closing_) report(ec, http_drop::write_error);
     if (ec || closing_) return close();
     if (!keep_alive) return linger();
     wait_for_request();
@@ -321,6 +337,27 @@ class http_session final : public connection, public std::enable_shared_from_thi
     });
   }
 
+  /// Reports a failed read, handshake or write: a timeout as `timed_out` (the reason for this
+  /// step's deadline), a reset or TLS failure as the step's error; a client that simply closed
+  /// the connection is not a drop.
+  void report(const beast::error_code& ec, http_drop timed_out) {
+    if (ec == http::error::end_of_stream || ec == net::error::eof) return;
+    http_drop reason = timed_out;
+    if (ec != beast::error::timeout) {
+      if (timed_out == http_drop::request_timeout || timed_out == http_drop::idle_timeout) reason = http_drop::read_error;
+      if (timed_out == http_drop::write_error) reason = http_drop::write_error;
+    } else if (timed_out == http_drop::write_error) {
+      reason = http_drop::write_timeout;
+    }
+    env_->dropped(reason, ec.message());
+  }
+
+  /// Serving threw (out of memory): the request is lost and the connection closed.
+  void lost(const std::exception& e) {
+    env_->dropped(http_drop::exception, e.what());
+    close();
+  }
+
   void close() {
     beast::error_code ignored;
     lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -337,6 +374,7 @@ class http_session final : public connection, public std::enable_shared_from_thi
   std::optional<steady::time_point> idle_since_;  // set while waiting for the next request
   bool busy_ = false;  // a write or a worker job is under way: a stop waits for it
   bool closing_ = false;
+  bool evicted_ = false;  // closed by evict(): already reported
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "http/connection_drops.hpp"
 #include "http/metrics_document.hpp"
 #include "http/routes.hpp"
 #include "http/server_limits.hpp"
@@ -42,10 +43,16 @@ struct session_env {
   server_limits limits;
   boost::asio::thread_pool* workers = nullptr;   ///< outlives every session's handlers
   std::shared_ptr<std::atomic<std::size_t>> open = std::make_shared<std::atomic<std::size_t>>(0);
+  drop_observer on_drop;  ///< every dropped connection or lost request; may be empty
+
+  void dropped(http_drop reason, const std::string& detail) const {
+    if (on_drop) on_drop(reason, detail);
+  }
 };
 
 /// One client connection: reads requests one at a time, answers them through route(), keeps
-/// the connection alive when the client asks. Every error ends the connection and nothing else.
+/// the connection alive when the client asks. Every error ends the connection and nothing else,
+/// and is reported to `session_env::on_drop` (a client that simply leaves is not an error).
 class connection {
  public:
   virtual ~connection() = default;

@@ -13,8 +13,8 @@ std::shared_ptr<const std::string> metrics_document::text() const {
   std::call_once(text_once_, [this] {
     try {
       text_ = std::make_shared<const std::string>(render_());
-    } catch (const std::exception&) {
-      // Out of memory: this scrape and the next ones of this document get an error.
+    } catch (const std::bad_alloc&) {
+      // Out of memory: this scrape and the next ones of this document get a 500 (reported).
     }
     render_ = nullptr;
     text_ready_.store(true, std::memory_order_release);
@@ -25,9 +25,11 @@ std::shared_ptr<const std::string> metrics_document::text() const {
 std::shared_ptr<const std::string> metrics_document::gzipped() const {
   std::call_once(gzip_once_, [this] {
     try {
-      if (auto plain = text()) gzip_ = std::make_shared<const std::string>(gzip_compress(*plain));
-    } catch (const std::exception&) {
-      // Out of memory or a zlib failure: this document goes out uncompressed.
+      auto plain = text();
+      auto compressed = plain ? gzip_compress(*plain) : result<std::string>(make_error("no text"));
+      if (compressed) gzip_ = std::make_shared<const std::string>(std::move(compressed).value());
+    } catch (const std::bad_alloc&) {
+      // Out of memory: this document goes out uncompressed (the session reports it).
     }
     gzip_ready_.store(true, std::memory_order_release);
   });

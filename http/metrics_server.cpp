@@ -72,6 +72,7 @@ struct metrics_server::impl {
     shared->state = state;
     shared->limits = opts.limits;
     shared->workers = &workers;
+    shared->on_drop = opts.on_drop;
     env = std::move(shared);
   }
 
@@ -141,6 +142,7 @@ void metrics_server::impl::accept(listener& l) {
   l.acceptor.async_accept([this, &l](error_code ec, tcp::socket socket) {
     if (stopping || ec == net::error::operation_aborted) return;
     if (ec) {
+      env->dropped(http_drop::accept_error, ec.message());
       l.retry.expires_after(accept_retry_delay);
       l.retry.async_wait([this, &l](error_code wait_ec) {
         if (!wait_ec && !stopping) accept(l);
@@ -158,13 +160,15 @@ void metrics_server::impl::serve(tcp::socket socket) {
     if (env->open->load() >= env->limits.max_connections && !make_room()) {
       error_code ignored;
       socket.close(ignored);  // at the limit and nobody idle: refused at once
+      env->dropped(http_drop::over_limit, "a new connection refused: " + std::to_string(env->limits.max_connections) +
+                                              " connections open, none of them idle");
       return;
     }
     auto session = make_connection(std::move(socket), env, web.current(on_reload));
     sessions.push_back(session);
     session->start();
-  } catch (...) {
-    // Out of memory or similar: this connection is lost, the next one may fare better.
+  } catch (const std::exception& e) {
+    env->dropped(http_drop::exception, e.what());  // out of memory: the next connection may fare better
   }
 }
 
@@ -202,8 +206,8 @@ void metrics_server::impl::run_io() {
     try {
       ioc.run();  // returns once shutdown has let every connection end
       break;
-    } catch (...) {
-      // A handler threw; its connection died with it. Keep serving the others.
+    } catch (const std::exception& e) {
+      env->dropped(http_drop::exception, e.what());  // its connection died with it; the others go on
     }
   }
   std::lock_guard guard(io_mutex);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "http/connection_drops.hpp"
 #include "http/metrics_document.hpp"
 #include "http/server_limits.hpp"
 #include "base/result.hpp"
@@ -30,6 +31,8 @@ class metrics_server {
     server_limits limits;
     /// Told (on the server's I/O thread) when the web config was reloaded: ok, and what happened.
     std::function<void(bool ok, const std::string& message)> on_web_config_reload;
+    /// Told of every dropped connection and lost request (I/O thread or a worker).
+    drop_observer on_drop;
   };
 
   /// Loads the web config, binds every address and starts serving. The error names the

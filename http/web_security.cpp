@@ -11,10 +11,10 @@ result<std::shared_ptr<const web_security>> make_web_security(const web_config& 
     if (!tls) return make_error("web config " + config.path + ": " + tls.error_message());
     security->tls = std::move(tls).value();
   }
-  try {
-    if (!config.users.empty()) security->auth = std::make_shared<const basic_auth>(config.users);
-  } catch (const std::exception& e) {
-    return make_error("web config " + config.path + ": basic_auth_users: " + e.what());
+  if (!config.users.empty()) {
+    auto auth = basic_auth::create(config.users);
+    if (!auth) return make_error("web config " + config.path + ": basic_auth_users: " + auth.error_message());
+    security->auth = std::move(auth).value();
   }
   security->headers = config.headers;
   return std::shared_ptr<const web_security>(std::move(security));

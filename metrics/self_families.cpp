@@ -30,6 +30,12 @@ void render_health(exposition_writer& out, const snapshot& snap) {
   out.family("kepler_actor_mailbox_depth", "Messages waiting in an actor's mailbox", metric_type::gauge);
   for (const auto& a : snap.actors)
     out.sample("kepler_actor_mailbox_depth", {{"actor", a.actor}}, static_cast<double>(a.mailbox_depth));
+  if (!snap.http_drops.empty()) {
+    out.family("kepler_http_dropped_connections_total",
+               "Connections the metrics server dropped, or requests it lost, by reason", metric_type::counter);
+    for (const auto& d : snap.http_drops)
+      out.sample("kepler_http_dropped_connections_total", {{"reason", d.reason}}, static_cast<double>(d.count));
+  }
   out.family("kepler_collection_duration_seconds", "Time from the start of an interval to its snapshot",
              metric_type::gauge);
   out.sample("kepler_collection_duration_seconds", {}, snap.collection_seconds);

@@ -55,7 +55,7 @@ TEST_CASE("a failed read is answered with an error naming the problem") {
   fix.run();
   std::string failure;
   handle.receive([](energy_reading&) { FAIL("expected an error"); }, [&](caf::error& e) { failure = describe(e); });
-  CHECK(failure == "read_failed: /p0/energy_uj: Permission denied");
+  CHECK(failure == "/p0/energy_uj: Permission denied");
   fix.shutdown(sampler);
 }
 
@@ -90,7 +90,7 @@ TEST_CASE("a reading no plausible power explains is refused, counted, and never 
   };
   auto jump = ask();
   REQUIRE(std::holds_alternative<std::string>(jump));
-  CHECK(std::get<std::string>(jump) == "read_failed: rejected reading 500000000 µJ (implausible)");
+  CHECK(std::get<std::string>(jump) == "rejected reading 500000000 µJ (implausible)");
   auto back = ask();
   REQUIRE(std::holds_alternative<energy_reading>(back));
   CHECK(std::get<energy_reading>(back).total_uj == 1'000'000);

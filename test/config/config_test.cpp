@@ -1,4 +1,4 @@
-// Configuration loading: defaults, YAML file, typed flags, validation and printing (spec §2).
+// Configuration loading: defaults, YAML file, typed flags, validation and printing (docs/compatibility.md §2).
 
 #include "config/config.hpp"
 

@@ -40,7 +40,8 @@ TEST_CASE("past max_connections a new connection is closed at once when nobody i
   auto limits = quick_limits();
   limits.max_connections = 3;
   limits.header_timeout = 30s;  // the busy ones stay busy for the whole test
-  auto [server, port] = serve_local_with(limits);
+  drop_log drops;
+  auto [server, port] = serve_local_with(limits, {}, &drops);
   std::vector<std::unique_ptr<client>> busy;
   for (int i = 0; i < 3; ++i) {
     busy.push_back(std::make_unique<client>(port));
@@ -51,6 +52,7 @@ TEST_CASE("past max_connections a new connection is closed at once when nobody i
   std::string received;
   CHECK(closed_by_server(extra, 5000ms, &received));
   CHECK(received.empty());
+  CHECK(drops.count(http_drop::over_limit) == 1);
   // A busy one finishes its request and is answered as usual.
   const auto raw = busy[0]->exchange_raw("Connection: close\r\n\r\n");
   CHECK(raw.rfind("HTTP/1.1 200 OK", 0) == 0);
@@ -60,7 +62,8 @@ TEST_CASE("at max_connections the longest idle keep-alive connection makes room"
   auto limits = quick_limits();
   limits.max_connections = 2;
   limits.idle_timeout = 60s;
-  auto [server, port] = serve_local_with(limits);
+  drop_log drops;
+  auto [server, port] = serve_local_with(limits, {}, &drops);
   client first(port), second(port);
   REQUIRE(first.get("/healthz").status == 200);
   std::this_thread::sleep_for(20ms);
@@ -68,6 +71,7 @@ TEST_CASE("at max_connections the longest idle keep-alive connection makes room"
   client third(port);
   CHECK(third.get("/healthz").status == 200);
   CHECK(closed_by_server(first, 5000ms));  // idle longest
+  CHECK(drops.count(http_drop::evicted) == 1);
   CHECK_FALSE(closed_by_server(second, 200ms));
   CHECK(second.get("/healthz").status == 200);
 }
@@ -98,19 +102,24 @@ TEST_CASE("a slowloris client is cut off after the header timeout while others a
 }
 
 TEST_CASE("a connection that never sends a byte is closed after the header timeout", "[http][limits]") {
-  auto [server, port] = serve_local_with(quick_limits());
+  drop_log drops;
+  auto [server, port] = serve_local_with(quick_limits(), {}, &drops);
   client silent(port);
   CHECK(closed_by_server(silent, 5000ms));
+  CHECK(drops.count(http_drop::request_timeout) == 1);
 }
 
 TEST_CASE("an idle keep-alive connection is closed after the idle timeout", "[http][limits]") {
   auto limits = quick_limits();
   limits.idle_timeout = 300ms;
   limits.header_timeout = 30s;  // the idle timeout, not the header timeout, closes it
-  auto [server, port] = serve_local_with(limits);
+  drop_log drops;
+  auto [server, port] = serve_local_with(limits, {}, &drops);
   client c(port);
   REQUIRE(c.get("/healthz").status == 200);
   CHECK(closed_by_server(c, 5000ms));
+  CHECK(drops.count(http_drop::idle_timeout) == 1);
+  CHECK(drops.count(http_drop::request_timeout, 0ms) == 0);
 }
 
 TEST_CASE("a keep-alive connection in use is not closed by the idle timeout", "[http][limits]") {

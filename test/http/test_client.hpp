@@ -2,12 +2,15 @@
 // A minimal blocking HTTP client for the server tests (Beast, synchronous, with timeouts),
 // and helpers that start a server on a loopback port.
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <boost/asio/connect.hpp>
@@ -155,11 +158,41 @@ inline local_server serve_local(bool metrics_enabled = true) {
   return {std::move(server), port};
 }
 
-/// A server on an ephemeral loopback port with these limits and web config.
-inline local_server serve_local_with(server_limits limits, std::string web_config_file = {}) {
+/// The drops a server reported, for tests that check every dropped connection is counted.
+class drop_log {
+ public:
+  drop_observer observer() {
+    return [this](http_drop reason, const std::string&) {
+      std::lock_guard guard(mutex_);
+      reasons_.push_back(reason);
+    };
+  }
+  /// How many drops for `reason` were reported, waiting up to `wait` for at least one.
+  std::size_t count(http_drop reason, std::chrono::milliseconds wait = std::chrono::milliseconds(2000)) {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    for (;;) {
+      std::size_t n = 0;
+      {
+        std::lock_guard guard(mutex_);
+        n = std::count(reasons_.begin(), reasons_.end(), reason);
+      }
+      if (n > 0 || std::chrono::steady_clock::now() >= deadline) return n;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<http_drop> reasons_;
+};
+
+/// A server on an ephemeral loopback port with these limits and web config; drops go to `drops`.
+inline local_server serve_local_with(server_limits limits, std::string web_config_file = {},
+                                     drop_log* drops = nullptr) {
   metrics_server::options opts{{"127.0.0.1:0"}, true};
   opts.limits = limits;
   opts.web_config_file = std::move(web_config_file);
+  if (drops) opts.on_drop = drops->observer();
   auto server = start_with(opts);
   const auto port = server->bound_ports().at(0);
   return {std::move(server), port};

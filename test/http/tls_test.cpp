@@ -53,6 +53,7 @@ TEST_CASE("TLS below min_version is refused", "[http][tls]") {
     tls_options old;
     old.max_version = TLS1_2_VERSION;
     CHECK_THROWS(tls_client(web.port, old));
+    CHECK(web.drops.count(http_drop::tls_handshake) == 1);  // the refusal is counted
     CHECK(tls_client(web.port).version() == TLS1_3_VERSION);
   }
   SECTION("the default minimum TLS12 refuses TLS 1.1 and 1.0") {
@@ -81,6 +82,7 @@ TEST_CASE("plain HTTP to a TLS port gets a 400 saying so", "[http][tls]") {
   const auto raw = client(web.port).exchange_raw("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK(raw.rfind("HTTP/1.0 400 Bad Request\r\n", 0) == 0);
   CHECK_THAT(raw, Catch::Contains("Client sent an HTTP request to an HTTPS server."));
+  CHECK(web.drops.count(http_drop::plain_http_on_tls) == 1);
   CHECK(tls_served(web.port, {}));
 }
 

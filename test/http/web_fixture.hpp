@@ -111,6 +111,7 @@ struct web_server {
     metrics_server::options opts{{"127.0.0.1:0"}, true};
     opts.web_config_file = config_path;
     opts.limits = limits;
+    opts.on_drop = drops.observer();
     opts.on_web_config_reload = [this](bool ok, const std::string& message) {
       std::lock_guard guard(mutex);
       reloads.push_back((ok ? "ok: " : "error: ") + message);
@@ -124,6 +125,7 @@ struct web_server {
     return reloads;
   }
 
+  drop_log drops;
   temp_dir dir;
   std::string config_path;
   std::unique_ptr<metrics_server> server;

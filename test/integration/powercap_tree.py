@@ -73,7 +73,7 @@ class PowercapDriver:
             write_atomically(os.path.join(directory, "energy_uj"), f"{zone.start_uj}\n")
 
     def zone_path(self, zone_label):
-        """The `path` label Kepler exports for a zone (spec §3.2 step 5)."""
+        """The `path` label Kepler exports for a zone (docs/compatibility.md §3.2)."""
         zone = self.zone(zone_label)
         return os.path.join(self.powercap_dir, zone.directory)
 

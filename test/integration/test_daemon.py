@@ -130,7 +130,7 @@ class RaplDaemonTest(unittest.TestCase):
 
     def for_each_snapshot(self, check):
         """Runs `check(metrics)` on every snapshot seen, warm-up included (the exact invariants
-        hold from the first snapshot on, DIFFERENCES #2); fails once, naming the first failure."""
+        hold from the first snapshot on, docs/compatibility.md, difference #2); fails once, naming the first failure."""
         snapshots = self.seen.all_snapshots
         failures = []
         for index, snapshot in enumerate(snapshots):
@@ -236,7 +236,7 @@ class RaplDaemonTest(unittest.TestCase):
                     metrics, "kepler_source_last_success_timestamp_seconds", zone)
                 self.assertLess(abs(now - last_success), 5 * INTERVAL_S, "last success is not recent")
 
-    # ------------------------------------------------------------------ exact invariants (§10.1, DIFFERENCES #2, #9)
+    # ------------------------------------------------------------------ exact invariants (docs/compatibility.md §5.6, differences #2, #9)
 
     def test_node_energy_is_active_plus_idle_to_the_microjoule(self):
         def check(metrics):
@@ -286,7 +286,7 @@ class RaplDaemonTest(unittest.TestCase):
         self.for_each_snapshot(check)
 
     def test_conservation_self_check_reports_zero(self):
-        # The daemon's own conservation metric (DIFFERENCES #19) must agree with the sums above.
+        # The daemon's own conservation metric (docs/compatibility.md, difference #19) must agree with the sums above.
         def check(metrics):
             errors = zone_values(metrics, "kepler_energy_conservation_error_joules")
             self.assertEqual(set(errors), self.zones())
@@ -306,7 +306,7 @@ class RaplDaemonTest(unittest.TestCase):
         self.for_each_snapshot(check)
 
     def test_active_share_of_each_energy_increment_is_the_usage_ratio(self):
-        # Same window for energy and CPU (DIFFERENCES #3): Δactive / Δtotal = that window's ratio.
+        # Same window for energy and CPU (docs/compatibility.md, difference #3): Δactive / Δtotal = that window's ratio.
         def delta_uj(before, after, name, zone):
             return microjoules(after.value(name, zone=zone)) - microjoules(before.value(name, zone=zone))
 

@@ -112,7 +112,7 @@ class ForkStormCoverageTest(unittest.TestCase):
         self.assertLessEqual(covered, EBPF_MAX_COVERAGE)
 
     def test_procfs_mode_coverage_is_reported(self):
-        """DIFFERENCES #10: a /proc scan misses processes born and gone between two scans;
+        """docs/compatibility.md, difference #10: a /proc scan misses processes born and gone between two scans;
         only reported, not bounded (it depends on how many happen to be alive at a scan)."""
         self.assertGreater(self.coverage("procfs"), 0)
 

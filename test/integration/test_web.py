@@ -231,6 +231,17 @@ class WebConfigTest(unittest.TestCase):
         code, status, _, body, output = self.curl("/metrics", base=f"http://127.0.0.1:{self.daemon.port}")
         self.assertEqual((code, status), (0, 400), output)
         self.assertIn(b"Client sent an HTTP request to an HTTPS server.", body)
+        # The dropped connection is counted by its reason in the next snapshot.
+        deadline = time.monotonic() + 10
+        while True:
+            code, status, _, body, output = self.curl("/metrics", "-u", f"{USER}:{PASSWORD}")
+            self.assertEqual((code, status), (0, 200), output)
+            found = parse_exposition(body.decode()).series("kepler_http_dropped_connections_total",
+                                                           reason="plain_http_on_tls")
+            if (found and found[0].value >= 1) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertTrue(found and found[0].value >= 1, f"plain_http_on_tls drops: {found}")
 
     def test_metrics_are_gzipped_for_clients_that_ask(self):
         code, status, headers, body, output = self.curl(

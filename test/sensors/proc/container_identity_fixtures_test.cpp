@@ -20,7 +20,7 @@ std::string kepler_runtime(const std::string& fixture_runtime) {
   if (fixture_runtime == "cri-o") return "crio";
   // Kubepods cgroupfs paths do not encode the runtime; Kepler labels them "kubernetes".
   if (fixture_runtime.starts_with("kubepods")) return "kubernetes";
-  // Cloud Foundry garden ids match none of Kepler's patterns (spec §4.4): not a container.
+  // Cloud Foundry garden ids match none of Kepler's patterns (docs/compatibility.md §4.4): not a container.
   if (fixture_runtime == "none" || fixture_runtime == "garden") return "";
   return fixture_runtime;
 }

@@ -1,4 +1,4 @@
-// Container name without Kubernetes: environ first, then the command line (spec §4.4).
+// Container name without Kubernetes: environ first, then the command line (docs/compatibility.md §4.4).
 
 #include <catch2/catch.hpp>
 
