@@ -4,8 +4,8 @@
 #include <memory>
 #include <string>
 
-#include "attribution/actor_stats.hpp"
 #include "actors/messages.hpp"
+#include "attribution/actor_stats.hpp"
 #include "sensors/proc/process_scanner.hpp"
 
 namespace kepler {
@@ -16,8 +16,7 @@ struct cpu_time_state {
   std::shared_ptr<actor_stats> stats;
 };
 
-cpu_source_actor::behavior_type procfs_cpu_time(
-    cpu_source_actor::stateful_pointer<cpu_time_state> self, std::string procfs_root,
-    std::shared_ptr<actor_stats> stats);
+cpu_source_actor::behavior_type procfs_cpu_time(cpu_source_actor::stateful_pointer<cpu_time_state> self,
+                                                std::string procfs_root, std::shared_ptr<actor_stats> stats);
 
 }  // namespace kepler

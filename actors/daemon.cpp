@@ -12,18 +12,18 @@
 
 #include "actors/cpu_time_actor.hpp"
 #include "actors/ebpf_cpu_time_actor.hpp"
-#include "bpf/cpu_time_source.hpp"
 #include "actors/energy_sampler_actor.hpp"
 #include "actors/engine_supervisor.hpp"
 #include "actors/http_server_actor.hpp"
 #include "actors/pod_watcher_actor.hpp"
-#include "sensors/power/power_meter.hpp"
 #include "actors/source_supervisor.hpp"
 #include "actors/stdout_exporter_actor.hpp"
 #include "base/clock.hpp"
 #include "base/log_limiter.hpp"
+#include "bpf/cpu_time_source.hpp"
 #include "http/web_config.hpp"
 #include "http/web_security.hpp"
+#include "sensors/power/power_meter.hpp"
 #include "sensors/proc/procfs.hpp"
 
 namespace kepler {
@@ -57,9 +57,8 @@ render_context make_render_context(const kepler_config& config, const std::strin
   return ctx;
 }
 
-energy_source spawn_energy_source(caf::actor_system& system, const zone_source& zone,
-                                  const std::string& source, caf::timespan interval,
-                                  const std::shared_ptr<actor_stats>& stats) {
+energy_source spawn_energy_source(caf::actor_system& system, const zone_source& zone, const std::string& source,
+                                  caf::timespan interval, const std::shared_ptr<actor_stats>& stats) {
   std::string name = source + "_sampler:" + zone.label;
   // Fast enough to see every wrap at the plausible power (which also bounds each reading).
   auto period = sampler_poll_period(zone.zone.max_energy_uj, zone.zone.max_plausible_watts, interval);
@@ -69,9 +68,16 @@ energy_source spawn_energy_source(caf::actor_system& system, const zone_source& 
   // Two intervals unanswered: the zone is down already (deadline); try one fresh reader.
   sup.stuck_after = 2 * interval;
   sup.spawn_child = [zone, period, stats, name, source](caf::local_actor* parent, uint64_t generation) {
-    energy_sampler_config cfg{zone.zone.path, zone.make_reader(), zone.zone.max_energy_uj,
-                              zone.zone.max_plausible_watts, generation, period, stats, name,
-                              source, zone.label};
+    energy_sampler_config cfg{zone.zone.path,
+                              zone.make_reader(),
+                              zone.zone.max_energy_uj,
+                              zone.zone.max_plausible_watts,
+                              generation,
+                              period,
+                              stats,
+                              name,
+                              source,
+                              zone.label};
     return energy_source_actor{parent->spawn<caf::detached>(energy_sampler, std::move(cfg))};
   };
   auto handle = system.spawn(source_supervisor<energy_reading>, std::move(sup));
@@ -104,17 +110,16 @@ result<std::shared_ptr<cpu_time_probe>> load_bpf_probe(const kepler_config& conf
   }
   if (!choice.use_probe) return std::shared_ptr<cpu_time_probe>();
   spdlog::info("CPU time from eBPF ({} on sched_switch)", to_string(probe->mode()));
-  if (!config.bpf.run_time_stats)
-    spdlog::info("bpf.runTimeStats is false: kepler_bpf_program_* are not exported");
+  if (!config.bpf.run_time_stats) spdlog::info("bpf.runTimeStats is false: kepler_bpf_program_* are not exported");
   else if (!probe->stats_enabled())
-    spdlog::info("eBPF run-time statistics unavailable (they need CAP_SYS_ADMIN): "
-                 "kepler_bpf_program_* are not exported");
+    spdlog::info(
+        "eBPF run-time statistics unavailable (they need CAP_SYS_ADMIN): "
+        "kepler_bpf_program_* are not exported");
   return probe;
 }
 
 cpu_source_actor spawn_cpu_source(caf::actor_system& system, const kepler_config& config,
-                                  std::shared_ptr<cpu_time_probe> probe,
-                                  const std::shared_ptr<actor_stats>& stats) {
+                                  std::shared_ptr<cpu_time_probe> probe, const std::shared_ptr<actor_stats>& stats) {
   supervisor_config<cpu_sample> sup;
   sup.name = "cpu_time";
   sup.stats = stats;
@@ -142,8 +147,8 @@ caf::timespan engine_interval(const kepler_config& config) {
 }
 
 /// Spawns every source, the engine and the exporters; returns the actors to stop at the end.
-std::vector<caf::actor> spawn_pipeline(caf::actor_system& system, const kepler_config& config,
-                                       const power_meter& meter, std::shared_ptr<cpu_time_probe> probe,
+std::vector<caf::actor> spawn_pipeline(caf::actor_system& system, const kepler_config& config, const power_meter& meter,
+                                       std::shared_ptr<cpu_time_probe> probe,
                                        std::shared_ptr<metrics_server> http_endpoint,
                                        const std::shared_ptr<actor_stats>& stats,
                                        const std::shared_ptr<std::atomic<bool>>& stopping) {
@@ -157,16 +162,17 @@ std::vector<caf::actor> spawn_pipeline(caf::actor_system& system, const kepler_c
   }
   engine.cpu_source = spawn_cpu_source(system, config, std::move(probe), stats);
   roots.push_back(caf::actor_cast<caf::actor>(engine.cpu_source));
-  engine.sinks.push_back(system.spawn(http_server, std::move(http_endpoint), make_render_context(config, meter.source), stats));
+  engine.sinks.push_back(
+      system.spawn(http_server, std::move(http_endpoint), make_render_context(config, meter.source), stats));
   if (config.exporter.stdout_exporter.enabled)
     engine.sinks.push_back(system.spawn<caf::detached>(stdout_exporter, stdout));
   for (const auto& sink : engine.sinks) roots.push_back(caf::actor_cast<caf::actor>(sink));
   engine.interval = interval;
   engine.deadline = interval * 4 / 5;
-  engine.terminated = terminated_policy{
-      config.monitor.max_terminated,
-      static_cast<uint64_t>(config.monitor.min_terminated_energy_threshold) * 1'000'000,
-      config.monitor.terminated_retention.count()};
+  engine.terminated =
+      terminated_policy{config.monitor.max_terminated,
+                        static_cast<uint64_t>(config.monitor.min_terminated_energy_threshold) * 1'000'000,
+                        config.monitor.terminated_retention.count()};
   engine.stats = stats;
   engine.procfs_root = config.host.procfs;
   auto engine_handle = system.spawn(engine_supervisor, std::move(engine));

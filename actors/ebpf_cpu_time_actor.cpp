@@ -24,9 +24,10 @@ cpu_source_actor::behavior_type ebpf_cpu_time(cpu_source_actor::stateful_pointer
   st.reader = std::move(reader).value();
   st.probe = std::move(probe);
   auto cgroups = cgroup_paths::for_host(sysfs_root);
-  st.builder = std::make_unique<ebpf_table_builder>(
-      std::move(procfs_root), cgroups ? std::make_unique<cgroup_paths>(std::move(cgroups).value()) : nullptr,
-      static_cast<unsigned>(sysconf(_SC_NPROCESSORS_ONLN)));
+  st.builder = std::make_unique<ebpf_table_builder>(std::move(procfs_root),
+                                                    cgroups ? std::make_unique<cgroup_paths>(std::move(cgroups).value())
+                                                            : nullptr,
+                                                    static_cast<unsigned>(sysconf(_SC_NPROCESSORS_ONLN)));
   return {
       [=](caf::get_atom) -> caf::result<cpu_sample> {
         auto& state = self->state;

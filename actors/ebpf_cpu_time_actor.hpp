@@ -5,11 +5,11 @@
 #include <memory>
 #include <string>
 
-#include "attribution/actor_stats.hpp"
-#include "bpf/process_table_builder.hpp"
 #include "actors/messages.hpp"
+#include "attribution/actor_stats.hpp"
 #include "bpf/cpu_time_loader.hpp"
 #include "bpf/cpu_time_reader.hpp"
+#include "bpf/process_table_builder.hpp"
 
 namespace kepler {
 

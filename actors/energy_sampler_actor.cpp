@@ -16,12 +16,10 @@ using sampler_ptr = energy_sampler_actor::stateful_pointer<energy_sampler_state>
 /// Counts a rejected reading; logs the first of a run of them.
 void note_rejected(sampler_ptr self, reading_verdict verdict, uint64_t raw_uj) {
   auto& st = self->state;
-  if (st.config.stats)
-    st.config.stats->add_rejected(st.config.source, st.config.zone_label, to_string(verdict));
+  if (st.config.stats) st.config.stats->add_rejected(st.config.source, st.config.zone_label, to_string(verdict));
   if (st.rejected_in_a_row++ == 0)
     spdlog::warn("{}: rejected reading {} µJ of {} ({}; baseline {} µJ); its energy is not counted",
-                 st.config.actor_name, raw_uj, st.config.zone_id, to_string(verdict),
-                 st.counter.last_raw_uj());
+                 st.config.actor_name, raw_uj, st.config.zone_id, to_string(verdict), st.counter.last_raw_uj());
 }
 
 /// Reads the zone once; the counter absorbs the reading unless it is rejected.
@@ -36,39 +34,36 @@ result<energy_reading> sample(sampler_ptr self) {
   auto step = st.counter.update(raw.value(), mono_ns);
   if (step.verdict != reading_verdict::accepted) {
     note_rejected(self, step.verdict, raw.value());
-    st.last_error = "rejected reading " + std::to_string(raw.value()) + " µJ (" +
-                    std::string(to_string(step.verdict)) + ")";
+    st.last_error =
+        "rejected reading " + std::to_string(raw.value()) + " µJ (" + std::string(to_string(step.verdict)) + ")";
     return make_error(st.last_error);
   }
   if (st.rejected_in_a_row > 0)
     spdlog::info("{}: readings plausible again after {} rejected", st.config.actor_name,
                  std::exchange(st.rejected_in_a_row, 0));
   st.last_error.clear();
-  return energy_reading{st.config.zone_id, raw.value(), st.counter.total_uj(),
-                        st.config.max_energy_uj, st.config.generation, mono_ns, wall_now_ns()};
+  return energy_reading{st.config.zone_id,    raw.value(), st.counter.total_uj(), st.config.max_energy_uj,
+                        st.config.generation, mono_ns,     wall_now_ns()};
 }
 
 }  // namespace
 
-caf::timespan sampler_poll_period(uint64_t max_energy_uj, double max_plausible_watts,
-                                  caf::timespan interval) {
+caf::timespan sampler_poll_period(uint64_t max_energy_uj, double max_plausible_watts, caf::timespan interval) {
   if (max_energy_uj == 0 || max_plausible_watts <= 0) return interval;
   double wrap_seconds = static_cast<double>(max_energy_uj) / 1e6 / max_plausible_watts;
-  auto half_wrap = std::chrono::duration_cast<caf::timespan>(
-      std::chrono::duration<double>(wrap_seconds / 2));
+  auto half_wrap = std::chrono::duration_cast<caf::timespan>(std::chrono::duration<double>(wrap_seconds / 2));
   return std::clamp<caf::timespan>(half_wrap, std::chrono::milliseconds(10), interval);
 }
 
-energy_sampler_actor::behavior_type energy_sampler(
-    energy_sampler_actor::stateful_pointer<energy_sampler_state> self, energy_sampler_config config) {
+energy_sampler_actor::behavior_type energy_sampler(energy_sampler_actor::stateful_pointer<energy_sampler_state> self,
+                                                   energy_sampler_config config) {
   self->state.counter = energy_counter(counter_limits{config.max_energy_uj, config.max_plausible_watts});
   self->state.config = std::move(config);
   sample(self);  // the baseline, so the first request already measures a window
   self->delayed_send(self, self->state.config.poll_period, poll_atom_v);
   auto record_depth = [self] {
     if (self->state.config.stats)
-      self->state.config.stats->set_mailbox_depth(self->state.config.actor_name,
-                                                  self->mailbox().size());
+      self->state.config.stats->set_mailbox_depth(self->state.config.actor_name, self->mailbox().size());
   };
   return {
       [=](poll_atom) {

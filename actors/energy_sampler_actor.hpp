@@ -8,10 +8,10 @@
 #include <memory>
 #include <string>
 
-#include "attribution/actor_stats.hpp"
 #include "actors/messages.hpp"
-#include "sensors/power/energy_counter.hpp"
+#include "attribution/actor_stats.hpp"
 #include "base/result.hpp"
+#include "sensors/power/energy_counter.hpp"
 
 namespace kepler {
 
@@ -19,7 +19,7 @@ struct energy_sampler_config {
   std::string zone_id;                            ///< the zone's path
   std::function<result<uint64_t>()> read_energy;  ///< raw counter in µJ
   uint64_t max_energy_uj = 0;
-  double max_plausible_watts = 0;                 ///< 0 = no bound on a reading's power
+  double max_plausible_watts = 0;  ///< 0 = no bound on a reading's power
   uint64_t generation = 0;
   caf::timespan poll_period = std::chrono::seconds(5);
   std::shared_ptr<actor_stats> stats;
@@ -38,10 +38,9 @@ struct energy_sampler_state {
 
 /// How often a zone must be read so that it cannot wrap twice between two reads at
 /// `max_plausible_watts`: half the fastest wrap period, at most `interval`.
-caf::timespan sampler_poll_period(uint64_t max_energy_uj, double max_plausible_watts,
-                                  caf::timespan interval);
+caf::timespan sampler_poll_period(uint64_t max_energy_uj, double max_plausible_watts, caf::timespan interval);
 
-energy_sampler_actor::behavior_type energy_sampler(
-    energy_sampler_actor::stateful_pointer<energy_sampler_state> self, energy_sampler_config config);
+energy_sampler_actor::behavior_type energy_sampler(energy_sampler_actor::stateful_pointer<energy_sampler_state> self,
+                                                   energy_sampler_config config);
 
 }  // namespace kepler

@@ -87,7 +87,8 @@ std::shared_ptr<engine_books> new_engine_books(const engine_config& config) {
   return new_engine_books(config.zones, labels, config.terminated, config.stats);
 }
 
-engine_actor::behavior_type attribution_engine(engine_actor::stateful_pointer<engine_state> self, engine_config config) {
+engine_actor::behavior_type attribution_engine(engine_actor::stateful_pointer<engine_state> self,
+                                               engine_config config) {
   auto& st = self->state;
   if (!config.books) config.books = new_engine_books(config);
   st.books = config.books.get();

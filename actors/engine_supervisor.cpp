@@ -43,8 +43,8 @@ engine_supervisor_actor::behavior_type engine_supervisor(
     if (self->clock().now() - state.started_at >= stable_period) state.delay->reset();
     if (state.config.stats) state.config.stats->add_restart("engine");
     auto wait = state.delay->next();
-    spdlog::error("attribution engine stopped ({}); restarting in {} ms with its totals",
-                  describe(down.reason), wait.count());
+    spdlog::error("attribution engine stopped ({}); restarting in {} ms with its totals", describe(down.reason),
+                  wait.count());
     self->delayed_send(self, wait, restart_atom_v);
   });
   self->set_exit_handler([=](caf::exit_msg& exit) {

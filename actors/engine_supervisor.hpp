@@ -5,8 +5,8 @@
 #include <memory>
 #include <optional>
 
-#include "base/backoff.hpp"
 #include "actors/engine_actor.hpp"
+#include "base/backoff.hpp"
 
 namespace kepler {
 

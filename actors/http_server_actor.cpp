@@ -14,8 +14,8 @@ snapshot_sink::behavior_type http_server(snapshot_sink::stateful_pointer<http_se
         auto& st = self->state;
         if (st.stats) st.stats->set_mailbox_depth("http_server", self->mailbox().size());
         // Rendered by the first scrape that wants it, on the server's worker.
-        st.server->publish(std::make_shared<const metrics_document>(
-            [snap, context = st.context, last_size = st.last_size] {
+        st.server->publish(
+            std::make_shared<const metrics_document>([snap, context = st.context, last_size = st.last_size] {
               auto text = render_metrics(*snap, *context, last_size->load(std::memory_order_relaxed));
               last_size->store(text.size(), std::memory_order_relaxed);
               return text;

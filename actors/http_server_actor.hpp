@@ -5,10 +5,10 @@
 #include <atomic>
 #include <memory>
 
-#include "attribution/actor_stats.hpp"
 #include "actors/messages.hpp"
-#include "metrics/renderer.hpp"
+#include "attribution/actor_stats.hpp"
 #include "http/metrics_server.hpp"
+#include "metrics/renderer.hpp"
 
 namespace kepler {
 

@@ -33,9 +33,7 @@ class json_message_flag : public spdlog::custom_flag_formatter {
   void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
     append_json_escaped(dest, msg.payload);
   }
-  std::unique_ptr<custom_flag_formatter> clone() const override {
-    return std::make_unique<json_message_flag>();
-  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<json_message_flag>(); }
 };
 
 spdlog::level::level_enum spdlog_level(log_level level) {

@@ -7,9 +7,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include "config/config.hpp"
 #include "actors/daemon.hpp"
 #include "actors/logging.hpp"
+#include "config/config.hpp"
 #include "sensors/proc/privileges.hpp"
 
 namespace {
@@ -58,11 +58,10 @@ int main(int argc, char** argv) {
   }
   const auto& config = outcome.config;
   block_stop_signals();
-  kepler::setup_logging(config.log.level, config.log.format,
-                        config.exporter.stdout_exporter.enabled ? stderr : stdout);
+  kepler::setup_logging(config.log.level, config.log.format, config.exporter.stdout_exporter.enabled ? stderr : stdout);
   for (const auto& warning : outcome.warnings) spdlog::warn("{}", warning);
-  spdlog::info("Kepler version information version={} revision={} branch={}", KEPLER_VERSION,
-               KEPLER_REVISION, KEPLER_BRANCH);
+  spdlog::info("Kepler version information version={} revision={} branch={}", KEPLER_VERSION, KEPLER_REVISION,
+               KEPLER_BRANCH);
   spdlog::info("{}", kepler::describe_privileges(config.host.procfs, ids));
   using kepler::log_level;
   if (config.log.format == kepler::log_format::text &&

@@ -6,10 +6,11 @@ namespace {
 const caf::atom_value kepler_category = caf::atom("kepler");
 // CAF reads code 0 as "no error", and errc's first kind is 0.
 constexpr uint8_t code_offset = 1;
-}
+}  // namespace
 
 caf::error to_caf_error(const error& failure) {
-  return caf::error{static_cast<uint8_t>(static_cast<uint8_t>(failure.kind) + code_offset), kepler_category, caf::make_message(failure.message)};
+  return caf::error{static_cast<uint8_t>(static_cast<uint8_t>(failure.kind) + code_offset), kepler_category,
+                    caf::make_message(failure.message)};
 }
 
 std::string describe(const caf::error& err) {

@@ -25,8 +25,8 @@ struct pod_update {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, energy_reading& x) {
-  return f(caf::meta::type_name("energy_reading"), x.zone_id, x.raw_uj, x.total_uj,
-           x.max_energy_uj, x.generation, x.measured_mono_ns, x.measured_wall_ns);
+  return f(caf::meta::type_name("energy_reading"), x.zone_id, x.raw_uj, x.total_uj, x.max_energy_uj, x.generation,
+           x.measured_mono_ns, x.measured_wall_ns);
 }
 
 /// Carries one of our errors (base/result.hpp) across an actor boundary: a CAF error of

@@ -38,10 +38,8 @@ caf::behavior pod_watcher(caf::stateful_actor<pod_watcher_state>* self, pod_watc
         auto stop = [flag = state.stopping] { return flag->load(); };
         auto next = state.informer->step(stop);
         if (stop()) return;
-        if (next.count() == 0)
-          self->send(self, poll_atom_v);
-        else
-          self->delayed_send(self, next, poll_atom_v);
+        if (next.count() == 0) self->send(self, poll_atom_v);
+        else self->delayed_send(self, next, poll_atom_v);
       },
   };
 }

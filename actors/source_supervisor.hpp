@@ -14,15 +14,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/messages.hpp"
 #include "attribution/actor_stats.hpp"
 #include "base/backoff.hpp"
-#include "actors/messages.hpp"
 
 namespace kepler {
 
 template <class Reading>
-using supervisor_actor =
-    typename source_actor<Reading>::template extend<caf::reacts_to<restart_atom>>;
+using supervisor_actor = typename source_actor<Reading>::template extend<caf::reacts_to<restart_atom>>;
 
 template <class Reading>
 struct supervisor_config {
@@ -70,19 +69,20 @@ void start_child(typename supervisor_actor<Reading>::template stateful_pointer<s
 /// Abandons a child whose request has been unanswered for `stuck_after` and starts a fresh
 /// one, unless `max_stuck_children` are stuck already; true when a fresh child took over.
 template <class Reading>
-bool replace_stuck_child(typename supervisor_actor<Reading>::template stateful_pointer<supervisor_state<Reading>> self) {
+bool replace_stuck_child(
+    typename supervisor_actor<Reading>::template stateful_pointer<supervisor_state<Reading>> self) {
   auto& st = self->state;
   auto waited = self->clock().now() - st.in_flight_since;
   if (st.config.stuck_after.count() == 0 || waited < st.config.stuck_after) return false;
   auto waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(waited).count();
   if (st.stuck.size() >= st.config.max_stuck_children) {
     if (!std::exchange(st.logged_stuck_limit, true))
-      spdlog::error("{}: {} reader(s) stuck; starting no more until one returns (this one for {} ms)",
-                    st.config.name, st.stuck.size(), waited_ms);
+      spdlog::error("{}: {} reader(s) stuck; starting no more until one returns (this one for {} ms)", st.config.name,
+                    st.stuck.size(), waited_ms);
     return false;
   }
-  spdlog::warn("{}: a read has not returned for {} ms; leaving it and starting a fresh reader",
-               st.config.name, waited_ms);
+  spdlog::warn("{}: a read has not returned for {} ms; leaving it and starting a fresh reader", st.config.name,
+               waited_ms);
   st.stuck.push_back(st.child.address());
   // Processed once the read returns: the stuck child then stops by itself.
   self->send_exit(st.child, caf::exit_reason::user_shutdown);
@@ -112,14 +112,12 @@ typename supervisor_actor<Reading>::behavior_type source_supervisor(
     st.request_in_flight = false;
     if (st.config.stats) st.config.stats->add_restart(st.config.name);
     if (++st.failures_since_success >= st.config.failures_before_fallback && st.config.spawn_fallback) {
-      spdlog::warn("{} failed {} times in a row; falling back for good", st.config.name,
-                   st.failures_since_success);
+      spdlog::warn("{} failed {} times in a row; falling back for good", st.config.name, st.failures_since_success);
       st.config.spawn_child = std::move(st.config.spawn_fallback);
       st.config.spawn_fallback = nullptr;
     }
     auto wait = st.delay->next();
-    spdlog::warn("{} stopped ({}); restarting in {} ms", st.config.name, describe(down.reason),
-                 wait.count());
+    spdlog::warn("{} stopped ({}); restarting in {} ms", st.config.name, describe(down.reason), wait.count());
     self->delayed_send(self, wait, restart_atom_v);
   });
   self->set_exit_handler([=](caf::exit_msg& exit) {

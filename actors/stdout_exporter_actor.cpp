@@ -6,8 +6,8 @@
 
 namespace kepler {
 
-stdout_exporter_actor::behavior_type stdout_exporter(stdout_exporter_actor::stateful_pointer<stdout_exporter_state> self,
-                                                     std::FILE* out) {
+stdout_exporter_actor::behavior_type stdout_exporter(
+    stdout_exporter_actor::stateful_pointer<stdout_exporter_state> self, std::FILE* out) {
   self->state.out = out;
   self->delayed_send(self, std::chrono::seconds(2), caf::tick_atom_v);
   return {

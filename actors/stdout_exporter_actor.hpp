@@ -17,7 +17,7 @@ struct stdout_exporter_state {
 /// Keeps the latest snapshot and prints its table on its own 2 s tick.
 using stdout_exporter_actor = snapshot_sink::extend<caf::reacts_to<caf::tick_atom>>;
 
-stdout_exporter_actor::behavior_type stdout_exporter(stdout_exporter_actor::stateful_pointer<stdout_exporter_state> self,
-                                                     std::FILE* out);
+stdout_exporter_actor::behavior_type stdout_exporter(
+    stdout_exporter_actor::stateful_pointer<stdout_exporter_state> self, std::FILE* out);
 
 }  // namespace kepler

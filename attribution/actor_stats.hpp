@@ -69,7 +69,7 @@ class actor_stats {
   mutable std::mutex mutex_;
   std::map<std::string, actor_health> by_actor_;
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> rejected_;  ///< (source, zone, reason)
-  std::map<std::string, uint64_t> http_drops_;  ///< by reason
+  std::map<std::string, uint64_t> http_drops_;                                      ///< by reason
 };
 
 }  // namespace kepler

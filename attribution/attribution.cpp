@@ -26,9 +26,7 @@ double seconds_between(int64_t from_ns, int64_t to_ns) {
   return to_ns > from_ns ? static_cast<double>(to_ns - from_ns) / 1e9 : 0.0;
 }
 
-double watts_of(uint64_t uj, double seconds) {
-  return seconds > 0 ? static_cast<double>(uj) / 1e6 / seconds : 0.0;
-}
+double watts_of(uint64_t uj, double seconds) { return seconds > 0 ? static_cast<double>(uj) / 1e6 / seconds : 0.0; }
 
 const std::string& container_of(const process_info& info) { return info.container_id; }
 const std::string& vm_of(const process_info& info) { return info.vm_id; }
@@ -105,15 +103,13 @@ void attribution::accept_reading(std::size_t zone, const energy_reading& reading
   } else {
     // A restarted sampler starts a new total; bridge the gap from the raw counter, unless no
     // plausible power explains it (the counter was reset while the sampler was down).
-    auto bridge = judge_delta({last.raw_uj, last.measured_mono_ns},
-                              {reading.raw_uj, reading.measured_mono_ns},
+    auto bridge = judge_delta({last.raw_uj, last.measured_mono_ns}, {reading.raw_uj, reading.measured_mono_ns},
                               {reading.max_energy_uj, physical_[zone].max_plausible_watts});
     if (bridge.verdict != reading_verdict::accepted && on_rejected_) on_rejected_(zone, bridge.verdict);
     delta = bridge.delta_uj;
   }
   state.stats.total_uj += delta;
-  state.stats.watts = watts_of(delta, seconds_between(last.measured_mono_ns,
-                                                      reading.measured_mono_ns));
+  state.stats.watts = watts_of(delta, seconds_between(last.measured_mono_ns, reading.measured_mono_ns));
   node.pending_uj += delta;
   node.window_end_mono = std::max(node.window_end_mono, reading.measured_mono_ns);
   state.last = reading;
@@ -178,8 +174,7 @@ std::shared_ptr<snapshot> attribution::make_snapshot(const round_input& input) c
   snap->running_watts = ledger_.watts();
   for (const auto& entry : terminated_.entries()) {
     snap->terminated.push_back(entry.row);
-    snap->terminated_energy_uj.insert(snap->terminated_energy_uj.end(), entry.energy_uj.begin(),
-                                      entry.energy_uj.end());
+    snap->terminated_energy_uj.insert(snap->terminated_energy_uj.end(), entry.energy_uj.begin(), entry.energy_uj.end());
   }
   snap->containers = containers_.table();
   snap->vms = vms_.table();
@@ -187,8 +182,8 @@ std::shared_ptr<snapshot> attribution::make_snapshot(const round_input& input) c
   for (std::size_t z = 0; z < snap->zones.size(); ++z) {
     auto& zone = snap->zones[z];
     zone.outside_containers_uj = containers_.outside_uj()[z] + zone.unattributed_uj;
-    uint64_t accounted = ledger_.zone_total_uj(z) + terminated_.zone_total_uj(z) +
-                         terminated_.retired_uj()[z] + zone.unattributed_uj;
+    uint64_t accounted =
+        ledger_.zone_total_uj(z) + terminated_.zone_total_uj(z) + terminated_.retired_uj()[z] + zone.unattributed_uj;
     zone.conservation_error_uj = static_cast<int64_t>(zone.active_uj - accounted);
   }
   return snap;

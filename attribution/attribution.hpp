@@ -1,6 +1,6 @@
 #pragma once
-// The attribution math (docs/compatibility.md §5 with docs/compatibility.md differences #1–#9): energy readings and CPU time in,
-// an immutable snapshot out. Pure and CAF-free; the engine actor drives it.
+// The attribution math (docs/compatibility.md §5 with docs/compatibility.md differences #1–#9): energy readings and CPU
+// time in, an immutable snapshot out. Pure and CAF-free; the engine actor drives it.
 
 #include <cstdint>
 #include <functional>

@@ -8,7 +8,8 @@ std::shared_ptr<engine_books> new_engine_books(const std::vector<physical_zone>&
                                                const std::shared_ptr<actor_stats>& stats) {
   auto books = std::make_shared<engine_books>();
   books->math = std::make_unique<attribution>(zones, terminated);
-  for (const auto& label : energy_sources) books->health.push_back(source_health{label.source, label.zone, false, 0, 0});
+  for (const auto& label : energy_sources)
+    books->health.push_back(source_health{label.source, label.zone, false, 0, 0});
   books->health.push_back(source_health{"procfs", "", false, 0, 0});
   if (stats) {
     for (const auto& label : energy_sources) stats->add_zone(label.source, label.zone);

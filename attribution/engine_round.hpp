@@ -45,7 +45,7 @@ struct engine_books {
   uint64_t procfs_fallback_reads_total = 0;
   std::string cpu_source = "procfs";
   std::optional<bpf_probe_health> bpf;     ///< from the latest CPU sample
-  kube_labels kube;                         ///< Kubernetes names, from the latest pod index
+  kube_labels kube;                        ///< Kubernetes names, from the latest pod index
   std::optional<kube_health> kube_source;  ///< set once the pod source reported (kube.enabled)
 };
 

@@ -6,8 +6,7 @@
 
 namespace kepler {
 
-std::vector<ended_process> process_ledger::apply_scan(const process_table& table,
-                                                      bool has_baseline,
+std::vector<ended_process> process_ledger::apply_scan(const process_table& table, bool has_baseline,
                                                       uint64_t previous_uptime_ns) {
   ++scan_number_;
   window_cpu_ns_ = 0;
@@ -50,15 +49,14 @@ void process_ledger::append(const process_sample& sample, uint64_t delta_ns) {
 ended_process process_ledger::remove(std::size_t row) {
   std::size_t last = rows_.size() - 1;
   auto zone_begin = [this](std::size_t r) { return r * zone_count_; };
-  ended_process ended{rows_[row], {energy_uj_.begin() + zone_begin(row),
-                                   energy_uj_.begin() + zone_begin(row) + zone_count_}};
+  ended_process ended{rows_[row],
+                      {energy_uj_.begin() + zone_begin(row), energy_uj_.begin() + zone_begin(row) + zone_count_}};
   index_.erase(rows_[row].key);
   if (row != last) {
     rows_[row] = std::move(rows_[last]);
     seen_in_scan_[row] = seen_in_scan_[last];
     group_slots_[row] = group_slots_[last];
-    std::copy_n(energy_uj_.begin() + zone_begin(last), zone_count_,
-                energy_uj_.begin() + zone_begin(row));
+    std::copy_n(energy_uj_.begin() + zone_begin(last), zone_count_, energy_uj_.begin() + zone_begin(row));
     std::copy_n(watts_.begin() + zone_begin(last), zone_count_, watts_.begin() + zone_begin(row));
     std::copy_n(window_uj_.begin() + zone_begin(last), zone_count_, window_uj_.begin() + zone_begin(row));
     index_[rows_[row].key] = row;
@@ -72,8 +70,7 @@ ended_process process_ledger::remove(std::size_t row) {
   return ended;
 }
 
-uint64_t process_ledger::distribute(std::size_t zone, uint64_t active_uj, uint64_t pool_ns,
-                                    double seconds) {
+uint64_t process_ledger::distribute(std::size_t zone, uint64_t active_uj, uint64_t pool_ns, double seconds) {
   uint64_t handed_out = 0;
   for (std::size_t i = 0; i < rows_.size(); ++i) {
     std::size_t cell = i * zone_count_ + zone;

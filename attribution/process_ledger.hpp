@@ -24,8 +24,7 @@ class process_ledger {
   /// the processes that disappeared. A process first seen after the baseline gets its whole
   /// CPU time as its delta if it started after `previous_uptime_ns` or the table's counters
   /// start at zero (it could not have been counted before); otherwise it starts from a baseline.
-  std::vector<ended_process> apply_scan(const process_table& table, bool has_baseline,
-                                        uint64_t previous_uptime_ns);
+  std::vector<ended_process> apply_scan(const process_table& table, bool has_baseline, uint64_t previous_uptime_ns);
 
   /// Σ CPU deltas of the last scan.
   uint64_t window_cpu_ns() const { return window_cpu_ns_; }

@@ -43,9 +43,9 @@ struct socket_zone_stats {
 struct process_row {
   process_key key;
   std::shared_ptr<const process_info> info;
-  uint64_t cpu_ns = 0;                 ///< lifetime CPU time
-  uint64_t window_cpu_ns = 0;          ///< CPU time in the last window
-  int64_t terminated_at_mono_ns = 0;   ///< 0 while running
+  uint64_t cpu_ns = 0;                ///< lifetime CPU time
+  uint64_t window_cpu_ns = 0;         ///< CPU time in the last window
+  int64_t terminated_at_mono_ns = 0;  ///< 0 while running
 };
 
 /// A workload that groups processes (a container, a VM or a pod); labels come from the first
@@ -131,7 +131,7 @@ struct snapshot {
   std::vector<uint64_t> terminated_energy_uj;
   workload_table containers;
   workload_table vms;
-  workload_table pods;  ///< by the pod UID of the containers' cgroups
+  workload_table pods;                     ///< by the pod UID of the containers' cgroups
   std::shared_ptr<const kube_names> kube;  ///< null unless kube.enabled
   std::optional<kube_health> kube_source;  ///< set while kube.enabled
   // Filled by the engine actor: how the pipeline itself is doing.
@@ -140,8 +140,8 @@ struct snapshot {
   std::vector<rejected_readings> rejected;
   std::vector<http_drop_count> http_drops;
   double collection_seconds = 0;
-  std::string cpu_source = "procfs";       ///< where CPU time came from: ebpf or procfs
-  std::optional<bpf_probe_health> bpf;      ///< set while eBPF is the CPU-time source
+  std::string cpu_source = "procfs";         ///< where CPU time came from: ebpf or procfs
+  std::optional<bpf_probe_health> bpf;       ///< set while eBPF is the CPU-time source
   uint64_t procfs_skipped_total = 0;         ///< processes a scan could not read
   uint64_t procfs_fallback_reads_total = 0;  ///< stat reads without a kept file (fd cap reached)
   self_stats self;

@@ -39,8 +39,7 @@ class terminated_tracker {
         continue;
       }
       entries_.push_back(std::move(entry));
-      if (policy_.max_entries > 0 && entries_.size() > static_cast<std::size_t>(policy_.max_entries))
-        evict_lowest();
+      if (policy_.max_entries > 0 && entries_.size() > static_cast<std::size_t>(policy_.max_entries)) evict_lowest();
     }
   }
 

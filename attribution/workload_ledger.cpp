@@ -4,10 +4,14 @@
 
 namespace kepler {
 
-workload_ledger::workload_ledger(id_of id, std::size_t level, std::size_t zone_count,
-                                 terminated_policy policy, std::size_t primary_zone, bool track_outside)
-    : id_(id), level_(level), zone_count_(zone_count), track_outside_(track_outside),
-      terminated_(policy, zone_count, primary_zone), outside_uj_(zone_count, 0) {}
+workload_ledger::workload_ledger(id_of id, std::size_t level, std::size_t zone_count, terminated_policy policy,
+                                 std::size_t primary_zone, bool track_outside)
+    : id_(id),
+      level_(level),
+      zone_count_(zone_count),
+      track_outside_(track_outside),
+      terminated_(policy, zone_count, primary_zone),
+      outside_uj_(zone_count, 0) {}
 
 void workload_ledger::apply(process_ledger& processes, int64_t now_mono_ns) {
   ++apply_count_;

@@ -47,7 +47,7 @@ class workload_ledger {
     workload_row row;  ///< its cpu_ns is kept in cpu_ns_ until a table is made
   };
 
-  static constexpr int32_t unresolved = -1;  ///< process_ledger's initial slot
+  static constexpr int32_t unresolved = -1;   ///< process_ledger's initial slot
   static constexpr int32_t no_workload = -2;  ///< the process belongs to no workload of this kind
 
   int32_t resolve(const std::string& id, const process_row& process);
@@ -58,9 +58,9 @@ class workload_ledger {
   std::size_t zone_count_;
   bool track_outside_;
   std::vector<slot> slots_;
-  std::vector<uint64_t> energy_uj_;  // slots_.size() × zone_count_
-  std::vector<double> watts_;        // slots_.size() × zone_count_
-  std::vector<uint64_t> cpu_ns_;     // per slot
+  std::vector<uint64_t> energy_uj_;      // slots_.size() × zone_count_
+  std::vector<double> watts_;            // slots_.size() × zone_count_
+  std::vector<uint64_t> cpu_ns_;         // per slot
   std::vector<uint64_t> seen_in_apply_;  // per slot
   std::vector<int32_t> free_slots_;
   std::unordered_map<std::string, int32_t> by_id_;

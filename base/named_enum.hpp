@@ -18,10 +18,10 @@
 #define KEPLER_NAMED_ENUM_ENUMERATOR_(id, text) id,
 #define KEPLER_NAMED_ENUM_TEXT_(id, text) std::string_view(text),
 
-#define KEPLER_NAMED_ENUM(type, LIST)                                                                      \
-  enum class type : unsigned char { LIST(KEPLER_NAMED_ENUM_ENUMERATOR_) };                                 \
-  inline constexpr std::array type##_texts_{LIST(KEPLER_NAMED_ENUM_TEXT_)};                                \
-  constexpr const auto& enum_texts(type) { return type##_texts_; }                                         \
+#define KEPLER_NAMED_ENUM(type, LIST)                                       \
+  enum class type : unsigned char { LIST(KEPLER_NAMED_ENUM_ENUMERATOR_) };  \
+  inline constexpr std::array type##_texts_{LIST(KEPLER_NAMED_ENUM_TEXT_)}; \
+  constexpr const auto& enum_texts(type) { return type##_texts_; }          \
   constexpr std::string_view to_string(type value) { return type##_texts_[static_cast<std::size_t>(value)]; }
 
 namespace kepler {

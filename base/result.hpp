@@ -12,8 +12,8 @@ namespace kepler {
 
 /// What kind of failure an error is. Each text is also a metric label value (for example
 /// `kepler_kube_errors_total{kind}`), so it is part of the exported interface.
-#define KEPLER_ERROR_KINDS(X)                                                           \
-  X(failed, "failed")                 /* not classified further: the message says it */  \
+#define KEPLER_ERROR_KINDS(X)                                                             \
+  X(failed, "failed")                 /* not classified further: the message says it */   \
   X(io, "io")                         /* a read or write failed (file, device, stream) */ \
   X(parse, "parse")                   /* the input is not in the expected format */       \
   X(config, "config")                 /* a setting, or a file it names, is invalid */     \

@@ -14,7 +14,6 @@
 
 using namespace kepler;
 
-
 namespace {
 
 constexpr uint64_t ns_per_tick = 10'000'000;
@@ -53,7 +52,9 @@ double median_interval_us(int processes, int containers, int intervals = 200) {
     round_input input{{energy_reading{"/p", energy, energy, 0, 1, now, 0},
                        energy_reading{"/c", energy / 2, energy / 2, 0, 1, now, 0},
                        energy_reading{"/d", energy / 8, energy / 8, 0, 1, now, 0}},
-                      cpu, 0, now};
+                      cpu,
+                      0,
+                      now};
     auto start = std::chrono::steady_clock::now();
     auto snap = math.update(input);
     auto end = std::chrono::steady_clock::now();
@@ -75,7 +76,7 @@ int main() {
     plain += median_interval_us(5'000, 0) / 3;
     grouped += median_interval_us(5'000, 200) / 3;
   }
-  std::printf("attribution, 5000 processes: %.0f us; in 200 containers: %.0f us (+%.1f %%, budget +10 %%)\n",
-              plain, grouped, (grouped / plain - 1) * 100);
+  std::printf("attribution, 5000 processes: %.0f us; in 200 containers: %.0f us (+%.1f %%, budget +10 %%)\n", plain,
+              grouped, (grouped / plain - 1) * 100);
   return 0;
 }

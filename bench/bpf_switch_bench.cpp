@@ -28,10 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cmath>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -95,7 +95,8 @@ class ping_pong_pair {
       close(ping_[1]);  // else its own copy keeps the read below from seeing the parent's close
       close(pong_[0]);
       char byte = 0;
-      while (read(ping_[0], &byte, 1) == 1 && write(pong_[1], &byte, 1) == 1) {}
+      while (read(ping_[0], &byte, 1) == 1 && write(pong_[1], &byte, 1) == 1) {
+      }
       _exit(0);
     }
   }
@@ -228,11 +229,12 @@ void map_read_cost(std::size_t count) {
   wall = now_ns() - wall;
   cpu = now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu;
   std::size_t entries = snapshot.processes.size() + snapshot.cgroups.size();
-  std::printf("map read: %zu processes + %zu cgroups, %d CPUs: %.2f ms per read (CPU %.2f ms), "
-              "%.3f us per entry (CPU %.3f us)  [budget <= 0.2 us]  flush %s\n",
-              snapshot.processes.size(), snapshot.cgroups.size(), cpus, double(wall) / reads / 1e6,
-              double(cpu) / reads / 1e6, double(wall) / reads / 1e3 / double(entries),
-              double(cpu) / reads / 1e3 / double(entries), reader->flushes() ? "on" : "off");
+  std::printf(
+      "map read: %zu processes + %zu cgroups, %d CPUs: %.2f ms per read (CPU %.2f ms), "
+      "%.3f us per entry (CPU %.3f us)  [budget <= 0.2 us]  flush %s\n",
+      snapshot.processes.size(), snapshot.cgroups.size(), cpus, double(wall) / reads / 1e6, double(cpu) / reads / 1e6,
+      double(wall) / reads / 1e3 / double(entries), double(cpu) / reads / 1e3 / double(entries),
+      reader->flushes() ? "on" : "off");
 }
 
 }  // namespace
@@ -263,10 +265,11 @@ void throughput_cost(const char* name, const std::function<bool(bool)>& attach, 
     detached_sum += detached;
   }
   auto [median, low, high] = median_with_interval(ratios);
-  std::printf("%-30s %+.2f %% per round trip vs detached (median of %d quads; 95 %% CI %+.2f .. %+.2f %%); "
-              "mean round trip %.3f us detached, %.3f us attached\n",
-              name, (median - 1) * 100, quads, (low - 1) * 100, (high - 1) * 100, detached_sum / (2.0 * quads),
-              attached_sum / (2.0 * quads));
+  std::printf(
+      "%-30s %+.2f %% per round trip vs detached (median of %d quads; 95 %% CI %+.2f .. %+.2f %%); "
+      "mean round trip %.3f us detached, %.3f us attached\n",
+      name, (median - 1) * 100, quads, (low - 1) * 100, (high - 1) * 100, detached_sum / (2.0 * quads),
+      attached_sum / (2.0 * quads));
 }
 
 int main(int argc, char** argv) {
@@ -286,11 +289,10 @@ int main(int argc, char** argv) {
   std::printf("program cost: %s, %d rounds of %ld round trips, %ld CPUs online, %s\n",
               perf ? "perf bench sched pipe" : "own pipe ping-pong", rounds, loops, sysconf(_SC_NPROCESSORS_ONLN),
               placed);
-  std::vector<setup> setups{
-      {"shipped", "as shipped (gathering, stats on)", true, true},
-      {"no-gather", "no cgroup gathering (every slice to the map)", true, false},
-      {"empty", "empty program (floor: dispatch + stats)", true, false, true},
-      {"empty-clock", "empty program + one bpf_ktime_get_ns", true, false, true, true}};
+  std::vector<setup> setups{{"shipped", "as shipped (gathering, stats on)", true, true},
+                            {"no-gather", "no cgroup gathering (every slice to the map)", true, false},
+                            {"empty", "empty program (floor: dispatch + stats)", true, false, true},
+                            {"empty-clock", "empty program + one bpf_ktime_get_ns", true, false, true, true}};
   std::erase_if(setups, [&](const setup& how) {
     return !chosen.empty() && chosen.find("," + std::string(how.key) + ",") == std::string::npos;
   });
@@ -298,10 +300,8 @@ int main(int argc, char** argv) {
     for (auto& how : setups) {
       std::unique_ptr<cpu_time_probe> probe;
       std::unique_ptr<empty_switch_program> empty;
-      if (how.empty)
-        empty = std::make_unique<empty_switch_program>(how.empty_reads_clock);
-      else
-        probe = load(how);
+      if (how.empty) empty = std::make_unique<empty_switch_program>(how.empty_reads_clock);
+      else probe = load(how);
       auto stats = [&] { return empty ? empty->stats() : probe->program_stats(); };
       auto before = stats();
       uint64_t start = now_ns();
@@ -323,21 +323,27 @@ int main(int argc, char** argv) {
   bool perf_blocks = perf && where == placement::any;
   std::printf("throughput: %s, %s, %d quads of blocks of %ld round trips\n",
               perf_blocks ? "perf bench sched pipe per block" : "own pipe ping-pong", placed, quads, block);
-  auto wanted = [&](const char* key) { return chosen.empty() || chosen.find("," + std::string(key) + ",") != std::string::npos; };
+  auto wanted = [&](const char* key) {
+    return chosen.empty() || chosen.find("," + std::string(key) + ",") != std::string::npos;
+  };
   for (bool stats : {true, false}) {
     if (!wanted(stats ? "shipped" : "stats-off")) continue;
     probe_options options;
     options.run_time_stats = stats;
     auto probe = std::move(cpu_time_probe::load(options)).value();
-    throughput_cost(stats ? "as shipped (stats on)" : "stats off",
-                    [&](bool attached) { return probe->set_switch_attached(attached); }, quads, block, perf_blocks);
+    throughput_cost(
+        stats ? "as shipped (stats on)" : "stats off",
+        [&](bool attached) { return probe->set_switch_attached(attached); }, quads, block, perf_blocks);
   }
   if (wanted("empty")) {  // the floor of any program on sched_switch: the tracepoint's dispatch
     std::unique_ptr<empty_switch_program> empty;
-    throughput_cost("empty program, stats off", [&](bool attached) {
-      empty = attached ? std::make_unique<empty_switch_program>(false, false) : nullptr;
-      return !attached || empty->attached();
-    }, quads, block, perf_blocks);
+    throughput_cost(
+        "empty program, stats off",
+        [&](bool attached) {
+          empty = attached ? std::make_unique<empty_switch_program>(false, false) : nullptr;
+          return !attached || empty->attached();
+        },
+        quads, block, perf_blocks);
   }
   std::printf("budget: <= +3 %% per round trip\n");
   map_read_cost(entries);

@@ -17,7 +17,8 @@ inline snapshot busy_node_snapshot(int processes) {
     snap.zones.push_back(node_zone_stats{zone, std::string("/sys/class/powercap/intel-rapl:0:") + zone});
   for (int i = 0; i < processes; ++i) {
     auto info = std::make_shared<process_info>(
-        testing::regular_process("worker-" + std::to_string(i % 97), "/usr/local/bin/service-binary-" + std::to_string(i % 13)));
+        testing::regular_process("worker-" + std::to_string(i % 97),
+                                 "/usr/local/bin/service-binary-" + std::to_string(i % 13)));
     snap.running.push_back(process_row{{100000 + i, 1}, info, uint64_t(i) * 123'456'789, 0, 0});
     for (int z = 0; z < 3; ++z) {
       snap.running_energy_uj.push_back(uint64_t(i) * 7'654'321 + z);

@@ -13,10 +13,10 @@
 
 #include <crypt.h>
 
-#include "metrics/renderer.hpp"
+#include "bench/busy_node_snapshot.hpp"
 #include "http/basic_auth.hpp"
 #include "http/gzip.hpp"
-#include "bench/busy_node_snapshot.hpp"
+#include "metrics/renderer.hpp"
 
 using namespace kepler;
 

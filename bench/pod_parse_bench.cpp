@@ -73,7 +73,8 @@ std::vector<template_pod> load_templates(const std::filesystem::path& dir) {
       if (item.at_pointer("/status/containerStatuses/0").get(status) != simdjson::SUCCESS ||
           item.at_pointer("/spec/containers/0").get(spec) != simdjson::SUCCESS)
         continue;
-      templates.push_back({simdjson::minify(item), simdjson::minify(status), simdjson::minify(spec), std::move(record)});
+      templates.push_back(
+          {simdjson::minify(item), simdjson::minify(status), simdjson::minify(spec), std::move(record)});
     }
   }
   return templates;
@@ -88,8 +89,8 @@ std::string replica(const template_pod& pod, std::size_t k, std::size_t sidecars
   for (std::size_t s = 1; s <= sidecars; ++s) {
     const auto name = "\"name\":\"" + first.name + "-sidecar-" + std::to_string(s) + "\"";
     const auto id = first.id.substr(0, 60) + hex8(s).substr(4);
-    extra_status += replace_all(replace_all(pod.first_status_json, "\"name\":\"" + first.name + "\"", name),
-                                first.id, id) + ",";
+    extra_status +=
+        replace_all(replace_all(pod.first_status_json, "\"name\":\"" + first.name + "\"", name), first.id, id) + ",";
     extra_spec += replace_all(pod.first_spec_json, "\"name\":\"" + first.name + "\"", name) + ",";
   }
   json.insert(json.find("\"containerStatuses\":[") + 21, extra_status);

@@ -84,9 +84,8 @@ struct samples {
     return v[v.size() / 2];
   }
   void print(const char* label) const {
-    std::printf("%-22s cpu median %6.2f us/process (best %.2f), wall median %6.2f (best %.2f)\n",
-                label, median(cpu), *std::min_element(cpu.begin(), cpu.end()), median(wall),
-                *std::min_element(wall.begin(), wall.end()));
+    std::printf("%-22s cpu median %6.2f us/process (best %.2f), wall median %6.2f (best %.2f)\n", label, median(cpu),
+                *std::min_element(cpu.begin(), cpu.end()), median(wall), *std::min_element(wall.begin(), wall.end()));
   }
 };
 
@@ -156,7 +155,7 @@ int main(int argc, char** argv) {
   const int warm_scans = argc > 2 ? std::max(1, std::atoi(argv[2])) : 50;
   idle_children spawned(children);
 
-  kepler::process_scanner scanner("/proc");  // raises RLIMIT_NOFILE, keeps stat files open
+  kepler::process_scanner scanner("/proc");    // raises RLIMIT_NOFILE, keeps stat files open
   kepler::process_scanner unkept("/proc", 0);  // open/read/close every process, every scan
   bool failed = false;
   uint64_t skipped = 0, fallback_reads = 0;
@@ -189,12 +188,10 @@ int main(int argc, char** argv) {
 
   rlimit files{};
   ::getrlimit(RLIMIT_NOFILE, &files);
-  std::printf("children spawned: %zu, processes scanned: %zu, skipped: %llu, fallback reads: %llu\n",
-              spawned.size(), processes, static_cast<unsigned long long>(skipped),
-              static_cast<unsigned long long>(fallback_reads));
-  std::printf("kept stat files: %zu after the cold scan, %zu now (max %zu, RLIMIT_NOFILE soft %llu)\n",
-              kept, scanner.open_files(), scanner.max_open_files(),
-              static_cast<unsigned long long>(files.rlim_cur));
+  std::printf("children spawned: %zu, processes scanned: %zu, skipped: %llu, fallback reads: %llu\n", spawned.size(),
+              processes, static_cast<unsigned long long>(skipped), static_cast<unsigned long long>(fallback_reads));
+  std::printf("kept stat files: %zu after the cold scan, %zu now (max %zu, RLIMIT_NOFILE soft %llu)\n", kept,
+              scanner.open_files(), scanner.max_open_files(), static_cast<unsigned long long>(files.rlim_cur));
   cold.print("cold scan (1 run):");
   warm.print("warm scan:");
   warm_unkept.print("warm, no kept files:");

@@ -105,10 +105,8 @@ parsed_document parse(std::string_view text) {
       const std::size_t space = line.find(' ');
       if (space == std::string_view::npos) fail("comment", line);
       auto& family = family_of(line.substr(0, space));
-      if (help)
-        family.help = unescape(line.substr(space + 1));
-      else
-        family.type = std::string(line.substr(space + 1));
+      if (help) family.help = unescape(line.substr(space + 1));
+      else family.type = std::string(line.substr(space + 1));
       continue;
     }
     if (line[0] == '#') continue;
@@ -124,7 +122,8 @@ parsed_document parse(std::string_view text) {
         std::size_t close = eq + 2;
         while (close < line.size() && line[close] != '"') close += line[close] == '\\' ? 2 : 1;
         if (close >= line.size()) fail("label value", line);
-        series.labels.emplace_back(std::string(line.substr(pos, eq - pos)), unescape(line.substr(eq + 2, close - eq - 2)));
+        series.labels.emplace_back(std::string(line.substr(pos, eq - pos)),
+                                   unescape(line.substr(eq + 2, close - eq - 2)));
         pos = close + 1;
         if (line[pos] == ',') ++pos;
       }
@@ -187,11 +186,14 @@ void compare(const parsed_document& ours, const parsed_document& theirs) {
   for (const auto& family : ours.families)
     if (!family.series.empty() && types[family.name] != family.type) ++type_differ;
   if (missing + extra + differ + type_differ == 0 && ours.samples == a.size() && theirs.samples == b.size())
-    std::printf("same series: yes, %zu series in both, same names, label sets, types and values "
-                "(largest relative difference %.1g)\n", a.size(), worst);
+    std::printf(
+        "same series: yes, %zu series in both, same names, label sets, types and values "
+        "(largest relative difference %.1g)\n",
+        a.size(), worst);
   else
-    std::printf("same series: NO (ours %zu, prometheus-cpp %zu; %zu missing, %zu extra, %zu values and %zu types differ; %s)\n",
-                a.size(), b.size(), missing, extra, differ, type_differ, example.c_str());
+    std::printf(
+        "same series: NO (ours %zu, prometheus-cpp %zu; %zu missing, %zu extra, %zu values and %zu types differ; %s)\n",
+        a.size(), b.size(), missing, extra, differ, type_differ, example.c_str());
 }
 
 /// Pointers to every metric with the value the snapshot gives it: what a refresh walks.
@@ -349,12 +351,14 @@ int main(int argc, char** argv) {
   row("prometheus-cpp: (i)+(ii) interval, no churn", sum({&update, &collect, &serialise}), their_bytes, render);
   row("prometheus-cpp: (iii) build registry", build, 0, render);
   row("prometheus-cpp: (iii) destroy old registry", destroy, 0, render);
-  row("prometheus-cpp: (iii)+(ii) interval, rebuilt", sum({&build, &destroy, &collect, &serialise}), their_bytes, render);
+  row("prometheus-cpp: (iii)+(ii) interval, rebuilt", sum({&build, &destroy, &collect, &serialise}), their_bytes,
+      render);
   if (testing::heap_usage_measurable)
-    std::printf("registry memory: heap +%.1f MiB, resident +%.1f MiB (%.0f bytes per series); "
-                "Collect() allocates +%.1f MiB more per scrape\n",
-                registry_heap / 1048576.0, registry_resident / 1048576.0, double(registry_heap) / ours.samples,
-                collect_heap / 1048576.0);
+    std::printf(
+        "registry memory: heap +%.1f MiB, resident +%.1f MiB (%.0f bytes per series); "
+        "Collect() allocates +%.1f MiB more per scrape\n",
+        registry_heap / 1048576.0, registry_resident / 1048576.0, double(registry_heap) / ours.samples,
+        collect_heap / 1048576.0);
   else
     std::printf("registry memory: resident +%.1f MiB (heap figures unavailable under a sanitizer)\n",
                 registry_resident / 1048576.0);

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "metrics/renderer.hpp"
 #include "bench/busy_node_snapshot.hpp"
+#include "metrics/renderer.hpp"
 
 using namespace kepler;
 

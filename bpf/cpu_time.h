@@ -62,8 +62,8 @@ struct cpu_time_cached_process {
  * no hash map. */
 #define CPU_TIME_GATHER_SLOTS 2
 struct cpu_time_cpu_state {
-  __u64 idle_since_ns;  /* when the idle task got this CPU (or the last flush), on bpf_ktime_get_ns()'s clock */
-  __u64 idle_ns;        /* time this CPU's idle task (pid 0) was on the CPU */
+  __u64 idle_since_ns;         /* when the idle task got this CPU (or the last flush), on bpf_ktime_get_ns()'s clock */
+  __u64 idle_ns;               /* time this CPU's idle task (pid 0) was on the CPU */
   __u64 charged_since_idle_ns; /* task time charged on this CPU since idle_since_ns */
   __u64 sched_clock_offset_ns; /* bpf_ktime_get_ns() − the scheduler's clock (rq_clock_task) */
   __u64 sched_clock_offset_at; /* the scheduler's clock when that offset was taken */

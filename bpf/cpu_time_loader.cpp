@@ -33,7 +33,7 @@ int forward_libbpf_log(enum libbpf_print_level level, const char* format, va_lis
   char line[1024];
   int length = std::vsnprintf(line, sizeof line, format, args);
   if (length < 0) return length;
-  auto ours = level == LIBBPF_WARN ? bpf_log_level::warn
+  auto ours = level == LIBBPF_WARN   ? bpf_log_level::warn
               : level == LIBBPF_INFO ? bpf_log_level::info
                                      : bpf_log_level::debug;
   callback(ours, std::string_view(line, std::min<std::size_t>(length, sizeof line - 1)));
@@ -52,9 +52,7 @@ error failure(std::string_view step, int err) { return make_error(describe_bpf_f
 
 }  // namespace
 
-std::string_view to_string(bpf_attach_mode mode) {
-  return mode == bpf_attach_mode::tp_btf ? "tp_btf" : "raw_tp";
-}
+std::string_view to_string(bpf_attach_mode mode) { return mode == bpf_attach_mode::tp_btf ? "tp_btf" : "raw_tp"; }
 
 void set_bpf_log_callback(bpf_log_callback callback) {
   log_callback() = std::move(callback);
@@ -66,14 +64,11 @@ std::string describe_bpf_failure(std::string_view step, int err) {
   std::string message(step);
   message += " failed: ";
   message += std::strerror(err);
-  if (err == EPERM)
-    message += " (needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)";
+  if (err == EPERM) message += " (needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)";
   else if (err == EACCES)  // the verifier, or an LSM
     message += " (verifier rejection or denied by a security module: see the libbpf log)";
-  else if (err == EINVAL)
-    message += " (see the libbpf log for the verifier's reason)";
-  else if (err == ENOMEM || err == E2BIG)
-    message += " (map sizes too large for the memory limit?)";
+  else if (err == EINVAL) message += " (see the libbpf log for the verifier's reason)";
+  else if (err == ENOMEM || err == E2BIG) message += " (map sizes too large for the memory limit?)";
   return message;
 }
 
@@ -107,13 +102,12 @@ cpu_time_probe::~cpu_time_probe() {
 
 result<std::unique_ptr<cpu_time_probe>> cpu_time_probe::load(const probe_options& options) {
   if (access(options.btf_path.c_str(), R_OK) != 0)
-    return make_error("no BTF at " + options.btf_path +
-                      " (the kernel needs CONFIG_DEBUG_INFO_BTF=y for CO-RE)");
+    return make_error("no BTF at " + options.btf_path + " (the kernel needs CONFIG_DEBUG_INFO_BTF=y for CO-RE)");
   libbpf_set_print(forward_libbpf_log);
 
   // Decided before open so that the probe's silence does not hide open/load messages.
-  bpf_attach_mode mode = options.force_mode.value_or(
-      kernel_supports_tp_btf() ? bpf_attach_mode::tp_btf : bpf_attach_mode::raw_tp);
+  bpf_attach_mode mode =
+      options.force_mode.value_or(kernel_supports_tp_btf() ? bpf_attach_mode::tp_btf : bpf_attach_mode::raw_tp);
 
   bpf_object_open_opts open_opts{};
   open_opts.sz = sizeof open_opts;
@@ -125,30 +119,27 @@ result<std::unique_ptr<cpu_time_probe>> cpu_time_probe::load(const probe_options
   auto& skel = *probe->skeleton_;
 
   bool btf = mode == bpf_attach_mode::tp_btf;
-  for (bpf_program* program : {skel.progs.switch_btf, skel.progs.exit_btf, skel.progs.move_btf,
-                               skel.progs.exec_btf})
+  for (bpf_program* program : {skel.progs.switch_btf, skel.progs.exit_btf, skel.progs.move_btf, skel.progs.exec_btf})
     bpf_program__set_autoload(program, btf);
-  for (bpf_program* program : {skel.progs.switch_raw, skel.progs.exit_raw, skel.progs.move_raw,
-                               skel.progs.exec_raw})
+  for (bpf_program* program : {skel.progs.switch_raw, skel.progs.exit_raw, skel.progs.move_raw, skel.progs.exec_raw})
     bpf_program__set_autoload(program, !btf);
 
   int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) return failure("counting possible CPUs", cpus);
   uint64_t counters = uint64_t(options.max_processes) * uint64_t(cpus);
   if (counters > UINT32_MAX)
-    return make_error("eBPF max processes " + std::to_string(options.max_processes) + " times " +
-                      std::to_string(cpus) + " possible CPUs exceeds an array's 2^32 entries");
+    return make_error("eBPF max processes " + std::to_string(options.max_processes) + " times " + std::to_string(cpus) +
+                      " possible CPUs exceeds an array's 2^32 entries");
   skel.rodata->max_processes = options.max_processes;
   struct sizing {
     bpf_map* map;
     uint32_t entries;
   };
-  for (auto [map, entries] : {sizing{skel.maps.processes, options.max_processes},
-                              sizing{skel.maps.process_cpu_ns, uint32_t(counters)},
-                              sizing{skel.maps.free_slots, options.max_processes},
-                              sizing{skel.maps.cpu_ns_by_cgroup, options.max_cgroups},
-                              sizing{skel.maps.process_exits, options.exit_ring_bytes},
-                              sizing{skel.maps.meta_changes, options.meta_ring_bytes}}) {
+  for (auto [map, entries] :
+       {sizing{skel.maps.processes, options.max_processes}, sizing{skel.maps.process_cpu_ns, uint32_t(counters)},
+        sizing{skel.maps.free_slots, options.max_processes}, sizing{skel.maps.cpu_ns_by_cgroup, options.max_cgroups},
+        sizing{skel.maps.process_exits, options.exit_ring_bytes},
+        sizing{skel.maps.meta_changes, options.meta_ring_bytes}}) {
     if (entries == 0) return make_error(std::string("eBPF map ") + bpf_map__name(map) + " sized 0");
     if (int err = bpf_map__set_max_entries(map, entries))
       return failure(std::string("sizing eBPF map ") + bpf_map__name(map), err);
@@ -156,9 +147,7 @@ result<std::unique_ptr<cpu_time_probe>> cpu_time_probe::load(const probe_options
 
   if (int err = cpu_time_bpf__load(&skel)) return failure("loading the eBPF program", err);
   if (int err = cpu_time_bpf__attach(&skel))
-    return failure(std::string("attaching the eBPF programs (") +
-                       std::string(to_string(mode)) + ")",
-                   err);
+    return failure(std::string("attaching the eBPF programs (") + std::string(to_string(mode)) + ")", err);
 
   // Gathering per CPU is only safe when every read can flush each CPU: check on this one.
   bpf_test_run_opts run{};
@@ -168,8 +157,7 @@ result<std::unique_ptr<cpu_time_probe>> cpu_time_probe::load(const probe_options
   probe->flushes_ = bpf_prog_test_run_opts(bpf_program__fd(skel.progs.flush_cpu), &run) == 0;
   if (probe->flushes_ && options.gather_on_cpu) skel.bss->gather_on_cpu = 1;
 
-  if (options.run_time_stats)
-    probe->stats_fd_ = bpf_enable_stats(BPF_STATS_RUN_TIME);  // < 0: stats stay 0, not fatal
+  if (options.run_time_stats) probe->stats_fd_ = bpf_enable_stats(BPF_STATS_RUN_TIME);  // < 0: stats stay 0, not fatal
   probe->maps_ = cpu_time_maps{
       .processes = bpf_map__fd(skel.maps.processes),
       .process_cpu_ns = bpf_map__fd(skel.maps.process_cpu_ns),
@@ -205,9 +193,8 @@ bpf_program_stats cpu_time_probe::program_stats() const {
   bpf_program_stats total;
   const auto& skel = *skeleton_;
   // flush_cpu is left out: it runs per read, not per event.
-  for (bpf_program* program : {skel.progs.switch_btf, skel.progs.exit_btf, skel.progs.move_btf,
-                               skel.progs.exec_btf, skel.progs.switch_raw, skel.progs.exit_raw,
-                               skel.progs.move_raw, skel.progs.exec_raw}) {
+  for (bpf_program* program : {skel.progs.switch_btf, skel.progs.exit_btf, skel.progs.move_btf, skel.progs.exec_btf,
+                               skel.progs.switch_raw, skel.progs.exit_raw, skel.progs.move_raw, skel.progs.exec_raw}) {
     int fd = bpf_program__fd(program);
     if (fd < 0) continue;  // the variant that was not loaded
     bpf_prog_info info{};

@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "bpf/cpu_time.h"
 #include "base/result.hpp"
+#include "bpf/cpu_time.h"
 
 struct cpu_time_bpf;  // the generated skeleton (cpu_time.skel.h), kept out of this header
 
@@ -23,12 +23,12 @@ std::string_view to_string(bpf_attach_mode mode);
 
 /// Map sizes and choices fixed before load.
 struct probe_options {
-  uint32_t max_processes = CPU_TIME_DEFAULT_MAX_PROCESSES;  ///< processes, slots of process_cpu_ns
-  uint32_t max_cgroups = CPU_TIME_DEFAULT_MAX_CGROUPS;      ///< cpu_ns_by_cgroup
+  uint32_t max_processes = CPU_TIME_DEFAULT_MAX_PROCESSES;      ///< processes, slots of process_cpu_ns
+  uint32_t max_cgroups = CPU_TIME_DEFAULT_MAX_CGROUPS;          ///< cpu_ns_by_cgroup
   uint32_t exit_ring_bytes = CPU_TIME_DEFAULT_EXIT_RING_BYTES;  ///< power of 2, page multiple
   uint32_t meta_ring_bytes = CPU_TIME_DEFAULT_META_RING_BYTES;  ///< power of 2, page multiple
-  std::optional<bpf_attach_mode> force_mode;  ///< skip the tp_btf probe (tests, known kernels)
-  std::string btf_path = "/sys/kernel/btf/vmlinux";  ///< kernel BTF for CO-RE (or a BTFHub file)
+  std::optional<bpf_attach_mode> force_mode;                    ///< skip the tp_btf probe (tests, known kernels)
+  std::string btf_path = "/sys/kernel/btf/vmlinux";             ///< kernel BTF for CO-RE (or a BTFHub file)
   bool run_time_stats = true;  ///< BPF_STATS_RUN_TIME while loaded (costs ~2 clock reads per run)
   bool gather_on_cpu = true;   ///< gather consecutive cgroup slices per CPU (needs flushes(); faster)
 };

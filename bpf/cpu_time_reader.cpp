@@ -31,7 +31,7 @@ process_id id_of(const std::byte* key_bytes) {
 }  // namespace
 
 result<std::unique_ptr<cpu_time_reader>> cpu_time_reader::create(const cpu_time_probe& probe,
-                                                                  const reader_options& options) {
+                                                                 const reader_options& options) {
   std::unique_ptr<cpu_time_reader> reader(new cpu_time_reader(probe.maps(), options));
   if (reader->cpus_ == 0) return make_error("the probe reports no possible CPUs");
   if (auto mapped = reader->map_counters(); !mapped) return mapped.error();
@@ -44,9 +44,12 @@ result<std::unique_ptr<cpu_time_reader>> cpu_time_reader::create(const cpu_time_
 }
 
 cpu_time_reader::cpu_time_reader(const cpu_time_maps& maps, const reader_options& options)
-    : maps_(maps), options_(options), cpus_(maps.possible_cpus),
+    : maps_(maps),
+      options_(options),
+      cpus_(maps.possible_cpus),
       cgroups_(maps.cgroups, sizeof(__u64), per_cpu_value_size(sizeof(__u64), cpus_), maps.max_cgroups),
-      cpu_state_(cpus_ * cpu_state_stride), drops_(per_cpu_value_size(sizeof(__u64), cpus_)),
+      cpu_state_(cpus_ * cpu_state_stride),
+      drops_(per_cpu_value_size(sizeof(__u64), cpus_)),
       slots_(maps.max_processes) {
   slot_of_.reserve(maps.max_processes);
   used_slots_.reserve(maps.max_processes);
@@ -128,7 +131,8 @@ result<void> cpu_time_reader::read(cpu_time_snapshot& out) {
   std::erase_if(out.exits, [this](const process_id& id) { return !slot_of_.contains(id); });
 
   uint32_t zero = 0;
-  if (bpf_map_lookup_elem(maps_.cpu_state, &zero, cpu_state_.data()) != 0) return errno_error("reading cpu_state failed");
+  if (bpf_map_lookup_elem(maps_.cpu_state, &zero, cpu_state_.data()) != 0)
+    return errno_error("reading cpu_state failed");
   out.idle_ns = sum_per_cpu(cpu_state_.data(), cpus_, cpu_state_stride, offsetof(cpu_time_cpu_state, idle_ns));
   for (uint32_t kind = 0; kind < CPU_TIME_DROP_KINDS; ++kind) {
     if (bpf_map_lookup_elem(maps_.drops, &kind, drops_.data()) != 0) return errno_error("reading drops failed");

@@ -10,11 +10,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/result.hpp"
 #include "bpf/cpu_time.h"
 #include "bpf/cpu_time_loader.hpp"
 #include "bpf/host_info.hpp"
 #include "bpf/map_batch.hpp"
-#include "base/result.hpp"
 
 struct ring_buffer;
 
@@ -53,8 +53,8 @@ struct cpu_time_snapshot {
   uint64_t monotonic_ns = 0;  ///< CLOCK_MONOTONIC at the start of the read (the probe's clock)
   std::vector<process_cpu_time> processes;
   std::vector<cgroup_cpu_time> cgroups;
-  std::vector<process_id> exits;  ///< exits seen since the previous read, each once
-  uint64_t idle_ns = 0;             ///< idle-task time summed over CPUs
+  std::vector<process_id> exits;                      ///< exits seen since the previous read, each once
+  uint64_t idle_ns = 0;                               ///< idle-task time summed over CPUs
   std::array<uint64_t, CPU_TIME_DROP_KINDS> drops{};  ///< indexed by CPU_TIME_DROP_*
   /// Processes charged after the read that reported their exit (a thread of the group still
   /// finishing its exit): that time stays in the node's busy time, unattributed. Cumulative.
@@ -145,19 +145,19 @@ class cpu_time_reader {
   std::size_t cpus_;
   map_dump cgroups_;
   std::vector<std::byte> cpu_state_, drops_;  ///< per-CPU lookup buffers
-  uint64_t* counters_ = nullptr;               ///< process_cpu_ns, mapped
+  uint64_t* counters_ = nullptr;              ///< process_cpu_ns, mapped
   std::size_t counters_bytes_ = 0;
-  std::vector<slot_entry> slots_;              ///< indexed by slot
+  std::vector<slot_entry> slots_;  ///< indexed by slot
   std::unordered_map<process_id, uint32_t, id_hash> slot_of_;
-  std::vector<uint32_t> used_slots_;           ///< this read's, in slot order
-  ring_buffer* rings_ = nullptr;  ///< process_exits and meta_changes
+  std::vector<uint32_t> used_slots_;  ///< this read's, in slot order
+  ring_buffer* rings_ = nullptr;      ///< process_exits and meta_changes
   std::vector<process_id>* exits_sink_ = nullptr;
   std::vector<retired_slot> retired_slots_;  ///< retired by the last read; given back by this one
   /// Processes retired by the last two reads, with the read that retired them: one that shows
   /// up again was charged after its exit (a straggling thread) and is retired at once.
   std::unordered_map<process_id, uint64_t, id_hash> retired_at_;
-  uint64_t reads_ = 0, exit_drops_seen_ = 0, meta_change_drops_seen_ = 0, swept_ = 0,
-           meta_rereads_ = 0, charged_after_exit_ = 0;
+  uint64_t reads_ = 0, exit_drops_seen_ = 0, meta_change_drops_seen_ = 0, swept_ = 0, meta_rereads_ = 0,
+           charged_after_exit_ = 0;
   std::optional<bool> host_pid_namespace_;
   std::vector<uint32_t> online_cpus_;
   bool flushing_ = false;

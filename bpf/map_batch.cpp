@@ -25,8 +25,13 @@ bool batch_unsupported(int err) {
 }
 
 map_dump::map_dump(int fd, std::size_t key_size, std::size_t value_size, std::size_t max_entries)
-    : fd_(fd), key_size_(key_size), value_size_(value_size), capacity_(max_entries + headroom),
-      keys_(capacity_ * key_size), values_(capacity_ * value_size), next_key_(key_size) {}
+    : fd_(fd),
+      key_size_(key_size),
+      value_size_(value_size),
+      capacity_(max_entries + headroom),
+      keys_(capacity_ * key_size),
+      values_(capacity_ * value_size),
+      next_key_(key_size) {}
 
 result<std::size_t> map_dump::read() {
   if (!iterate_) {

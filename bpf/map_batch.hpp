@@ -16,8 +16,8 @@ constexpr std::size_t per_cpu_value_size(std::size_t value_size, std::size_t pos
 }
 
 /// Sum of the __u64 that starts each CPU's slot of a per-CPU value (slots of `stride` bytes).
-inline uint64_t sum_per_cpu(const std::byte* value, std::size_t possible_cpus,
-                            std::size_t stride = 8, std::size_t offset = 0) {
+inline uint64_t sum_per_cpu(const std::byte* value, std::size_t possible_cpus, std::size_t stride = 8,
+                            std::size_t offset = 0) {
   uint64_t sum = 0;
   for (std::size_t cpu = 0; cpu < possible_cpus; ++cpu) {
     uint64_t slot;

@@ -13,7 +13,7 @@ namespace kepler {
 /// How the eBPF CPU-time probe is doing (present while it is the CPU-time source).
 struct bpf_probe_health {
   std::string attach_mode;  ///< tp_btf or raw_tp
-  bool run_stats = false;  ///< the kernel's run-time statistics are on (needs CAP_SYS_ADMIN)
+  bool run_stats = false;   ///< the kernel's run-time statistics are on (needs CAP_SYS_ADMIN)
   uint64_t program_runs = 0;
   uint64_t program_run_ns = 0;
   struct map_usage {

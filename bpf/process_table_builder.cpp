@@ -7,8 +7,8 @@
 
 #include <string_view>
 
-#include "sensors/proc/process_classifier.hpp"
 #include "sensors/proc/container_identity.hpp"
+#include "sensors/proc/process_classifier.hpp"
 #include "sensors/proc/procfs.hpp"
 
 namespace kepler {

@@ -128,7 +128,7 @@ struct kepler_config {
 struct config_outcome {
   enum class action { run, exit } next = action::run;
   int exit_code = 0;
-  std::string message;                ///< --help / --version text, or the error report
+  std::string message;  ///< --help / --version text, or the error report
   kepler_config config;
   std::vector<std::string> warnings;  ///< e.g. unknown YAML keys, deprecated aliases
 };

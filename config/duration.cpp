@@ -133,9 +133,7 @@ std::string format_duration(std::chrono::nanoseconds duration) {
   if (u == 0) return "0s";
   if (u < 1'000'000'000) {
     // Sub-second values keep the largest unit that is not larger than the value.
-    auto [unit, prec] = u < 1'000 ? std::pair{"ns", 0}
-                        : u < 1'000'000 ? std::pair{"\u00b5s", 3}
-                                        : std::pair{"ms", 6};
+    auto [unit, prec] = u < 1'000 ? std::pair{"ns", 0} : u < 1'000'000 ? std::pair{"\u00b5s", 3} : std::pair{"ms", 6};
     out = unit;
     u = format_fraction(out, u, prec);
     out = std::to_string(u) + out;

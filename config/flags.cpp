@@ -21,8 +21,7 @@ class flag_table {
 
   /// A flag taking a value; `apply(config, value)` runs only if the flag was typed.
   template <class T, class Apply>
-  CLI::Option* value(const std::string& name, const std::string& help, T initial,
-                     Apply apply) {
+  CLI::Option* value(const std::string& name, const std::string& help, T initial, Apply apply) {
     auto slot = std::make_shared<T>(std::move(initial));
     auto* option = app_.add_option(name, *slot, help);
     bindings_.push_back({option, [slot, apply](kepler_config& c, std::vector<std::string>&) { apply(c, *slot); }});
@@ -38,10 +37,8 @@ class flag_table {
     auto* option = app_.add_option(name, *slot, help + ": " + enum_choices<E>());
     option->default_str(std::string(to_string(default_value)));
     bindings_.push_back({option, [slot, key, field](kepler_config& c, std::vector<std::string>& errors) {
-                           if (auto value = parse_enum<E>(trim(*slot)))
-                             field(c) = *value;
-                           else
-                             errors.push_back(key + " \"" + *slot + "\" is not one of " + enum_choices<E>());
+                           if (auto value = parse_enum<E>(trim(*slot))) field(c) = *value;
+                           else errors.push_back(key + " \"" + *slot + "\" is not one of " + enum_choices<E>());
                          }});
     return option;
   }
@@ -95,9 +92,8 @@ const CLI::Validator level_check(
 const CLI::Validator existing_file_check(
     [](std::string& text) {
       auto path = trim(text);
-      return path.empty() || std::filesystem::is_regular_file(path)
-                 ? std::string{}
-                 : "path \"" + text + "\" does not exist";
+      return path.empty() || std::filesystem::is_regular_file(path) ? std::string{}
+                                                                    : "path \"" + text + "\" does not exist";
     },
     "FILE");
 
@@ -118,30 +114,35 @@ const kepler_config defaults;
 std::string text_of(bool value) { return value ? "true" : "false"; }
 
 void add_core_flags(flag_table& flags) {
-  flags.choice<log_level>("--log.level", "log.level", "Logging level",
-                          [](kepler_config& c) -> log_level& { return c.log.level; }, defaults.log.level);
-  flags.choice<log_format>("--log.format", "log.format", "Logging format",
-                           [](kepler_config& c) -> log_format& { return c.log.format; }, defaults.log.format);
-  flags.value("--host.sysfs", "Host sysfs path", defaults.host.sysfs,
-              [](kepler_config& c, const std::string& v) { c.host.sysfs = v; })
+  flags.choice<log_level>(
+      "--log.level", "log.level", "Logging level", [](kepler_config& c) -> log_level& { return c.log.level; },
+      defaults.log.level);
+  flags.choice<log_format>(
+      "--log.format", "log.format", "Logging format", [](kepler_config& c) -> log_format& { return c.log.format; },
+      defaults.log.format);
+  flags
+      .value("--host.sysfs", "Host sysfs path", defaults.host.sysfs,
+             [](kepler_config& c, const std::string& v) { c.host.sysfs = v; })
       ->default_str(defaults.host.sysfs);
-  flags.value("--host.procfs", "Host procfs path", defaults.host.procfs,
-              [](kepler_config& c, const std::string& v) { c.host.procfs = v; })
+  flags
+      .value("--host.procfs", "Host procfs path", defaults.host.procfs,
+             [](kepler_config& c, const std::string& v) { c.host.procfs = v; })
       ->default_str(defaults.host.procfs);
-  flags.value("--monitor.interval", "Interval between snapshots (0, scrape-driven in v0.11, means 5s here)",
-              format_duration(defaults.monitor.interval),
-              [](kepler_config& c, const std::string& v) {
-                if (auto interval = parse_duration(trim(v))) c.monitor.interval = interval.value();
-              })
+  flags
+      .value("--monitor.interval", "Interval between snapshots (0, scrape-driven in v0.11, means 5s here)",
+             format_duration(defaults.monitor.interval),
+             [](kepler_config& c, const std::string& v) {
+               if (auto interval = parse_duration(trim(v))) c.monitor.interval = interval.value();
+             })
       ->check(duration_check)
       ->default_str(format_duration(defaults.monitor.interval));
-  flags.value("--monitor.max-terminated",
-              "Maximum number of terminated workloads to keep until exported "
-              "(<0 unlimited, 0 disabled)",
-              defaults.monitor.max_terminated, [](kepler_config& c, int64_t v) { c.monitor.max_terminated = v; })
+  flags
+      .value("--monitor.max-terminated",
+             "Maximum number of terminated workloads to keep until exported "
+             "(<0 unlimited, 0 disabled)",
+             defaults.monitor.max_terminated, [](kepler_config& c, int64_t v) { c.monitor.max_terminated = v; })
       ->default_str(std::to_string(defaults.monitor.max_terminated));
-  flags.toggle("--debug.pprof", "Enable pprof debugging",
-               [](kepler_config& c, bool v) { c.debug.pprof_enabled = v; })
+  flags.toggle("--debug.pprof", "Enable pprof debugging", [](kepler_config& c, bool v) { c.debug.pprof_enabled = v; })
       ->default_str(text_of(defaults.debug.pprof_enabled));
 }
 
@@ -154,30 +155,30 @@ std::string joined(const std::vector<std::string>& items) {
 void add_service_flags(flag_table& flags) {
   flags.value("--web.config-file", "Path to the web config file (TLS, basic auth)", defaults.web.config_file,
               [](kepler_config& c, const std::string& v) { c.web.config_file = v; });
-  flags.list("--web.listen-address",
-             "Web server listen address; repeat for several (replaces the default list)",
-             [](kepler_config& c, const std::vector<std::string>& v) {
-               c.web.listen_addresses = v;
-             })
+  flags
+      .list("--web.listen-address", "Web server listen address; repeat for several (replaces the default list)",
+            [](kepler_config& c, const std::vector<std::string>& v) { c.web.listen_addresses = v; })
       ->default_str(joined(defaults.web.listen_addresses));
-  flags.toggle("--exporter.stdout", "Enable the stdout exporter",
-               [](kepler_config& c, bool v) { c.exporter.stdout_exporter.enabled = v; })
+  flags
+      .toggle("--exporter.stdout", "Enable the stdout exporter",
+              [](kepler_config& c, bool v) { c.exporter.stdout_exporter.enabled = v; })
       ->default_str(text_of(defaults.exporter.stdout_exporter.enabled));
-  flags.toggle("--exporter.prometheus", "Enable the Prometheus exporter",
-               [](kepler_config& c, bool v) { c.exporter.prometheus.enabled = v; })
+  flags
+      .toggle("--exporter.prometheus", "Enable the Prometheus exporter",
+              [](kepler_config& c, bool v) { c.exporter.prometheus.enabled = v; })
       ->default_str(text_of(defaults.exporter.prometheus.enabled));
-  flags.list("--metrics",
-             "Metrics level to export, one per occurrence: node, process, container, vm, pod",
-             [](kepler_config& c, const std::vector<std::string>& v) {
-               c.exporter.prometheus.metrics_level = accumulate_levels(v);
-             })
+  flags
+      .list("--metrics", "Metrics level to export, one per occurrence: node, process, container, vm, pod",
+            [](kepler_config& c, const std::vector<std::string>& v) {
+              c.exporter.prometheus.metrics_level = accumulate_levels(v);
+            })
       ->check(level_check)
       ->default_str(joined(metrics_level_names(defaults.exporter.prometheus.metrics_level)));
-  flags.toggle("--kube.enable", "Monitor Kubernetes",
-               [](kepler_config& c, bool v) { c.kube.enabled = v; })
+  flags.toggle("--kube.enable", "Monitor Kubernetes", [](kepler_config& c, bool v) { c.kube.enabled = v; })
       ->default_str(text_of(defaults.kube.enabled));
-  flags.value("--kube.config", "Path to a kubeconfig; only needed out of cluster", defaults.kube.config,
-              [](kepler_config& c, const std::string& v) { c.kube.config = v; })
+  flags
+      .value("--kube.config", "Path to a kubeconfig; only needed out of cluster", defaults.kube.config,
+             [](kepler_config& c, const std::string& v) { c.kube.config = v; })
       ->check(existing_file_check);
   flags.value("--kube.node-name", "Name of the Kubernetes node Kepler runs on", defaults.kube.node_name,
               [](kepler_config& c, const std::string& v) { c.kube.node_name = v; });
@@ -197,10 +198,8 @@ std::vector<CLI::Option*> add_redfish_flags(CLI::App& app, redfish_sink& sink) {
       app.add_flag("--experimental.platform.redfish.enabled,!--no-experimental.platform.redfish."
                    "enabled",
                    enabled, "Enable Redfish BMC power monitoring" + note),
-      app.add_option("--experimental.platform.redfish.node-name", text,
-                     "Node name for Redfish" + note),
-      app.add_option("--experimental.platform.redfish.config-file", text,
-                     "Path to the Redfish BMC config file" + note),
+      app.add_option("--experimental.platform.redfish.node-name", text, "Node name for Redfish" + note),
+      app.add_option("--experimental.platform.redfish.config-file", text, "Path to the Redfish BMC config file" + note),
   };
 }
 
@@ -241,8 +240,7 @@ flag_result parse_flags(int argc, const char* const* argv) {
   result.config_file = trim(config_file);
   result.overrides = flags.typed();
   for (const auto* option : redfish)
-    if (option->count() > 0)
-      result.warnings.push_back("redfish is not supported; " + option->get_name() + " ignored");
+    if (option->count() > 0) result.warnings.push_back("redfish is not supported; " + option->get_name() + " ignored");
   return result;
 }
 

@@ -28,7 +28,7 @@ struct ignored_key {
 /// A setting that takes one of an enum's texts (leading and trailing spaces ignored, as v0.11
 /// trims its strings).
 struct choice_key {
-  std::function<std::string()> text;         ///< the value's text, for printing
+  std::function<std::string()> text;          ///< the value's text, for printing
   std::function<bool(std::string_view)> set;  ///< false when the text is not one of the choices
   std::string choices;                        ///< "a, b, c", for messages
 };
@@ -74,8 +74,7 @@ choice_list_key choice_list_of(std::vector<E>& field) {
 
 /// Where a key's value goes.
 using key_target = std::variant<std::string*, bool*, int64_t*, double*, std::chrono::nanoseconds*,
-                                std::vector<std::string>*, level_set, choice_key, choice_list_key,
-                                ignored_key>;
+                                std::vector<std::string>*, level_set, choice_key, choice_list_key, ignored_key>;
 
 /// A known key: its full dotted path in Kepler's names and its field.
 struct key_binding {

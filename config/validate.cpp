@@ -64,8 +64,7 @@ std::string listen_address_problem(const std::string& address) {
   }
   unsigned value = 0;
   auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || value < 1 ||
-      value > 65535)
+  if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || value < 1 || value > 65535)
     return "port must be 1..65535";
   return {};
 }
@@ -92,8 +91,7 @@ void check_monitor(std::vector<std::string>& errors, const kepler_config& c) {
   using std::chrono::nanoseconds;
   if (c.monitor.interval < nanoseconds::zero()) errors.push_back("monitor.interval must be ≥ 0");
   if (c.monitor.staleness < nanoseconds::zero()) errors.push_back("monitor.staleness must be ≥ 0");
-  if (c.monitor.terminated_retention < nanoseconds::zero())
-    errors.push_back("monitor.terminatedRetention must be ≥ 0");
+  if (c.monitor.terminated_retention < nanoseconds::zero()) errors.push_back("monitor.terminatedRetention must be ≥ 0");
   if (c.monitor.min_terminated_energy_threshold < 0)
     errors.push_back("monitor.minTerminatedEnergyThreshold must be ≥ 0");
 }
@@ -101,25 +99,23 @@ void check_monitor(std::vector<std::string>& errors, const kepler_config& c) {
 void check_exporters(std::vector<std::string>& errors, const kepler_config& c) {
   for (const auto& name : c.exporter.prometheus.debug_collectors)
     if (!one_of(name, {"go", "process"}))
-      errors.push_back("exporter.prometheus.debugCollectors " + in_quotes(name) +
-                       " is not one of go, process");
+      errors.push_back("exporter.prometheus.debugCollectors " + in_quotes(name) + " is not one of go, process");
   auto levels = c.exporter.prometheus.metrics_level;
   if (levels == 0 || (levels & ~unsigned{level_all}) != 0)
-    errors.push_back("exporter.prometheus.metricsLevel must name levels among node, process, "
-                     "container, vm, pod");
+    errors.push_back(
+        "exporter.prometheus.metricsLevel must name levels among node, process, "
+        "container, vm, pod");
 }
 
 void check_kube(std::vector<std::string>& errors, const kepler_config& c) {
   if (!c.kube.enabled) return;
   if (!c.kube.config.empty() && !readable_file(c.kube.config))
     errors.push_back("kube.config " + in_quotes(c.kube.config) + " is not a readable file");
-  if (c.kube.node_name.empty())
-    errors.push_back("kube.node-name not supplied but kube.enable set to true");
+  if (c.kube.node_name.empty()) errors.push_back("kube.node-name not supplied but kube.enable set to true");
   const auto& informer = c.kube.pod_informer;
   if (informer.poll_interval <= std::chrono::nanoseconds::zero())
     errors.push_back("kube.podInformer.pollInterval must be > 0");
-  if (informer.max_response_bytes < 4096)
-    errors.push_back("kube.podInformer.maxResponseBytes must be ≥ 4096");
+  if (informer.max_response_bytes < 4096) errors.push_back("kube.podInformer.maxResponseBytes must be ≥ 4096");
   if (!c.kube.kubelet.endpoint.empty() && !c.kube.kubelet.endpoint.starts_with("https://") &&
       !c.kube.kubelet.endpoint.starts_with("http://"))
     errors.push_back("kube.kubelet.endpoint " + in_quotes(c.kube.kubelet.endpoint) +
@@ -128,8 +124,7 @@ void check_kube(std::vector<std::string>& errors, const kepler_config& c) {
 
 void check_meters(std::vector<std::string>& errors, const kepler_config& c) {
   if (c.cpu.preferred_meters.empty()) errors.push_back("cpu.preferredMeters must not be empty");
-  if (!(c.rapl.max_plausible_watts > 0))
-    errors.push_back("rapl.maxPlausibleWatts must be > 0");
+  if (!(c.rapl.max_plausible_watts > 0)) errors.push_back("rapl.maxPlausibleWatts must be > 0");
   const auto& fake = c.fake_cpu_meter;
   if (fake.idle_watts < 0) errors.push_back("dev.fake-cpu-meter.idleWatts must be ≥ 0");
   if (fake.max_watts < 0) errors.push_back("dev.fake-cpu-meter.maxWatts must be ≥ 0");

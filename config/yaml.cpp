@@ -27,9 +27,7 @@ overloaded(Fs...) -> overloaded<Fs...>;
 
 std::string in_quotes(const std::string& text) { return "\"" + text + "\""; }
 
-std::string line_of(const YAML::Node& node) {
-  return "(line " + std::to_string(node.Mark().line + 1) + ")";
-}
+std::string line_of(const YAML::Node& node) { return "(line " + std::to_string(node.Mark().line + 1) + ")"; }
 
 /// Walks one document, applying known keys to the config and collecting problems.
 class yaml_decoder {
@@ -57,10 +55,8 @@ class yaml_decoder {
       } else if (auto* binding = find_key(path)) {
         if (!entry.second.IsNull()) decode_value(binding->target, entry.second, path);
       } else if (is_section(path)) {
-        if (entry.second.IsMap())
-          walk(entry.second, path);
-        else if (!entry.second.IsNull())
-          errors_.push_back(path + ": expected a mapping " + line_of(entry.second));
+        if (entry.second.IsMap()) walk(entry.second, path);
+        else if (!entry.second.IsNull()) errors_.push_back(path + ": expected a mapping " + line_of(entry.second));
       } else {
         warn_unknown(path);
       }
@@ -81,8 +77,7 @@ class yaml_decoder {
   }
 
   void warn_unknown(const std::string& path) {
-    if (seen_.insert(path).second)
-      warnings_.push_back("unknown configuration key " + in_quotes(path));
+    if (seen_.insert(path).second) warnings_.push_back("unknown configuration key " + in_quotes(path));
   }
 
   void decode_value(const key_target& target, const YAML::Node& node, const std::string& path) {
@@ -128,10 +123,8 @@ class yaml_decoder {
     std::string text;
     if (!scalar(node, path, text)) return;
     T value{};
-    if (YAML::convert<T>::decode(node, value))
-      out = value;
-    else
-      errors_.push_back(path + " " + in_quotes(text) + " is not " + what + " " + line_of(node));
+    if (YAML::convert<T>::decode(node, value)) out = value;
+    else errors_.push_back(path + " " + in_quotes(text) + " is not " + what + " " + line_of(node));
   }
 
   void duration(const YAML::Node& node, const std::string& path, std::chrono::nanoseconds& out) {
@@ -139,12 +132,9 @@ class yaml_decoder {
     if (!scalar(node, path, text)) return;
     // Like Go's yaml.v3, a bare integer is a count of nanoseconds.
     int64_t ns = 0;
-    if (YAML::convert<int64_t>::decode(node, ns))
-      out = std::chrono::nanoseconds{ns};
-    else if (auto parsed = parse_duration(text))
-      out = parsed.value();
-    else
-      errors_.push_back(path + " " + in_quotes(text) + " is not a duration " + line_of(node));
+    if (YAML::convert<int64_t>::decode(node, ns)) out = std::chrono::nanoseconds{ns};
+    else if (auto parsed = parse_duration(text)) out = parsed.value();
+    else errors_.push_back(path + " " + in_quotes(text) + " is not a duration " + line_of(node));
   }
 
   bool list(const YAML::Node& node, const std::string& path, std::vector<std::string>& out) {
@@ -218,23 +208,22 @@ YAML::Node sequence(const std::vector<std::string>& items) {
 }
 
 YAML::Node to_node(const key_target& target) {
-  return std::visit(
-      overloaded{
-          [](std::string* v) { return YAML::Node(*v); },
-          [](bool* v) { return YAML::Node(*v); },
-          [](int64_t* v) { return YAML::Node(*v); },
-          [](double* v) { return YAML::Node(shortest(*v)); },
-          [](std::chrono::nanoseconds* v) { return YAML::Node(format_duration(*v)); },
-          [](std::vector<std::string>* v) { return sequence(*v); },
-          [](level_set v) {
-            auto names = metrics_level_names(*v.bits);
-            return names.size() == 1 ? YAML::Node(names.front()) : sequence(names);
-          },
-          [](const choice_key& key) { return YAML::Node(key.text()); },
-          [](const choice_list_key& key) { return sequence(key.texts()); },
-          [](ignored_key) { return YAML::Node(); },
-      },
-      target);
+  return std::visit(overloaded{
+                        [](std::string* v) { return YAML::Node(*v); },
+                        [](bool* v) { return YAML::Node(*v); },
+                        [](int64_t* v) { return YAML::Node(*v); },
+                        [](double* v) { return YAML::Node(shortest(*v)); },
+                        [](std::chrono::nanoseconds* v) { return YAML::Node(format_duration(*v)); },
+                        [](std::vector<std::string>* v) { return sequence(*v); },
+                        [](level_set v) {
+                          auto names = metrics_level_names(*v.bits);
+                          return names.size() == 1 ? YAML::Node(names.front()) : sequence(names);
+                        },
+                        [](const choice_key& key) { return YAML::Node(key.text()); },
+                        [](const choice_list_key& key) { return sequence(key.texts()); },
+                        [](ignored_key) { return YAML::Node(); },
+                    },
+                    target);
 }
 
 }  // namespace
@@ -252,8 +241,8 @@ std::vector<std::string> load_yaml_file(const std::string& path, kepler_config& 
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    return {"config.file " + in_quotes(path) + " line " + std::to_string(e.mark.line + 1) +
-            ", column " + std::to_string(e.mark.column + 1) + ": " + e.msg};
+    return {"config.file " + in_quotes(path) + " line " + std::to_string(e.mark.line + 1) + ", column " +
+            std::to_string(e.mark.column + 1) + ": " + e.msg};
   }
   return yaml_decoder(config, warnings).decode(root);
 }

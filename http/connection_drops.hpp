@@ -10,16 +10,16 @@
 
 namespace kepler {
 
-#define KEPLER_HTTP_DROPS(X)                                                         \
-  X(tls_handshake, "tls_handshake")         /* the TLS handshake failed or timed out */ \
-  X(plain_http_on_tls, "plain_http_on_tls") /* plain HTTP on a TLS port (answered 400) */ \
-  X(request_timeout, "request_timeout")     /* the request did not arrive in time */    \
-  X(idle_timeout, "idle_timeout")           /* a keep-alive client waited too long */   \
-  X(read_error, "read_error")               /* the connection failed mid-request */    \
-  X(write_timeout, "write_timeout")         /* the client did not read the response */ \
-  X(write_error, "write_error")             /* the connection failed mid-response */   \
-  X(evicted, "evicted")                     /* an idle keep-alive client, to make room */ \
-  X(over_limit, "over_limit")               /* a new client at the limit, nobody idle */ \
+#define KEPLER_HTTP_DROPS(X)                                                                 \
+  X(tls_handshake, "tls_handshake")         /* the TLS handshake failed or timed out */      \
+  X(plain_http_on_tls, "plain_http_on_tls") /* plain HTTP on a TLS port (answered 400) */    \
+  X(request_timeout, "request_timeout")     /* the request did not arrive in time */         \
+  X(idle_timeout, "idle_timeout")           /* a keep-alive client waited too long */        \
+  X(read_error, "read_error")               /* the connection failed mid-request */          \
+  X(write_timeout, "write_timeout")         /* the client did not read the response */       \
+  X(write_error, "write_error")             /* the connection failed mid-response */         \
+  X(evicted, "evicted")                     /* an idle keep-alive client, to make room */    \
+  X(over_limit, "over_limit")               /* a new client at the limit, nobody idle */     \
   X(accept_error, "accept_error")           /* accepting failed (e.g. out of descriptors) */ \
   X(exception, "exception")                 /* serving threw (out of memory): swallowed */
 KEPLER_NAMED_ENUM(http_drop, KEPLER_HTTP_DROPS)

@@ -144,11 +144,12 @@ class http_session final : public connection, public std::enable_shared_from_thi
     env_->dropped(http_drop::plain_http_on_tls, "plain HTTP sent to the TLS port");
     busy_ = true;
     lowest().expires_after(env_->limits.write_timeout);
-    net::async_write(lowest(), net::buffer(answer.data(), answer.size()), [self = self()](beast::error_code ec, std::size_t) {
-      self->busy_ = false;
-      if (ec || self->closing_) return self->close();
-      self->linger_plain();
-    });
+    net::async_write(lowest(), net::buffer(answer.data(), answer.size()),
+                     [self = self()](beast::error_code ec, std::size_t) {
+                       self->busy_ = false;
+                       if (ec || self->closing_) return self->close();
+                       self->linger_plain();
+                     });
   }
 
   bool tls_pending() {
@@ -204,7 +205,8 @@ class http_session final : public connection, public std::enable_shared_from_thi
       case basic_auth::verdict::denied: return send_unauthorized();
       case basic_auth::verdict::needs_bcrypt: break;
     }
-    off_io_thread([auth = security_->auth, authorization = std::move(authorization)] { return auth->verify(authorization); },
+    off_io_thread([auth = security_->auth,
+                   authorization = std::move(authorization)] { return auth->verify(authorization); },
                   [this](bool granted) { granted ? respond() : send_unauthorized(); });
   }
 
@@ -344,7 +346,8 @@ class http_session final : public connection, public std::enable_shared_from_thi
     if (ec == http::error::end_of_stream || ec == net::error::eof) return;
     http_drop reason = timed_out;
     if (ec != beast::error::timeout) {
-      if (timed_out == http_drop::request_timeout || timed_out == http_drop::idle_timeout) reason = http_drop::read_error;
+      if (timed_out == http_drop::request_timeout || timed_out == http_drop::idle_timeout)
+        reason = http_drop::read_error;
       if (timed_out == http_drop::write_error) reason = http_drop::write_error;
     } else if (timed_out == http_drop::write_error) {
       reason = http_drop::write_timeout;
@@ -372,7 +375,7 @@ class http_session final : public connection, public std::enable_shared_from_thi
   std::optional<response_type> response_;  // alive until its write completes
   std::array<char, 512> drain_{};
   std::optional<steady::time_point> idle_since_;  // set while waiting for the next request
-  bool busy_ = false;  // a write or a worker job is under way: a stop waits for it
+  bool busy_ = false;                             // a write or a worker job is under way: a stop waits for it
   bool closing_ = false;
   bool evicted_ = false;  // closed by evict(): already reported
 };
@@ -399,7 +402,8 @@ route_state served_state::snapshot() const {
 
 std::shared_ptr<connection> make_connection(tcp::socket socket, std::shared_ptr<const session_env> env,
                                             std::shared_ptr<const web_security> security) {
-  if (security->tls) return std::make_shared<http_session<tls_stream>>(std::move(socket), std::move(env), std::move(security));
+  if (security->tls)
+    return std::make_shared<http_session<tls_stream>>(std::move(socket), std::move(env), std::move(security));
   return std::make_shared<http_session<plain_stream>>(std::move(socket), std::move(env), std::move(security));
 }
 

@@ -41,7 +41,7 @@ class served_state {
 struct session_env {
   std::shared_ptr<const served_state> state;
   server_limits limits;
-  boost::asio::thread_pool* workers = nullptr;   ///< outlives every session's handlers
+  boost::asio::thread_pool* workers = nullptr;  ///< outlives every session's handlers
   std::shared_ptr<std::atomic<std::size_t>> open = std::make_shared<std::atomic<std::size_t>>(0);
   drop_observer on_drop;  ///< every dropped connection or lost request; may be empty
 

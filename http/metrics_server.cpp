@@ -35,8 +35,7 @@ constexpr auto web_config_check_interval = std::chrono::seconds(1);
 constexpr std::size_t worker_threads = 2;
 
 /// Opens, binds and listens; `ec` tells why when it could not.
-tcp::acceptor open_acceptor(net::io_context& ioc, const tcp::endpoint& endpoint, bool dual_stack,
-                            error_code& ec) {
+tcp::acceptor open_acceptor(net::io_context& ioc, const tcp::endpoint& endpoint, bool dual_stack, error_code& ec) {
   tcp::acceptor acceptor(ioc);
   acceptor.open(endpoint.protocol(), ec);
   if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
@@ -93,8 +92,8 @@ struct metrics_server::impl {
   std::shared_ptr<const session_env> env;
   std::vector<std::unique_ptr<listener>> listeners;
   std::vector<std::weak_ptr<connection>> sessions;  // I/O thread only
-  bool stopping = false;                               // I/O thread only
-  std::vector<unsigned short> ports;                   // fixed once start() returns
+  bool stopping = false;                            // I/O thread only
+  std::vector<unsigned short> ports;                // fixed once start() returns
   bool tls_at_start = web.config().tls.has_value();
   bool auth_at_start = !web.config().users.empty();
   std::thread io_thread;

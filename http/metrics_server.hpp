@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "base/result.hpp"
 #include "http/connection_drops.hpp"
 #include "http/metrics_document.hpp"
 #include "http/server_limits.hpp"
-#include "base/result.hpp"
 
 namespace kepler {
 

@@ -11,17 +11,17 @@ namespace kepler {
 
 /// What the server knows when it answers one request.
 struct route_state {
-  bool metrics_enabled = true;                  ///< exporter.prometheus.enabled
-  bool ready = false;                           ///< publish() has been called at least once
+  bool metrics_enabled = true;                      ///< exporter.prometheus.enabled
+  bool ready = false;                               ///< publish() has been called at least once
   std::shared_ptr<const metrics_document> metrics;  ///< last published document; null before that
 };
 
 /// The answer to one request. Bodies are shared so a large document is never copied per scrape.
 struct route_response {
   unsigned status = 200;
-  std::string_view content_type;            ///< static text, valid for the program's lifetime
-  std::shared_ptr<const std::string> body;  ///< null exactly when `document` is set
-  bool allow_get_head = false;              ///< a 405 that must carry `Allow: GET, HEAD`
+  std::string_view content_type;                     ///< static text, valid for the program's lifetime
+  std::shared_ptr<const std::string> body;           ///< null exactly when `document` is set
+  bool allow_get_head = false;                       ///< a 405 that must carry `Allow: GET, HEAD`
   std::shared_ptr<const metrics_document> document;  ///< the body is its text, made on demand (it may go out gzipped)
 };
 

@@ -27,8 +27,7 @@ struct shared_string_body {
     using const_buffers_type = boost::asio::const_buffer;
 
     template <bool is_request, class Fields>
-    explicit writer(const boost::beast::http::header<is_request, Fields>&, const value_type& body)
-        : body_(body) {}
+    explicit writer(const boost::beast::http::header<is_request, Fields>&, const value_type& body) : body_(body) {}
 
     void init(boost::beast::error_code& ec) { ec = {}; }
 

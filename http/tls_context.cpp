@@ -40,7 +40,8 @@ result<std::string> openssl_cipher_list(SSL_CTX* native, const std::vector<std::
       const SSL_CIPHER* c = sk_SSL_CIPHER_value(available, i);
       if (name == SSL_CIPHER_standard_name(c)) found = c;
     }
-    if (!found) return make_error("tls_server_config.cipher_suites: " + name + " is unknown or disabled in this OpenSSL");
+    if (!found)
+      return make_error("tls_server_config.cipher_suites: " + name + " is unknown or disabled in this OpenSSL");
     if (std::string_view(SSL_CIPHER_get_version(found)) == "TLSv1.3") continue;
     list += (list.empty() ? "" : ":") + std::string(SSL_CIPHER_get_name(found));
   }
@@ -74,7 +75,8 @@ result<bool> load_client_cas(SSL_CTX* native, const std::string& pem, const std:
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
   int count = 0;
   while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
-    const bool ok = X509_STORE_add_cert(SSL_CTX_get_cert_store(native), cert) == 1 && SSL_CTX_add_client_CA(native, cert) == 1;
+    const bool ok =
+        X509_STORE_add_cert(SSL_CTX_get_cert_store(native), cert) == 1 && SSL_CTX_add_client_CA(native, cert) == 1;
     X509_free(cert);
     if (!ok) {
       BIO_free(bio);
@@ -99,10 +101,13 @@ result<bool> load_identity(ssl::context& ctx, const tls_settings& tls) {
   boost::system::error_code ec;
   if (!tls.cert_file.empty()) ctx.use_certificate_chain_file(tls.cert_file, ec);
   else ctx.use_certificate_chain(boost::asio::buffer(tls.cert), ec);
-  if (ec) return make_error(failure(tls.cert_file.empty() ? "tls_server_config.cert" : "tls_server_config.cert_file " + tls.cert_file, ec));
+  if (ec)
+    return make_error(
+        failure(tls.cert_file.empty() ? "tls_server_config.cert" : "tls_server_config.cert_file " + tls.cert_file, ec));
   if (!tls.key_file.empty()) ctx.use_private_key_file(tls.key_file, ssl::context::pem, ec);
   else ctx.use_private_key(boost::asio::buffer(tls.key), ssl::context::pem, ec);
-  const auto key_name = tls.key_file.empty() ? std::string("tls_server_config.key") : "tls_server_config.key_file " + tls.key_file;
+  const auto key_name =
+      tls.key_file.empty() ? std::string("tls_server_config.key") : "tls_server_config.key_file " + tls.key_file;
   if (ec) return make_error(failure(key_name, ec));
   if (SSL_CTX_check_private_key(ctx.native_handle()) != 1)
     return make_error(key_name + ": does not match the certificate (" + openssl_error() + ")");
@@ -144,7 +149,8 @@ result<bool> apply_client_auth(ssl::context& ctx, const tls_settings& tls) {
     return true;
   }
   if (!tls.client_ca_file.empty() || !tls.client_ca.empty()) {
-    const auto key = tls.client_ca_file.empty() ? std::string("tls_server_config.client_ca") : "tls_server_config.client_ca_file " + tls.client_ca_file;
+    const auto key = tls.client_ca_file.empty() ? std::string("tls_server_config.client_ca")
+                                                : "tls_server_config.client_ca_file " + tls.client_ca_file;
     auto pem = tls.client_ca_file.empty() ? result<std::string>(tls.client_ca) : read_file(tls.client_ca_file, key);
     if (!pem) return make_error(pem.error_message());
     auto loaded = load_client_cas(ctx.native_handle(), pem.value(), key);
@@ -157,8 +163,9 @@ result<bool> apply_client_auth(ssl::context& ctx, const tls_settings& tls) {
     X509_STORE_CTX* store = vc.native_handle();
     if (X509_STORE_CTX_get_error_depth(store) != 0) return true;  // SANs are the leaf's
     const auto names = subject_alt_names(X509_STORE_CTX_get_current_cert(store));
-    const bool allowed = std::any_of(names.begin(), names.end(),
-                                     [&](const std::string& n) { return std::find(sans.begin(), sans.end(), n) != sans.end(); });
+    const bool allowed = std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+      return std::find(sans.begin(), sans.end(), n) != sans.end();
+    });
     if (!allowed) X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
     return allowed;
   });

@@ -5,8 +5,8 @@
 
 #include <boost/asio/ssl/context.hpp>
 
-#include "http/web_config.hpp"
 #include "base/result.hpp"
+#include "http/web_config.hpp"
 
 namespace kepler {
 

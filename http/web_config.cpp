@@ -30,17 +30,18 @@ std::string lower(std::string text) {
 }
 
 /// The toolkit's names for versions, client auth modes and curves.
-constexpr std::array<std::pair<const char*, tls_version>, 4> version_names{{
-    {"TLS10", tls_version::tls10}, {"TLS11", tls_version::tls11},
-    {"TLS12", tls_version::tls12}, {"TLS13", tls_version::tls13}}};
-constexpr std::array<std::pair<const char*, client_auth>, 5> client_auth_names{{
-    {"NoClientCert", client_auth::no_client_cert},
-    {"RequestClientCert", client_auth::request_client_cert},
-    {"RequireAnyClientCert", client_auth::require_any_client_cert},
-    {"VerifyClientCertIfGiven", client_auth::verify_client_cert_if_given},
-    {"RequireAndVerifyClientCert", client_auth::require_and_verify_client_cert}}};
-constexpr std::array<std::pair<const char*, const char*>, 4> curve_names{{
-    {"CurveP256", "P-256"}, {"CurveP384", "P-384"}, {"CurveP521", "P-521"}, {"X25519", "X25519"}}};
+constexpr std::array<std::pair<const char*, tls_version>, 4> version_names{{{"TLS10", tls_version::tls10},
+                                                                            {"TLS11", tls_version::tls11},
+                                                                            {"TLS12", tls_version::tls12},
+                                                                            {"TLS13", tls_version::tls13}}};
+constexpr std::array<std::pair<const char*, client_auth>, 5> client_auth_names{
+    {{"NoClientCert", client_auth::no_client_cert},
+     {"RequestClientCert", client_auth::request_client_cert},
+     {"RequireAnyClientCert", client_auth::require_any_client_cert},
+     {"VerifyClientCertIfGiven", client_auth::verify_client_cert_if_given},
+     {"RequireAndVerifyClientCert", client_auth::require_and_verify_client_cert}}};
+constexpr std::array<std::pair<const char*, const char*>, 4> curve_names{
+    {{"CurveP256", "P-256"}, {"CurveP384", "P-384"}, {"CurveP521", "P-521"}, {"X25519", "X25519"}}};
 
 /// The toolkit lets only these security headers be set (so a config cannot break
 /// Content-Type or framing); an empty list means any value.
@@ -49,9 +50,11 @@ struct allowed_header {
   std::vector<std::string> values;
 };
 const std::vector<allowed_header>& allowed_headers() {
-  static const std::vector<allowed_header> headers{
-      {"Strict-Transport-Security", {}}, {"X-Content-Type-Options", {"nosniff"}},
-      {"X-Frame-Options", {"deny", "sameorigin"}}, {"X-XSS-Protection", {}}, {"Content-Security-Policy", {}}};
+  static const std::vector<allowed_header> headers{{"Strict-Transport-Security", {}},
+                                                   {"X-Content-Type-Options", {"nosniff"}},
+                                                   {"X-Frame-Options", {"deny", "sameorigin"}},
+                                                   {"X-XSS-Protection", {}},
+                                                   {"Content-Security-Policy", {}}};
   return headers;
 }
 
@@ -196,8 +199,10 @@ class decoder {
 
   void curves(const YAML::Node& node, const std::string& key, tls_settings& t) {
     for (const auto& name : texts(node, key)) {
-      const auto* found = std::find_if(curve_names.begin(), curve_names.end(), [&](auto& c) { return name == c.first; });
-      if (found == curve_names.end()) fail(node, key, "unknown curve " + quoted(name) + " (one of " + names_of(curve_names) + ")");
+      const auto* found =
+          std::find_if(curve_names.begin(), curve_names.end(), [&](auto& c) { return name == c.first; });
+      if (found == curve_names.end())
+        fail(node, key, "unknown curve " + quoted(name) + " (one of " + names_of(curve_names) + ")");
       else t.curve_groups.push_back(found->second);
     }
   }
@@ -206,7 +211,8 @@ class decoder {
   /// no certificate), we refuse: the user asked for TLS.
   void check(const YAML::Node& node, const tls_settings& t) {
     const std::string p = "tls_server_config";
-    auto both = [&](const std::string& file_value, const std::string& inline_value, const char* file_key, const char* inline_key) {
+    auto both = [&](const std::string& file_value, const std::string& inline_value, const char* file_key,
+                    const char* inline_key) {
       if (!file_value.empty() && !inline_value.empty())
         fail(node, p, std::string("give either ") + file_key + " or " + inline_key + ", not both");
       if (file_value.empty() && inline_value.empty())
@@ -217,12 +223,15 @@ class decoder {
     const bool has_ca = !t.client_ca_file.empty() || !t.client_ca.empty();
     const bool verifies = t.client_auth_type == client_auth::verify_client_cert_if_given ||
                           t.client_auth_type == client_auth::require_and_verify_client_cert;
-    if (!t.client_ca_file.empty() && !t.client_ca.empty()) fail(node, p, "give either client_ca_file or client_ca, not both");
+    if (!t.client_ca_file.empty() && !t.client_ca.empty())
+      fail(node, p, "give either client_ca_file or client_ca, not both");
     if (has_ca && t.client_auth_type == client_auth::no_client_cert)
       fail(node, p + ".client_ca_file", "a client CA is set but client_auth_type is NoClientCert");
-    if (verifies && !has_ca) fail(node, p + ".client_auth_type", "verifying client certificates needs client_ca_file (or client_ca)");
+    if (verifies && !has_ca)
+      fail(node, p + ".client_auth_type", "verifying client certificates needs client_ca_file (or client_ca)");
     if (!t.client_allowed_sans.empty() && !verifies)
-      fail(node, p + ".client_allowed_sans", "needs client_auth_type VerifyClientCertIfGiven or RequireAndVerifyClientCert");
+      fail(node, p + ".client_allowed_sans",
+           "needs client_auth_type VerifyClientCertIfGiven or RequireAndVerifyClientCert");
     if (t.max_version && *t.max_version < t.min_version) fail(node, p + ".max_version", "is below min_version");
   }
 
@@ -238,9 +247,11 @@ class decoder {
     each_entry(node, p, {}, [&](const std::string& name, const YAML::Node& v) {
       const auto value = text(v, p + "." + name);
       const auto& allowed = allowed_headers();
-      const auto found = std::find_if(allowed.begin(), allowed.end(), [&](auto& h) { return lower(h.name) == lower(name); });
+      const auto found =
+          std::find_if(allowed.begin(), allowed.end(), [&](auto& h) { return lower(h.name) == lower(name); });
       if (found == allowed.end()) return fail(v, p + "." + name, "this header cannot be configured");
-      if (!found->values.empty() && std::find(found->values.begin(), found->values.end(), lower(value)) == found->values.end())
+      if (!found->values.empty() &&
+          std::find(found->values.begin(), found->values.end(), lower(value)) == found->values.end())
         return fail(v, p + "." + name, "value " + quoted(value) + " is not allowed");
       if (value.find_first_of("\r\n") != std::string::npos) return fail(v, p + "." + name, "value spans lines");
       config_.headers.emplace_back(found->name, value);
@@ -251,7 +262,8 @@ class decoder {
     each_entry(node, "basic_auth_users", {}, [&](const std::string& name, const YAML::Node& v) {
       const auto key = "basic_auth_users." + name;
       const auto hash = text(v, key);
-      if (name.empty() || name.find(':') != std::string::npos) fail(v, key, "a user name must be non-empty and without ':'");
+      if (name.empty() || name.find(':') != std::string::npos)
+        fail(v, key, "a user name must be non-empty and without ':'");
       // Never echo the hash: it is a secret too.
       else if (!is_bcrypt_hash(hash)) fail(v, key, "not a bcrypt hash ($2a$, $2b$ or $2y$, cost 04-31, 60 characters)");
       else config_.users.emplace(name, hash);

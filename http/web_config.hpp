@@ -34,20 +34,20 @@ struct tls_settings {
   std::string client_ca;  ///< inline PEM, instead of client_ca_file
   client_auth client_auth_type = client_auth::no_client_cert;
   tls_version min_version = tls_version::tls12;
-  std::optional<tls_version> max_version;   ///< none: the newest the library has
-  std::vector<std::string> cipher_suites;   ///< IANA names (Go's), TLS ≤ 1.2 only
-  std::vector<std::string> curve_groups;    ///< OpenSSL group names, mapped from Go's curve names
+  std::optional<tls_version> max_version;  ///< none: the newest the library has
+  std::vector<std::string> cipher_suites;  ///< IANA names (Go's), TLS ≤ 1.2 only
+  std::vector<std::string> curve_groups;   ///< OpenSSL group names, mapped from Go's curve names
   bool prefer_server_cipher_suites = true;
   std::vector<std::string> client_allowed_sans;  ///< a verified client certificate must carry one
 };
 
 /// One parsed web config file.
 struct web_config {
-  std::string path;                           ///< the file, as given
-  std::optional<tls_settings> tls;            ///< none: plain HTTP
-  std::map<std::string, std::string> users;   ///< basic_auth_users: name → bcrypt hash; empty: no auth
+  std::string path;                                          ///< the file, as given
+  std::optional<tls_settings> tls;                           ///< none: plain HTTP
+  std::map<std::string, std::string> users;                  ///< basic_auth_users: name → bcrypt hash; empty: no auth
   std::vector<std::pair<std::string, std::string>> headers;  ///< added to every response
-  bool http2 = true;                          ///< accepted for compatibility; we serve HTTP/1.1
+  bool http2 = true;                                         ///< accepted for compatibility; we serve HTTP/1.1
 
   /// Every file this config reads (itself, certificates, keys, CAs): a change to any of them
   /// means the config must be loaded again.

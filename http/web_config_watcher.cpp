@@ -44,7 +44,8 @@ const std::shared_ptr<const web_security>& web_config_watcher::current(const rel
   if (states == seen_) return security_;
   seen_ = states;  // report a bad edit once, not on every connection
   auto config = load_web_config(path_);
-  auto security = config ? make_web_security(config.value()) : result<std::shared_ptr<const web_security>>(make_error(config.error_message()));
+  auto security = config ? make_web_security(config.value())
+                         : result<std::shared_ptr<const web_security>>(make_error(config.error_message()));
   if (!security) {
     if (report) report(false, security.error_message() + " (keeping the previous web config)");
     return security_;

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "base/result.hpp"
 #include "http/web_config.hpp"
 #include "http/web_security.hpp"
-#include "base/result.hpp"
 
 namespace kepler {
 

@@ -8,17 +8,17 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include "base/result.hpp"
 #include "http/basic_auth.hpp"
 #include "http/web_config.hpp"
-#include "base/result.hpp"
 
 namespace kepler {
 
 /// The web config turned into working objects, shared (immutable) by the connections
 /// accepted while it is current.
 struct web_security {
-  std::shared_ptr<boost::asio::ssl::context> tls;  ///< null: plain HTTP
-  std::shared_ptr<const basic_auth> auth;          ///< null: no authentication
+  std::shared_ptr<boost::asio::ssl::context> tls;            ///< null: plain HTTP
+  std::shared_ptr<const basic_auth> auth;                    ///< null: no authentication
   std::vector<std::pair<std::string, std::string>> headers;  ///< added to every response
 };
 

@@ -73,7 +73,7 @@ error apiserver_pod_source::forget_client_on(error error) {
 }
 
 result<request_options> apiserver_pod_source::request(std::chrono::milliseconds timeout,
-                                                           const stop_flag& should_stop) const {
+                                                      const stop_flag& should_stop) const {
   auto token = current_token(options_.server);
   if (!token) return token.error();
   request_options out;
@@ -86,12 +86,11 @@ result<request_options> apiserver_pod_source::request(std::chrono::milliseconds 
 }
 
 std::string apiserver_pod_source::pods_url(const std::string& query) const {
-  return options_.server.server + "/api/v1/pods?fieldSelector=" + percent_encode("spec.nodeName=" + options_.node_name) +
-         query;
+  return options_.server.server +
+         "/api/v1/pods?fieldSelector=" + percent_encode("spec.nodeName=" + options_.node_name) + query;
 }
 
-result<apiserver_step> apiserver_pod_source::run_once(const index_handler& on_new_index,
-                                                           const stop_flag& should_stop) {
+result<apiserver_step> apiserver_pod_source::run_once(const index_handler& on_new_index, const stop_flag& should_stop) {
   if (should_stop && should_stop()) return apiserver_step::stopped;
   if (!valid_node_name(options_.node_name)) {
     return make_error(errc::config, "invalid node name \"" + options_.node_name + "\"");
@@ -100,8 +99,7 @@ result<apiserver_step> apiserver_pod_source::run_once(const index_handler& on_ne
   return watch(on_new_index, should_stop);
 }
 
-result<apiserver_step> apiserver_pod_source::list(const index_handler& on_new_index,
-                                                       const stop_flag& should_stop) {
+result<apiserver_step> apiserver_pod_source::list(const index_handler& on_new_index, const stop_flag& should_stop) {
   auto http = client();
   if (!http) return http.error();
   std::vector<pod_record> pods;
@@ -143,13 +141,12 @@ result<apiserver_step> apiserver_pod_source::list(const index_handler& on_new_in
   return apiserver_step::listed;
 }
 
-result<apiserver_step> apiserver_pod_source::watch(const index_handler& on_new_index,
-                                                        const stop_flag& should_stop) {
+result<apiserver_step> apiserver_pod_source::watch(const index_handler& on_new_index, const stop_flag& should_stop) {
   auto http = client();
   if (!http) return http.error();
-  const std::string url = pods_url("&watch=1&resourceVersion=" + percent_encode(resource_version_) +
-                                   "&allowWatchBookmarks=true&timeoutSeconds=" +
-                                   std::to_string(options_.watch_timeout.count()));
+  const std::string url =
+      pods_url("&watch=1&resourceVersion=" + percent_encode(resource_version_) +
+               "&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(options_.watch_timeout.count()));
   auto request_settings = request(options_.watch_timeout + options_.request_timeout, should_stop);
   if (!request_settings) return request_settings.error();
   std::optional<error> failure;
@@ -165,8 +162,8 @@ result<apiserver_step> apiserver_pod_source::watch(const index_handler& on_new_i
       expired = e.error_code == 410;
       if (!expired) {
         failure = make_error(errc::http_status,
-                                  "GET " + url + ": watch error " + std::to_string(e.error_code) + ": " + e.error_message,
-                                  e.error_code);
+                             "GET " + url + ": watch error " + std::to_string(e.error_code) + ": " + e.error_message,
+                             e.error_code);
       }
       return false;
     }

@@ -9,8 +9,8 @@
 #include <optional>
 #include <string>
 
-#include "k8s/kube_http_client.hpp"
 #include "base/result.hpp"
+#include "k8s/kube_http_client.hpp"
 #include "k8s/kube_settings.hpp"
 #include "k8s/kubeconfig.hpp"
 #include "k8s/pod_cache.hpp"

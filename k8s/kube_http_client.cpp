@@ -9,14 +9,14 @@
 #include <sstream>
 #include <vector>
 
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <openssl/ssl.h>
-#include <openssl/x509_vfy.h>
 
 namespace kepler {
 namespace {
@@ -50,7 +50,8 @@ bool is_ip_literal(const std::string& host) {
 /// The start of an error body on one line, for messages (API-server Status objects say why).
 std::string snippet(std::string_view body) {
   std::string out(body.substr(0, error_snippet_bytes));
-  std::replace_if(out.begin(), out.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+  std::replace_if(
+      out.begin(), out.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
   if (body.size() > error_snippet_bytes) out += "…";
   return out;
 }
@@ -60,8 +61,7 @@ std::string snippet(std::string_view body) {
 template <class Stream>
 class exchange {
  public:
-  exchange(const kube_url& url, std::string_view full_url, const request_options& options,
-           ssl::context* tls)
+  exchange(const kube_url& url, std::string_view full_url, const request_options& options, ssl::context* tls)
       : url_(url), full_url_(full_url), options_(options), resolver_(ioc_) {
     if constexpr (std::is_same_v<Stream, tls_stream>) {
       stream_.emplace(ioc_, *tls);
@@ -116,12 +116,11 @@ class exchange {
     });
     unsigned code = status();
     bool refused = code == 401 || code == 403;
-    std::string message = "GET " + full_url_ + ": HTTP " + std::to_string(code) + " " +
-                          std::string(parser_.get().reason());
+    std::string message =
+        "GET " + full_url_ + ": HTTP " + std::to_string(code) + " " + std::string(parser_.get().reason());
     if (refused) message += " (the token or client certificate was refused)";
     if (!body.empty()) message += ": " + snippet(body);
-    return make_error(refused ? errc::auth : errc::http_status,
-                           std::move(message), static_cast<int>(code));
+    return make_error(refused ? errc::auth : errc::http_status, std::move(message), static_cast<int>(code));
   }
 
   const std::string& url() const { return full_url_; }
@@ -167,9 +166,8 @@ class exchange {
 
   error failure(errc kind, std::string_view step, const beast::error_code& ec) {
     if (interrupted_ == interruption::deadline) {
-      return make_error(errc::timeout,
-                             "GET " + full_url_ + ": timed out after " + std::to_string(options_.timeout.count()) +
-                                 " ms while " + std::string(step));
+      return make_error(errc::timeout, "GET " + full_url_ + ": timed out after " +
+                                           std::to_string(options_.timeout.count()) + " ms while " + std::string(step));
     }
     if (interrupted_ == interruption::stopped) {
       return make_error(errc::stopped, "GET " + full_url_ + ": stopped while " + std::string(step));
@@ -264,12 +262,12 @@ class exchange {
 
 error body_too_large(const std::string& url, std::size_t limit, std::string_view what) {
   return make_error(errc::body_too_large,
-                         "GET " + url + ": " + std::string(what) + " exceeds " + std::to_string(limit) + " bytes");
+                    "GET " + url + ": " + std::string(what) + " exceeds " + std::to_string(limit) + " bytes");
 }
 
 template <class Stream>
 result<http_response> get_with(const kube_url& url, std::string_view full_url, const request_options& options,
-                                    ssl::context* tls) {
+                               ssl::context* tls) {
   exchange<Stream> x(url, full_url, options, tls);
   if (auto opened = x.open(); !opened) return opened.error();
   if (!x.success()) return x.status_error();
@@ -332,7 +330,7 @@ class line_splitter {
 
 template <class Stream>
 result<void> get_lines_with(const kube_url& url, std::string_view full_url, const request_options& options,
-                                    ssl::context* tls, const line_handler& on_line) {
+                            ssl::context* tls, const line_handler& on_line) {
   exchange<Stream> x(url, full_url, options, tls);
   if (auto opened = x.open(); !opened) return opened.error();
   if (!x.success()) return x.status_error();
@@ -353,8 +351,7 @@ result<void> get_lines_with(const kube_url& url, std::string_view full_url, cons
 result<std::string> read_pem_file(const std::string& path, std::string_view what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return make_error(errc::config,
-                           "cannot read " + std::string(what) + " " + path + ": " + std::strerror(errno));
+    return make_error(errc::config, "cannot read " + std::string(what) + " " + path + ": " + std::strerror(errno));
   }
   std::ostringstream content;
   content << in.rdbuf();
@@ -477,7 +474,7 @@ result<http_response> kube_http_client::get(std::string_view url, const request_
 }
 
 result<void> kube_http_client::get_lines(std::string_view url, const request_options& options,
-                                                 const line_handler& on_line) const {
+                                         const line_handler& on_line) const {
   auto parsed = parse_kube_url(url);
   if (!parsed) return parsed.error();
   if (options.bearer_token.find_first_of("\r\n") != std::string::npos) {

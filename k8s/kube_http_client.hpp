@@ -32,10 +32,10 @@ struct kube_tls_settings {
 
 /// Per-request settings.
 struct request_options {
-  std::string bearer_token;  ///< sent as `Authorization: Bearer …` when not empty
+  std::string bearer_token;                   ///< sent as `Authorization: Bearer …` when not empty
   std::chrono::milliseconds timeout{10'000};  ///< the whole request: connect, TLS, headers and body
-  std::size_t max_body_bytes = 64u << 20;  ///< body limit; for line streams, the longest line
-  std::function<bool()> should_stop;       ///< polled every `stop_poll` while waiting; true = give up
+  std::size_t max_body_bytes = 64u << 20;     ///< body limit; for line streams, the longest line
+  std::function<bool()> should_stop;          ///< polled every `stop_poll` while waiting; true = give up
   std::chrono::milliseconds stop_poll{100};
 };
 
@@ -73,8 +73,7 @@ class kube_http_client {
 
   /// GETs `url` and hands its body to `on_line` line by line as it arrives (chunked watch
   /// streams). Returns when the server ends the body, `on_line` returns false, or on error.
-  result<void> get_lines(std::string_view url, const request_options& options,
-                                 const line_handler& on_line) const;
+  result<void> get_lines(std::string_view url, const request_options& options, const line_handler& on_line) const;
 
  private:
   explicit kube_http_client(std::shared_ptr<boost::asio::ssl::context> tls) : tls_(std::move(tls)) {}

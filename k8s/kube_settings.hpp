@@ -15,17 +15,17 @@ inline constexpr const char* service_account_dir = "/var/run/secrets/kubernetes.
 
 /// Everything the pod source needs; the daemon fills it from its configuration.
 struct kube_settings {
-  bool enabled = false;              ///< kube.enabled
-  std::string node_name;             ///< kube.nodeName (required when enabled)
-  std::string kubeconfig;            ///< kube.config; empty = in-cluster service account
-  pod_informer_mode mode = pod_informer_mode::kubelet;       ///< kube.podInformer.mode: where pods come from
-  std::chrono::milliseconds poll_interval{15'000};           ///< kube.podInformer.pollInterval
+  bool enabled = false;                                 ///< kube.enabled
+  std::string node_name;                                ///< kube.nodeName (required when enabled)
+  std::string kubeconfig;                               ///< kube.config; empty = in-cluster service account
+  pod_informer_mode mode = pod_informer_mode::kubelet;  ///< kube.podInformer.mode: where pods come from
+  std::chrono::milliseconds poll_interval{15'000};      ///< kube.podInformer.pollInterval
 
   /// kube.kubelet.endpoint; empty = https://$NODE_IP:10250, else the Node's InternalIP.
   std::string kubelet_endpoint;
   std::string kubelet_token_file = std::string(service_account_dir) + "/token";  ///< kube.kubelet.tokenFile
   std::string kubelet_ca_file = std::string(service_account_dir) + "/ca.crt";    ///< kube.kubelet.caFile
-  bool kubelet_insecure_skip_verify = false;  ///< kube.kubelet.insecureSkipVerify
+  bool kubelet_insecure_skip_verify = false;                                     ///< kube.kubelet.insecureSkipVerify
 
   std::chrono::milliseconds request_timeout{10'000};  ///< one list or kubelet poll, all steps included
   std::size_t max_body_bytes = 64u << 20;             ///< largest PodList (and watch event) accepted

@@ -13,9 +13,7 @@
 namespace kepler {
 namespace {
 
-error config_error(std::string message) {
-  return make_error(errc::config, std::move(message));
-}
+error config_error(std::string message) { return make_error(errc::config, std::move(message)); }
 
 std::string env_or_empty(const char* name) {
   const char* value = std::getenv(name);
@@ -52,7 +50,7 @@ std::string resolve_path(const std::string& path, const std::filesystem::path& b
 
 /// A `*-data` field's PEM, or the file named by its sibling (resolved later by the client).
 result<void> read_pem_pair(const YAML::Node& map, const char* file_key, const char* data_key,
-                                   const std::filesystem::path& base, std::string& file, std::string& pem) {
+                           const std::filesystem::path& base, std::string& file, std::string& pem) {
   std::string data = string_field(map, data_key);
   if (!data.empty()) {
     auto decoded = decode_base64(data);
@@ -64,21 +62,23 @@ result<void> read_pem_pair(const YAML::Node& map, const char* file_key, const ch
   return {};
 }
 
-result<void> read_cluster(const YAML::Node& cluster, const std::filesystem::path& base,
-                                  api_server_config& out) {
+result<void> read_cluster(const YAML::Node& cluster, const std::filesystem::path& base, api_server_config& out) {
   out.server = string_field(cluster, "server");
   if (out.server.empty()) return config_error("the cluster has no server");
   while (out.server.ends_with('/')) out.server.pop_back();
   if (auto url = parse_kube_url(out.server); !url) return url.error();
-  if (cluster["insecure-skip-tls-verify"]) out.tls.insecure_skip_verify = cluster["insecure-skip-tls-verify"].as<bool>();
+  if (cluster["insecure-skip-tls-verify"])
+    out.tls.insecure_skip_verify = cluster["insecure-skip-tls-verify"].as<bool>();
   return read_pem_pair(cluster, "certificate-authority", "certificate-authority-data", base, out.tls.ca_file,
                        out.tls.ca_pem);
 }
 
 result<void> read_user(const YAML::Node& user, const std::filesystem::path& base, api_server_config& out) {
   if (!user || user.IsNull()) return {};  // anonymous
-  if (user["exec"]) return config_error("exec credential plugins are not supported; use a token or a client certificate");
-  if (user["auth-provider"]) return config_error("auth providers are not supported; use a token or a client certificate");
+  if (user["exec"])
+    return config_error("exec credential plugins are not supported; use a token or a client certificate");
+  if (user["auth-provider"])
+    return config_error("auth providers are not supported; use a token or a client certificate");
   if (user["username"] || user["password"]) return config_error("basic authentication is not supported");
   out.token = string_field(user, "token");
   out.token_file = resolve_path(string_field(user, "tokenFile"), base);
@@ -97,7 +97,8 @@ result<api_server_config> parse_kubeconfig(const YAML::Node& root, const std::fi
   if (!context) return config_error("context \"" + context_name + "\" is not defined");
   const std::string cluster_name = string_field(context, "cluster");
   const YAML::Node cluster = named_entry(root, "clusters", cluster_name, "cluster");
-  if (!cluster) return config_error("cluster \"" + cluster_name + "\" of context \"" + context_name + "\" is not defined");
+  if (!cluster)
+    return config_error("cluster \"" + cluster_name + "\" of context \"" + context_name + "\" is not defined");
   api_server_config out;
   if (auto ok = read_cluster(cluster, base, out); !ok) {
     return config_error("cluster \"" + cluster_name + "\": " + ok.error_message());
@@ -106,7 +107,8 @@ result<api_server_config> parse_kubeconfig(const YAML::Node& root, const std::fi
   if (user_name.empty()) return out;
   const YAML::Node user = named_entry(root, "users", user_name, "user");
   if (!user) return config_error("user \"" + user_name + "\" of context \"" + context_name + "\" is not defined");
-  if (auto ok = read_user(user, base, out); !ok) return config_error("user \"" + user_name + "\": " + ok.error_message());
+  if (auto ok = read_user(user, base, out); !ok)
+    return config_error("user \"" + user_name + "\": " + ok.error_message());
   return out;
 }
 
@@ -180,8 +182,9 @@ result<std::string> decode_base64(std::string_view text) {
   }
   if (compact.size() % 4 != 0) return config_error("invalid base64: length is not a multiple of 4");
   std::string out(compact.size() / 4 * 3, '\0');
-  int written = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(compact.data()), static_cast<int>(compact.size()));
+  int written =
+      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                      reinterpret_cast<const unsigned char*>(compact.data()), static_cast<int>(compact.size()));
   if (written < 0) return config_error("invalid base64");
   // EVP_DecodeBlock counts the padding as zero bytes.
   std::size_t padding = compact.ends_with("==") ? 2 : compact.ends_with('=') ? 1 : 0;

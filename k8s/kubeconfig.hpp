@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "k8s/kube_http_client.hpp"
 #include "base/result.hpp"
+#include "k8s/kube_http_client.hpp"
 #include "k8s/kube_settings.hpp"
 
 namespace kepler {
@@ -13,15 +13,15 @@ namespace kepler {
 /// The API server's address and the credentials to present to it.
 struct api_server_config {
   std::string server;      ///< base URL without a trailing slash, e.g. https://10.96.0.1:443
-  kube_tls_settings tls;        ///< CA to trust (or skip-verify) and the client certificate, if any
+  kube_tls_settings tls;   ///< CA to trust (or skip-verify) and the client certificate, if any
   std::string token;       ///< a static bearer token (kubeconfig `token`)
   std::string token_file;  ///< read again before every request: projected tokens rotate
 };
 
 /// The environment a pod sees (read once with `from_environment`, or set by tests).
 struct in_cluster_env {
-  std::string service_host;  ///< KUBERNETES_SERVICE_HOST
-  std::string service_port;  ///< KUBERNETES_SERVICE_PORT
+  std::string service_host;                                       ///< KUBERNETES_SERVICE_HOST
+  std::string service_port;                                       ///< KUBERNETES_SERVICE_PORT
   std::string service_account_dir = kepler::service_account_dir;  ///< holds `token` and `ca.crt`
 
   static in_cluster_env from_environment();

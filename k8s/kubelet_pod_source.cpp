@@ -99,7 +99,7 @@ result<std::string> kubelet_endpoint_from_node(std::string_view node_json) {
 }
 
 result<std::string> lookup_kubelet_endpoint(const api_server_config& api, const std::string& node_name,
-                                                 const request_options& options) {
+                                            const request_options& options) {
   if (!valid_node_name(node_name)) return make_error(errc::config, "invalid node name \"" + node_name + "\"");
   auto client = kube_http_client::create(api.tls);
   if (!client) return client.error();

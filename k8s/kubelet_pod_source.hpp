@@ -7,8 +7,8 @@
 #include <optional>
 #include <string>
 
-#include "k8s/kube_http_client.hpp"
 #include "base/result.hpp"
+#include "k8s/kube_http_client.hpp"
 #include "k8s/kube_settings.hpp"
 #include "k8s/kubeconfig.hpp"
 #include "k8s/pod_index.hpp"
@@ -57,7 +57,7 @@ std::optional<std::string> kubelet_endpoint_from_env();
 /// The node's kubelet endpoint from its Node object (`GET /api/v1/nodes/<name>`): the first
 /// InternalIP address and `status.daemonEndpoints.kubeletEndpoint.Port` (10250 if absent).
 result<std::string> lookup_kubelet_endpoint(const api_server_config& api, const std::string& node_name,
-                                                 const request_options& options);
+                                            const request_options& options);
 
 /// Extracts that endpoint from a Node document (parse errors name what is missing).
 result<std::string> kubelet_endpoint_from_node(std::string_view node_json);

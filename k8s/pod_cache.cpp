@@ -42,13 +42,10 @@ bool pod_cache::replace(const std::vector<pod_record>& pods) {
 bool pod_cache::apply(const watch_event& event) {
   switch (event.type) {
     case watch_event::kind::added:
-    case watch_event::kind::modified:
-      return upsert(event.pod);
-    case watch_event::kind::deleted:
-      return pods_.erase(event.pod.uid) > 0;
+    case watch_event::kind::modified: return upsert(event.pod);
+    case watch_event::kind::deleted: return pods_.erase(event.pod.uid) > 0;
     case watch_event::kind::bookmark:
-    case watch_event::kind::error:
-      return false;
+    case watch_event::kind::error: return false;
   }
   return false;
 }

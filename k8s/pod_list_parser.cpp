@@ -109,8 +109,7 @@ std::string_view bare_container_id(std::string_view id) {
 }
 
 /// Appends the statuses of one list (`containerStatuses`, …) that carry a container id.
-void read_statuses(object status, const path& at, const path& pod_at, const pod_parse_limits& limits,
-                   pod_record& pod) {
+void read_statuses(object status, const path& at, const path& pod_at, const pod_parse_limits& limits, pod_record& pod) {
   auto list = member(status, at);
   if (!list) return;
   std::size_t i = 0;
@@ -189,8 +188,8 @@ pod_list read_pod_list(element doc, const pod_parse_limits& limits) {
   if (!items) return out;  // `items: null` or absent: no pods
   const array pods = as_array(*items, items_at);
   if (pods.size() > limits.max_pods)
-    fail("items has " + std::to_string(pods.size()) + " pods, more than max_pods (" +
-         std::to_string(limits.max_pods) + ")");
+    fail("items has " + std::to_string(pods.size()) + " pods, more than max_pods (" + std::to_string(limits.max_pods) +
+         ")");
   out.pods.reserve(pods.size());
   std::size_t i = 0;
   for (element pod : pods) out.pods.push_back(read_pod(pod, items_at[i++], limits));
@@ -228,12 +227,11 @@ watch_event read_watch_event(element doc, const pod_parse_limits& limits) {
   const element value = required(fields, object_at);
   const object body = as_object(value, object_at);
   switch (event.type) {
-    case watch_event::kind::error:
-      read_error_status(body, object_at, event);
-      break;
+    case watch_event::kind::error: read_error_status(body, object_at, event); break;
     case watch_event::kind::bookmark: {  // a Pod that carries only metadata.resourceVersion
       const path meta_at = object_at / "metadata";
-      event.resource_version = required_string(as_object(required(body, meta_at), meta_at), meta_at / "resourceVersion");
+      event.resource_version =
+          required_string(as_object(required(body, meta_at), meta_at), meta_at / "resourceVersion");
       break;
     }
     default:

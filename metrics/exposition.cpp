@@ -71,10 +71,8 @@ char* write_escaped(char* out, std::string_view text, bool quote) {
 
 std::string_view type_name(metric_type type) {
   switch (type) {
-    case metric_type::counter:
-      return "counter";
-    case metric_type::gauge:
-      return "gauge";
+    case metric_type::counter: return "counter";
+    case metric_type::gauge: return "gauge";
   }
   return "untyped";
 }

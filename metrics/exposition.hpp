@@ -46,7 +46,7 @@ class exposition_writer {
   /// so each line is written through a pointer instead of many small appends.
   char* room(std::size_t bytes);
 
-  std::string out_;       // [0, size_) is the document; the rest is scratch room
+  std::string out_;  // [0, size_) is the document; the rest is scratch room
   std::size_t size_ = 0;
 };
 

@@ -5,8 +5,8 @@
 #include <charconv>
 #include <string_view>
 
-#include "metrics/renderer.hpp"
 #include "metrics/exposition.hpp"
+#include "metrics/renderer.hpp"
 
 namespace kepler {
 

@@ -43,8 +43,13 @@ void for_each_legacy_container(const snapshot& snap, const std::vector<uint64_t>
 }
 
 void container_sample(exposition_writer& out, const std::string& name, const legacy_container& c, double joules) {
-  out.sample(name, {{"container_id", c.id}, {"container_name", c.name}, {"container_namespace", c.namespace_name},
-                    {"pod_name", c.pod_name}, {"mode", "dynamic"}}, joules);
+  out.sample(name,
+             {{"container_id", c.id},
+              {"container_name", c.name},
+              {"container_namespace", c.namespace_name},
+              {"pod_name", c.pod_name},
+              {"mode", "dynamic"}},
+             joules);
 }
 
 }  // namespace
@@ -65,8 +70,8 @@ void render_legacy(exposition_writer& out, const snapshot& snap, const render_co
   // Package (which contains core and uncore) plus DRAM, as the old total did.
   auto package = zone_index(snap, "package");
   auto dram = zone_index(snap, "dram");
-  out.family("kepler_container_joules_total",
-             "Aggregated RAPL Package + DRAM in joules (legacy name)", metric_type::counter);
+  out.family("kepler_container_joules_total", "Aggregated RAPL Package + DRAM in joules (legacy name)",
+             metric_type::counter);
   for_each_legacy_container(snap, outside, [&](const legacy_container& c) {
     uint64_t total = (package ? c.energy_uj[*package] : 0) + (dram ? c.energy_uj[*dram] : 0);
     container_sample(out, "kepler_container_joules_total", c, total * uj_to_joules);

@@ -23,26 +23,24 @@ void render_node(exposition_writer& out, const snapshot& snap, const render_cont
     double (*value)(const node_zone_stats&);
   };
   static const node_family families[] = {
-      {"kepler_node_cpu_joules_total", "Energy consumption of cpu at node level in joules",
-       metric_type::counter, [](const node_zone_stats& z) { return z.total_uj * uj_to_joules; }},
-      {"kepler_node_cpu_active_joules_total",
-       "Energy consumption of cpu in active state at node level in joules", metric_type::counter,
-       [](const node_zone_stats& z) { return z.active_uj * uj_to_joules; }},
-      {"kepler_node_cpu_idle_joules_total",
-       "Energy consumption of cpu in idle state at node level in joules", metric_type::counter,
-       [](const node_zone_stats& z) { return z.idle_uj * uj_to_joules; }},
-      {"kepler_node_cpu_watts", "Power consumption of cpu at node level in watts",
-       metric_type::gauge, [](const node_zone_stats& z) { return z.watts; }},
+      {"kepler_node_cpu_joules_total", "Energy consumption of cpu at node level in joules", metric_type::counter,
+       [](const node_zone_stats& z) { return z.total_uj * uj_to_joules; }},
+      {"kepler_node_cpu_active_joules_total", "Energy consumption of cpu in active state at node level in joules",
+       metric_type::counter, [](const node_zone_stats& z) { return z.active_uj * uj_to_joules; }},
+      {"kepler_node_cpu_idle_joules_total", "Energy consumption of cpu in idle state at node level in joules",
+       metric_type::counter, [](const node_zone_stats& z) { return z.idle_uj * uj_to_joules; }},
+      {"kepler_node_cpu_watts", "Power consumption of cpu at node level in watts", metric_type::gauge,
+       [](const node_zone_stats& z) { return z.watts; }},
       {"kepler_node_cpu_active_watts", "Power consumption of cpu in active state at node level in watts",
        metric_type::gauge, [](const node_zone_stats& z) { return z.active_watts; }},
       {"kepler_node_cpu_idle_watts", "Power consumption of cpu in idle state at node level in watts",
        metric_type::gauge, [](const node_zone_stats& z) { return z.idle_watts; }},
       {"kepler_node_cpu_unattributed_joules_total",
-       "Active energy of cpu at node level that no running process accounts for, in joules",
-       metric_type::counter, [](const node_zone_stats& z) { return z.unattributed_uj * uj_to_joules; }},
+       "Active energy of cpu at node level that no running process accounts for, in joules", metric_type::counter,
+       [](const node_zone_stats& z) { return z.unattributed_uj * uj_to_joules; }},
       {"kepler_node_cpu_unattributed_watts",
-       "Active power of cpu at node level that no running process accounts for, in watts",
-       metric_type::gauge, [](const node_zone_stats& z) { return z.unattributed_watts; }},
+       "Active power of cpu at node level that no running process accounts for, in watts", metric_type::gauge,
+       [](const node_zone_stats& z) { return z.unattributed_watts; }},
   };
   for (const auto& family : families) {
     out.family(family.name, family.help, family.type);
@@ -51,8 +49,8 @@ void render_node(exposition_writer& out, const snapshot& snap, const render_cont
                  family.value(zone));
   }
 
-  out.family("kepler_node_cpu_socket_joules_total",
-             "Energy consumption of cpu per socket zone at node level in joules", metric_type::counter);
+  out.family("kepler_node_cpu_socket_joules_total", "Energy consumption of cpu per socket zone at node level in joules",
+             metric_type::counter);
   for (const auto& zone : snap.sockets) {
     number_text socket(zone.index);
     out.sample("kepler_node_cpu_socket_joules_total",
@@ -79,19 +77,25 @@ std::vector<std::size_t> exported_terminated(const snapshot& snap) {
   return rows;
 }
 
-void render_process_energy(exposition_writer& out, const snapshot& snap, const render_context& ctx,
-                           bool watts) {
+void render_process_energy(exposition_writer& out, const snapshot& snap, const render_context& ctx, bool watts) {
   const char* name = watts ? "kepler_process_cpu_watts" : "kepler_process_cpu_joules_total";
-  out.family(name, watts ? "Power consumption of cpu at process level in watts"
-                         : "Energy consumption of cpu at process level in joules",
+  out.family(name,
+             watts ? "Power consumption of cpu at process level in watts"
+                   : "Energy consumption of cpu at process level in joules",
              watts ? metric_type::gauge : metric_type::counter);
   std::size_t zones = snap.zones.size();
   auto emit = [&](const process_row& row, std::string_view state, double value, std::size_t z) {
     number_text pid(row.key.pid);
     const auto& info = *row.info;
-    std::array<label, 9> labels{{{"pid", pid.view()}, {"comm", info.comm}, {"exe", info.exe},
-                                 {"type", to_string(info.type)}, {"state", state}, {"container_id", info.container_id},
-                                 {"vm_id", info.vm_id}, {"zone", snap.zones[z].name}, {"node_name", ctx.node_name}}};
+    std::array<label, 9> labels{{{"pid", pid.view()},
+                                 {"comm", info.comm},
+                                 {"exe", info.exe},
+                                 {"type", to_string(info.type)},
+                                 {"state", state},
+                                 {"container_id", info.container_id},
+                                 {"vm_id", info.vm_id},
+                                 {"zone", snap.zones[z].name},
+                                 {"node_name", ctx.node_name}}};
     out.sample(name, labels, value);
   };
   for (std::size_t i = 0; i < snap.running.size(); ++i)
@@ -109,9 +113,13 @@ void render_process_seconds(exposition_writer& out, const snapshot& snap, const 
   for (const auto& row : snap.running) {
     number_text pid(row.key.pid);
     const auto& info = *row.info;
-    std::array<label, 7> labels{{{"pid", pid.view()}, {"comm", info.comm}, {"exe", info.exe},
-                                 {"type", to_string(info.type)}, {"container_id", info.container_id},
-                                 {"vm_id", info.vm_id}, {"node_name", ctx.node_name}}};
+    std::array<label, 7> labels{{{"pid", pid.view()},
+                                 {"comm", info.comm},
+                                 {"exe", info.exe},
+                                 {"type", to_string(info.type)},
+                                 {"container_id", info.container_id},
+                                 {"vm_id", info.vm_id},
+                                 {"node_name", ctx.node_name}}};
     out.sample("kepler_process_cpu_seconds_total", labels, static_cast<double>(row.cpu_ns) / 1e9);
   }
 }
@@ -119,14 +127,23 @@ void render_process_seconds(exposition_writer& out, const snapshot& snap, const 
 void render_info(exposition_writer& out, const render_context& ctx) {
   out.family("kepler_build_info", "A metric with a constant '1' value labeled with version information",
              metric_type::gauge);
-  out.sample("kepler_build_info", {{"arch", ctx.arch}, {"branch", ctx.branch}, {"revision", ctx.revision},
-                                   {"version", ctx.version}, {"goversion", ctx.compiler}}, 1);
+  out.sample("kepler_build_info",
+             {{"arch", ctx.arch},
+              {"branch", ctx.branch},
+              {"revision", ctx.revision},
+              {"version", ctx.version},
+              {"goversion", ctx.compiler}},
+             1);
   if (ctx.cpus.empty()) return;
   out.family("kepler_node_cpu_info", "CPU information from procfs", metric_type::gauge);
   for (const auto& cpu : ctx.cpus)
-    out.sample("kepler_node_cpu_info", {{"processor", cpu.processor}, {"vendor_id", cpu.vendor_id},
-                                        {"model_name", cpu.model_name}, {"physical_id", cpu.physical_id},
-                                        {"core_id", cpu.core_id}}, 1);
+    out.sample("kepler_node_cpu_info",
+               {{"processor", cpu.processor},
+                {"vendor_id", cpu.vendor_id},
+                {"model_name", cpu.model_name},
+                {"physical_id", cpu.physical_id},
+                {"core_id", cpu.core_id}},
+               1);
 }
 
 }  // namespace

@@ -22,7 +22,6 @@ struct render_context {
 
 /// The whole /metrics document for one snapshot. `size_hint` (the previous document's size)
 /// lets the buffer be allocated once instead of doubling its way up.
-std::string render_metrics(const snapshot& snap, const render_context& context,
-                           std::size_t size_hint = 0);
+std::string render_metrics(const snapshot& snap, const render_context& context, std::size_t size_hint = 0);
 
 }  // namespace kepler

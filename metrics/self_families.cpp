@@ -20,7 +20,8 @@ void render_health(exposition_writer& out, const snapshot& snap) {
                s.last_success_seconds);
   out.family("kepler_source_rejected_readings_total",
              "Readings of a zone rejected, by reason: above its range, a reset, or more than its "
-             "maximum plausible power; their energy is not counted", metric_type::counter);
+             "maximum plausible power; their energy is not counted",
+             metric_type::counter);
   for (const auto& r : snap.rejected)
     out.sample("kepler_source_rejected_readings_total", {{"source", r.source}, {"zone", r.zone}, {"reason", r.reason}},
                static_cast<double>(r.count));
@@ -39,8 +40,7 @@ void render_health(exposition_writer& out, const snapshot& snap) {
   out.family("kepler_collection_duration_seconds", "Time from the start of an interval to its snapshot",
              metric_type::gauge);
   out.sample("kepler_collection_duration_seconds", {}, snap.collection_seconds);
-  out.family("kepler_procfs_skipped_processes_total", "Processes a /proc scan could not read",
-             metric_type::counter);
+  out.family("kepler_procfs_skipped_processes_total", "Processes a /proc scan could not read", metric_type::counter);
   out.sample("kepler_procfs_skipped_processes_total", {}, static_cast<double>(snap.procfs_skipped_total));
   out.family("kepler_procfs_fallback_reads_total",
              "Stat reads that reopened the file because the open-file cap was reached", metric_type::counter);
@@ -53,22 +53,21 @@ void render_health(exposition_writer& out, const snapshot& snap) {
 }
 
 void render_bpf(exposition_writer& out, const snapshot& snap) {
-  out.family("kepler_bpf_up", "Whether CPU time comes from the eBPF probe (1) or from /proc (0)",
-             metric_type::gauge);
+  out.family("kepler_bpf_up", "Whether CPU time comes from the eBPF probe (1) or from /proc (0)", metric_type::gauge);
   out.sample("kepler_bpf_up", {}, snap.bpf ? 1 : 0);
   if (!snap.bpf) return;
   const auto& bpf = *snap.bpf;
   if (bpf.run_stats) {  // without the kernel's run-time statistics these would read 0
     out.family("kepler_bpf_program_runs_total", "Runs of the eBPF CPU-time programs", metric_type::counter);
-    out.sample("kepler_bpf_program_runs_total", {{"attach", bpf.attach_mode}},
-               static_cast<double>(bpf.program_runs));
+    out.sample("kepler_bpf_program_runs_total", {{"attach", bpf.attach_mode}}, static_cast<double>(bpf.program_runs));
     out.family("kepler_bpf_program_run_seconds_total", "Time spent in the eBPF CPU-time programs",
                metric_type::counter);
     out.sample("kepler_bpf_program_run_seconds_total", {{"attach", bpf.attach_mode}},
                static_cast<double>(bpf.program_run_ns) / 1e9);
   }
   out.family("kepler_bpf_map_entries", "Entries in an eBPF map", metric_type::gauge);
-  for (const auto& map : bpf.maps) out.sample("kepler_bpf_map_entries", {{"map", map.map}}, static_cast<double>(map.entries));
+  for (const auto& map : bpf.maps)
+    out.sample("kepler_bpf_map_entries", {{"map", map.map}}, static_cast<double>(map.entries));
   out.family("kepler_bpf_map_capacity", "Maximum entries of an eBPF map", metric_type::gauge);
   for (const auto& map : bpf.maps)
     out.sample("kepler_bpf_map_capacity", {{"map", map.map}}, static_cast<double>(map.capacity));
@@ -84,8 +83,7 @@ void render_self(exposition_writer& out, const self_stats& self) {
   out.sample("process_resident_memory_bytes", {}, static_cast<double>(self.resident_bytes));
   out.family("process_open_fds", "Number of open file descriptors", metric_type::gauge);
   out.sample("process_open_fds", {}, static_cast<double>(self.open_fds));
-  out.family("process_start_time_seconds", "Start time of the process since unix epoch in seconds",
-             metric_type::gauge);
+  out.family("process_start_time_seconds", "Start time of the process since unix epoch in seconds", metric_type::gauge);
   out.sample("process_start_time_seconds", {}, self.start_time_seconds);
 }
 
@@ -105,7 +103,8 @@ void render_kube(exposition_writer& out, const snapshot& snap) {
   out.sample("kepler_kube_sync_age_seconds", {{"mode", kube.mode}}, std::max(age, 0.0));
   out.family("kepler_kube_errors_total", "Failed pod list syncs, by kind", metric_type::counter);
   for (const auto& error : kube.errors)
-    out.sample("kepler_kube_errors_total", {{"mode", kube.mode}, {"kind", error.kind}}, static_cast<double>(error.count));
+    out.sample("kepler_kube_errors_total", {{"mode", kube.mode}, {"kind", error.kind}},
+               static_cast<double>(error.count));
 }
 
 }  // namespace kepler

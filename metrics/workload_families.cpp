@@ -16,13 +16,14 @@ using filter_fn = bool (*)(const workload_row&, const snapshot&);
 bool every_row(const workload_row&, const snapshot&) { return true; }
 
 /// Writes `<prefix>_cpu_joules_total` and `<prefix>_cpu_watts` for running and terminated rows.
-void render_energy(exposition_writer& out, const snapshot& snap, const workload_table& table,
-                   const render_context& ctx, std::string_view level, label_fn labels_of, std::size_t label_count,
+void render_energy(exposition_writer& out, const snapshot& snap, const workload_table& table, const render_context& ctx,
+                   std::string_view level, label_fn labels_of, std::size_t label_count,
                    filter_fn exported = every_row) {
   std::string joules = "kepler_" + std::string(level) + "_cpu_joules_total";
   std::string watts = "kepler_" + std::string(level) + "_cpu_watts";
   std::size_t zones = snap.zones.size();
-  auto emit = [&](const std::string& name, const workload_row& row, std::string_view state, std::size_t z, double value) {
+  auto emit = [&](const std::string& name, const workload_row& row, std::string_view state, std::size_t z,
+                  double value) {
     if (!exported(row, snap)) return;
     auto labels = labels_of(row, state, snap.zones[z].name, snap, ctx);
     out.sample(name, std::span<const label>(labels.data(), label_count), value);
@@ -36,7 +37,8 @@ void render_energy(exposition_writer& out, const snapshot& snap, const workload_
       emit(joules, table.terminated[i], "terminated", z, table.terminated_energy_uj[i * zones + z] * uj_to_joules);
   out.family(watts, "Power consumption of cpu at " + std::string(level) + " level in watts", metric_type::gauge);
   for (std::size_t i = 0; i < table.running.size(); ++i)
-    for (std::size_t z = 0; z < zones; ++z) emit(watts, table.running[i], "running", z, table.running_watts[i * zones + z]);
+    for (std::size_t z = 0; z < zones; ++z)
+      emit(watts, table.running[i], "running", z, table.running_watts[i * zones + z]);
   for (const auto& row : table.terminated)
     for (std::size_t z = 0; z < zones; ++z) emit(watts, row, "terminated", z, 0.0);
 }
@@ -57,8 +59,13 @@ container_names names_of(const workload_row& row, const snapshot& snap) {
 std::array<label, 7> container_labels(const workload_row& row, std::string_view state, std::string_view zone,
                                       const snapshot& snap, const render_context& ctx) {
   auto names = names_of(row, snap);
-  return {{{"container_id", row.id()}, {"container_name", names.name}, {"runtime", row.info->runtime},
-           {"state", state}, {"zone", zone}, {"pod_id", names.pod_id}, {"node_name", ctx.node_name}}};
+  return {{{"container_id", row.id()},
+           {"container_name", names.name},
+           {"runtime", row.info->runtime},
+           {"state", state},
+           {"zone", zone},
+           {"pod_id", names.pod_id},
+           {"node_name", ctx.node_name}}};
 }
 
 /// Pods are exported once their name is known (kube.enabled and the pod listed): their
@@ -66,17 +73,27 @@ std::array<label, 7> container_labels(const workload_row& row, std::string_view 
 std::array<label, 7> pod_labels(const workload_row& row, std::string_view state, std::string_view zone,
                                 const snapshot& snap, const render_context& ctx) {
   const pod_ref* ref = snap.kube ? snap.kube->pod(row.id()) : nullptr;
-  return {{{"pod_id", row.id()}, {"pod_name", ref->pod_name}, {"pod_namespace", ref->pod_namespace},
-           {"state", state}, {"zone", zone}, {"node_name", ctx.node_name}, {}}};
+  return {{{"pod_id", row.id()},
+           {"pod_name", ref->pod_name},
+           {"pod_namespace", ref->pod_namespace},
+           {"state", state},
+           {"zone", zone},
+           {"node_name", ctx.node_name},
+           {}}};
 }
 
 bool named_pod(const workload_row& row, const snapshot& snap) { return snap.kube && snap.kube->pod(row.id()); }
 
-std::array<label, 7> vm_labels(const workload_row& row, std::string_view state, std::string_view zone,
-                               const snapshot&, const render_context& ctx) {
+std::array<label, 7> vm_labels(const workload_row& row, std::string_view state, std::string_view zone, const snapshot&,
+                               const render_context& ctx) {
   const auto& info = *row.info;
-  return {{{"vm_id", row.id()}, {"vm_name", info.vm_name}, {"hypervisor", info.hypervisor}, {"state", state},
-           {"zone", zone}, {"node_name", ctx.node_name}, {}}};
+  return {{{"vm_id", row.id()},
+           {"vm_name", info.vm_name},
+           {"hypervisor", info.hypervisor},
+           {"state", state},
+           {"zone", zone},
+           {"node_name", ctx.node_name},
+           {}}};
 }
 
 }  // namespace
@@ -88,8 +105,12 @@ void render_containers(exposition_writer& out, const snapshot& snap, const rende
   auto seconds = [&](const workload_row& row, std::string_view state) {
     auto names = names_of(row, snap);
     out.sample("kepler_container_cpu_seconds_total",
-               {{"container_id", row.id()}, {"container_name", names.name}, {"runtime", row.info->runtime},
-                {"state", state}, {"pod_id", names.pod_id}, {"node_name", ctx.node_name}},
+               {{"container_id", row.id()},
+                {"container_name", names.name},
+                {"runtime", row.info->runtime},
+                {"state", state},
+                {"pod_id", names.pod_id},
+                {"node_name", ctx.node_name}},
                static_cast<double>(row.cpu_ns) / 1e9);
   };
   for (const auto& row : snap.containers.running) seconds(row, "running");

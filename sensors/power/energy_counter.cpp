@@ -35,14 +35,12 @@ std::string_view to_string(reading_verdict verdict) {
 }
 
 judged_delta judge_delta(raw_sample before, raw_sample after, const counter_limits& limits) {
-  if (limits.max_energy_uj != 0 && after.raw_uj > limits.max_energy_uj)
-    return {reading_verdict::out_of_range, 0};
+  if (limits.max_energy_uj != 0 && after.raw_uj > limits.max_energy_uj) return {reading_verdict::out_of_range, 0};
   const bool rose = after.raw_uj >= before.raw_uj;
   if (!rose && (limits.max_energy_uj == 0 || before.raw_uj > limits.max_energy_uj))
     return {reading_verdict::reset, 0};  // a drop that no known range explains
   uint64_t delta = wrapped_delta_uj(before.raw_uj, after.raw_uj, limits.max_energy_uj);
-  if (within_power(delta, after.mono_ns - before.mono_ns, limits.max_watts))
-    return {reading_verdict::accepted, delta};
+  if (within_power(delta, after.mono_ns - before.mono_ns, limits.max_watts)) return {reading_verdict::accepted, delta};
   // A wrap that would need more than the plausible power is a reset; a rise, a jump.
   return {rose ? reading_verdict::implausible : reading_verdict::reset, 0};
 }
@@ -56,8 +54,7 @@ void energy_counter::accept(raw_sample sample, uint64_t delta_uj) {
 energy_counter::step energy_counter::update(uint64_t raw_uj, int64_t mono_ns) {
   const raw_sample sample{raw_uj, mono_ns};
   if (!has_reading_) {
-    if (limits_.max_energy_uj != 0 && raw_uj > limits_.max_energy_uj)
-      return {reading_verdict::out_of_range, 0};
+    if (limits_.max_energy_uj != 0 && raw_uj > limits_.max_energy_uj) return {reading_verdict::out_of_range, 0};
     has_reading_ = true;
     accept(sample, 0);
     return {};

@@ -17,8 +17,7 @@ double fake_zone_scale(const std::string& zone_name) {
   return 0.5;
 }
 
-fake_zone::fake_zone(std::string name, fake_meter_model model, std::string procfs_root,
-                     clock_fn now)
+fake_zone::fake_zone(std::string name, fake_meter_model model, std::string procfs_root, clock_fn now)
     : name_(std::move(name)),
       model_(model),
       procfs_root_(std::move(procfs_root)),
@@ -41,8 +40,7 @@ result<uint64_t> fake_zone::read_energy_uj() {
   if (started_) {
     // Power over the window since the last read, from the same window's CPU usage.
     const double usage = usage_ratio(last_cpu_, cpu.value());
-    const double watts =
-        scale_ * (model_.idle_watts + (model_.max_watts - model_.idle_watts) * usage);
+    const double watts = scale_ * (model_.idle_watts + (model_.max_watts - model_.idle_watts) * usage);
     const auto elapsed_ns = std::max<int64_t>(0, (now - last_time_).count());
     energy_uj_ += watts * static_cast<double>(elapsed_ns) / 1000.0;  // W × ns = 1e-3 µJ
   }

@@ -7,8 +7,8 @@
 #include <functional>
 #include <string>
 
-#include "sensors/proc/procfs.hpp"
 #include "base/result.hpp"
+#include "sensors/proc/procfs.hpp"
 
 namespace kepler {
 

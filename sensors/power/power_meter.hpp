@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "sensors/power/physical_zone.hpp"
-#include "config/config.hpp"
 #include "base/log_note.hpp"
 #include "base/result.hpp"
+#include "config/config.hpp"
+#include "sensors/power/physical_zone.hpp"
 
 namespace kepler {
 

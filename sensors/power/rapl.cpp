@@ -15,8 +15,8 @@
 #include <system_error>
 #include <utility>
 
-#include "sensors/proc/procfs.hpp"
 #include "base/text.hpp"
+#include "sensors/proc/procfs.hpp"
 
 namespace kepler {
 
@@ -32,9 +32,7 @@ struct candidate {
 
 /// Zone directories are `<control type>:<id>[:<id>]`; the control-type directories
 /// themselves (`intel-rapl`, `intel-rapl-mmio`) carry no colon and no `name`.
-bool is_control_dir(std::string_view dir_name) {
-  return dir_name.find(':') == std::string_view::npos;
-}
+bool is_control_dir(std::string_view dir_name) { return dir_name.find(':') == std::string_view::npos; }
 
 /// The MSR-backed `intel-rapl:` zones are preferred over their `intel-rapl-mmio:` twins.
 bool is_standard_zone(const candidate& c) { return c.dir_name.starts_with("intel-rapl:"); }
@@ -56,8 +54,7 @@ std::vector<candidate> list_flat(const fs::path& root, std::vector<std::string>&
     found.push_back({it->path().string(), it->path().filename().string()});
   }
   if (ec) warnings.push_back("unable to list " + root.string() + ": " + ec.message());
-  std::sort(found.begin(), found.end(),
-            [](const candidate& a, const candidate& b) { return a.dir_name < b.dir_name; });
+  std::sort(found.begin(), found.end(), [](const candidate& a, const candidate& b) { return a.dir_name < b.dir_name; });
   return found;
 }
 
@@ -81,8 +78,7 @@ std::vector<candidate> list_nested(const fs::path& root, std::vector<std::string
     found.push_back({it->path().string(), std::move(name)});
   }
   if (ec) warnings.push_back("unable to list " + root.string() + ": " + ec.message());
-  std::sort(found.begin(), found.end(),
-            [](const candidate& a, const candidate& b) { return a.path < b.path; });
+  std::sort(found.begin(), found.end(), [](const candidate& a, const candidate& b) { return a.path < b.path; });
   return found;
 }
 
@@ -99,7 +95,7 @@ bool split_indexed_name(std::string_view name, std::string_view& base, int& inde
 }
 
 bool file_exists(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
 }
 
@@ -107,8 +103,7 @@ bool file_exists(const std::string& path) {
 /// unless it is a control-type directory) when the entry is not a usable zone. `energy_uj`
 /// is only checked for presence: it is root-only on current kernels, and reading it is the
 /// sampler's job.
-bool read_zone_files(const candidate& c, std::string& name, uint64_t& max_uj,
-                     std::vector<std::string>& warnings) {
+bool read_zone_files(const candidate& c, std::string& name, uint64_t& max_uj, std::vector<std::string>& warnings) {
   auto name_text = read_text_file(c.path + "/name");
   name = name_text ? std::string(trim_space(name_text.value())) : std::string();
   if (name.empty()) {
@@ -129,8 +124,7 @@ bool read_zone_files(const candidate& c, std::string& name, uint64_t& max_uj,
   }
   const auto max_value = trim_space(max_text.value());
   if (!parse_decimal(max_value, max_uj)) {
-    warnings.push_back("skipping RAPL zone " + c.path + ": invalid " + max_path + ": '" +
-                       std::string(max_value) + "'");
+    warnings.push_back("skipping RAPL zone " + c.path + ": invalid " + max_path + ": '" + std::string(max_value) + "'");
     return false;
   }
   return true;
@@ -138,8 +132,7 @@ bool read_zone_files(const candidate& c, std::string& name, uint64_t& max_uj,
 
 }  // namespace
 
-rapl_discovery discover_rapl_zones(const std::string& sysfs_root,
-                                   const std::vector<std::string>& zone_filter) {
+rapl_discovery discover_rapl_zones(const std::string& sysfs_root, const std::vector<std::string>& zone_filter) {
   rapl_discovery out;
   const fs::path class_root = fs::path(sysfs_root) / "class" / "powercap";
   const fs::path device_root = fs::path(sysfs_root) / "devices" / "virtual" / "powercap";
@@ -150,8 +143,8 @@ rapl_discovery discover_rapl_zones(const std::string& sysfs_root,
   } else if (fs::is_directory(device_root, ec)) {
     candidates = list_nested(device_root, out.warnings);
   } else {
-    out.warnings.push_back("no powercap tree: neither " + class_root.string() + " nor " +
-                           device_root.string() + " exists");
+    out.warnings.push_back("no powercap tree: neither " + class_root.string() + " nor " + device_root.string() +
+                           " exists");
     return out;
   }
 
@@ -179,8 +172,8 @@ rapl_discovery discover_rapl_zones(const std::string& sysfs_root,
     auto& [kept, kept_standard] = it->second;
     if (kept_standard) {
       if (standard)
-        out.warnings.push_back("skipping RAPL zone " + c.path + ": " + zone.name + "-" +
-                               std::to_string(index) + " is already provided by " + kept.path);
+        out.warnings.push_back("skipping RAPL zone " + c.path + ": " + zone.name + "-" + std::to_string(index) +
+                               " is already provided by " + kept.path);
       continue;
     }
     it->second = {std::move(zone), standard};
@@ -191,8 +184,7 @@ rapl_discovery discover_rapl_zones(const std::string& sysfs_root,
     if (auto trimmed = trim_space(name); !trimmed.empty()) allowed.insert(lower(trimmed));
   }
   for (auto& [key, entry] : by_key) {  // map order: by name, then index
-    if (allowed.empty() || allowed.contains(lower(entry.first.name)))
-      out.zones.push_back(std::move(entry.first));
+    if (allowed.empty() || allowed.contains(lower(entry.first.name))) out.zones.push_back(std::move(entry.first));
   }
   if (out.zones.empty() && !by_key.empty()) {
     std::string list;
@@ -206,8 +198,7 @@ result<uint64_t> read_energy_uj(const std::string& zone_path) {
   // Read every interval for every zone: build the path and read on the stack.
   static constexpr char file_name[] = "/energy_uj";
   char path[PATH_MAX];
-  if (zone_path.size() + sizeof file_name > sizeof path)
-    return make_error("zone path too long: " + zone_path);
+  if (zone_path.size() + sizeof file_name > sizeof path) return make_error("zone path too long: " + zone_path);
   std::memcpy(path, zone_path.data(), zone_path.size());
   std::memcpy(path + zone_path.size(), file_name, sizeof file_name);
 
@@ -221,15 +212,13 @@ result<uint64_t> read_energy_uj(const std::string& zone_path) {
   const int err = errno;
   ::close(fd);
   if (n < 0) return make_error(std::string("unable to read ") + path + ": " + errno_text(err));
-  if (static_cast<std::size_t>(n) == sizeof buf)
-    return make_error(std::string("energy counter too long in ") + path);
+  if (static_cast<std::size_t>(n) == sizeof buf) return make_error(std::string("energy counter too long in ") + path);
 
   const auto text = trim_space(std::string_view(buf, static_cast<std::size_t>(n)));
   if (text.empty()) return make_error(std::string("empty energy counter in ") + path);
   uint64_t value = 0;
   if (!parse_decimal(text, value))
-    return make_error(std::string("invalid energy counter in ") + path + ": '" +
-                      std::string(text) + "'");
+    return make_error(std::string("invalid energy counter in ") + path + ": '" + std::string(text) + "'");
   return value;
 }
 

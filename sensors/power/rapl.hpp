@@ -27,8 +27,7 @@ struct rapl_discovery {
 /// `<sysfs_root>/devices/virtual/powercap`, searched recursively), keeps the standard
 /// `intel-rapl:` zone over an `intel-rapl-mmio:` duplicate, and applies the
 /// case-insensitive zone filter (empty = all). Broken entries are skipped with a warning.
-rapl_discovery discover_rapl_zones(const std::string& sysfs_root,
-                                   const std::vector<std::string>& zone_filter);
+rapl_discovery discover_rapl_zones(const std::string& sysfs_root, const std::vector<std::string>& zone_filter);
 
 /// Reads `<zone_path>/energy_uj` (a decimal counter in microjoules).
 result<uint64_t> read_energy_uj(const std::string& zone_path);

@@ -62,8 +62,7 @@ struct path_match {
   bool found() const { return start != npos; }
 };
 
-void consider(path_match& best, std::size_t start, std::size_t id_pos, std::string_view id,
-              std::string_view runtime) {
+void consider(path_match& best, std::size_t start, std::size_t id_pos, std::string_view id, std::string_view runtime) {
   if (!best.found() || start > best.start) best = {start, id_pos, id, runtime};
 }
 
@@ -90,9 +89,7 @@ std::size_t kubepods_at(std::string_view s, std::size_t pos) {
 bool is_relative(std::string_view s) { return s == "/.." || s.starts_with("/../"); }
 
 /// Segments after which a relative path's `pod<uid>` is a kubepods pod (the prefix was cut).
-bool pod_parent_in_relative(std::string_view seg) {
-  return seg == ".." || seg == "besteffort" || seg == "burstable";
-}
+bool pod_parent_in_relative(std::string_view seg) { return seg == ".." || seg == "besteffort" || seg == "burstable"; }
 
 /// `cri-containerd[-:]<64hex>` right after a `/` or `:` at i (the systemd colon form uses `:`).
 void cri_containerd_at(path_match& best, std::string_view s, std::size_t i) {
@@ -124,18 +121,16 @@ path_match match_container(std::string_view s) {
     prev_slash = i;
     switch (i + 1 < s.size() ? s[i + 1] : '\0') {
       case 'd':
-        if (has_at(s, i + 1, "docker") && i + 7 < s.size() && (s[i + 7] == '-' || s[i + 7] == '/') &&
-            id64_at(s, i + 8))
+        if (has_at(s, i + 1, "docker") && i + 7 < s.size() && (s[i + 7] == '-' || s[i + 7] == '/') && id64_at(s, i + 8))
           consider(best, i, i + 8, s.substr(i + 8, id_len), "docker");
         break;
       case 'c':
-        if (has_at(s, i + 1, "containerd") && i + 11 < s.size() &&
-            (s[i + 11] == '-' || s[i + 11] == '/') && id64_at(s, i + 12))
+        if (has_at(s, i + 1, "containerd") && i + 11 < s.size() && (s[i + 11] == '-' || s[i + 11] == '/') &&
+            id64_at(s, i + 12))
           consider(best, i, i + 12, s.substr(i + 12, id_len), "containerd");
         else if (has_at(s, i + 1, "crio-") && id64_at(s, i + 6))
           consider(best, i, i + 6, s.substr(i + 6, id_len), "crio");
-        else
-          cri_containerd_at(best, s, i);
+        else cri_containerd_at(best, s, i);
         break;
       case 'l':
         if (has_at(s, i + 1, "libpod-payload-")) {
@@ -157,8 +152,7 @@ path_match match_container(std::string_view s) {
             consider(best, i, id, s.substr(id, id_len), "kubernetes");
         }
         break;
-      default:
-        break;
+      default: break;
     }
   }
   return best;
@@ -227,9 +221,7 @@ container_identity materialise(std::string_view path, const path_match& m) {
 
 }  // namespace
 
-container_identity parse_cgroup_path(std::string_view path) {
-  return materialise(path, match_container(path));
-}
+container_identity parse_cgroup_path(std::string_view path) { return materialise(path, match_container(path)); }
 
 container_identity parse_cgroup_file(std::string_view content) {
   path_match best;
@@ -253,8 +245,7 @@ container_identity parse_cgroup_file(std::string_view content) {
       best = m;
       best_path = path;
     }
-    if (!best.found() && first_pod_path.empty() && !find_pod_token(path, path.size()).empty())
-      first_pod_path = path;
+    if (!best.found() && first_pod_path.empty() && !find_pod_token(path, path.size()).empty()) first_pod_path = path;
   }
   if (best.found()) return materialise(best_path, best);
   return materialise(first_pod_path, best);

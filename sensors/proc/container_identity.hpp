@@ -11,8 +11,8 @@ namespace kepler {
 struct container_identity {
   std::string id;       ///< container id as it appears in the path (64 hex for the usual runtimes)
   std::string runtime;  ///< docker, containerd, crio, podman, or kubernetes (cgroupfs kubepods paths)
-  std::string pod_uid;  ///< from kubepods paths, dashed form (systemd `_` restored to `-`); 32-hex static-pod hashes kept as-is
-                        ///< (also set for a pod-level cgroup that names no container, with `id` empty)
+  std::string pod_uid;  ///< from kubepods paths, dashed form (systemd `_` restored to `-`); 32-hex static-pod hashes
+                        ///< kept as-is (also set for a pod-level cgroup that names no container, with `id` empty)
 
   /// Whether the path named a container at all.
   bool is_container() const { return !id.empty(); }

@@ -18,7 +18,6 @@ namespace kepler {
 
 namespace {
 
-
 constexpr uint64_t ns_per_second = 1'000'000'000;
 
 /// Kept files closed at once when an open fails with EMFILE or ENFILE.
@@ -97,15 +96,13 @@ process_scanner::process_scanner(std::string procfs_root)
 process_scanner::process_scanner(std::string procfs_root, std::size_t max_open_files)
     : procfs_root_(std::move(procfs_root)),
       ticks_per_second_(static_cast<uint64_t>(clock_ticks_per_second())),
-      ns_per_tick_(ns_per_second % ticks_per_second_ == 0 ? ns_per_second / ticks_per_second_
-                                                          : 0),
+      ns_per_tick_(ns_per_second % ticks_per_second_ == 0 ? ns_per_second / ticks_per_second_ : 0),
       max_open_files_(max_open_files) {}
 
 uint64_t process_scanner::ticks_to_ns(uint64_t ticks) const {
   if (ns_per_tick_ != 0) return ticks * ns_per_tick_;
   // Exact without overflowing: whole seconds first, then the remaining ticks.
-  return (ticks / ticks_per_second_) * ns_per_second +
-         (ticks % ticks_per_second_) * ns_per_second / ticks_per_second_;
+  return (ticks / ticks_per_second_) * ns_per_second + (ticks % ticks_per_second_) * ns_per_second / ticks_per_second_;
 }
 
 result<process_table> process_scanner::scan() {
@@ -173,8 +170,7 @@ bool process_scanner::read_kept(scan_pass& pass, int32_t pid, cache_entry& entry
   return true;
 }
 
-void process_scanner::read_fresh(scan_pass& pass, int32_t pid, const char* pid_name,
-                                 std::size_t pid_len) {
+void process_scanner::read_fresh(scan_pass& pass, int32_t pid, const char* pid_name, std::size_t pid_len) {
   process_table& table = pass.table;
   const char* stat_path = pid_path(pass.rel, pid_name, pid_len, "stat");
   int err = 0;

@@ -8,10 +8,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/result.hpp"
 #include "sensors/proc/kept_file.hpp"
 #include "sensors/proc/process_table.hpp"
 #include "sensors/proc/procfs.hpp"
-#include "base/result.hpp"
 
 namespace kepler {
 

@@ -46,8 +46,7 @@ std::string_view next_token(std::string_view& rest) {
 std::string excerpt(std::string_view text) {
   constexpr std::size_t max_chars = 60;
   text = trim_space(text);
-  return text.size() <= max_chars ? std::string(text)
-                                  : std::string(text.substr(0, max_chars)) + "...";
+  return text.size() <= max_chars ? std::string(text) : std::string(text.substr(0, max_chars)) + "...";
 }
 
 }  // namespace
@@ -69,18 +68,16 @@ result<cpu_times> parse_proc_stat(std::string_view text) {
   if (!found) return make_error("no aggregate \"cpu \" line in /proc/stat");
 
   cpu_times t;
-  uint64_t* const columns[] = {&t.user,    &t.nice,  &t.system, &t.idle,  &t.iowait,
-                               &t.irq,     &t.softirq, &t.steal, &t.guest, &t.guest_nice};
+  uint64_t* const columns[] = {&t.user, &t.nice,    &t.system, &t.idle,  &t.iowait,
+                               &t.irq,  &t.softirq, &t.steal,  &t.guest, &t.guest_nice};
   std::size_t count = 0;
-  for (auto token = next_token(cpu_line); !token.empty() && count < std::size(columns);
-       token = next_token(cpu_line)) {
+  for (auto token = next_token(cpu_line); !token.empty() && count < std::size(columns); token = next_token(cpu_line)) {
     if (!parse_decimal(token, *columns[count]))
       return make_error("invalid column in /proc/stat cpu line: '" + excerpt(token) + "'");
     ++count;
   }
   // Kernels before 2.6 had 4 columns; iowait, irq, ... were appended over time.
-  if (count < 4)
-    return make_error("too few columns in /proc/stat cpu line (" + std::to_string(count) + ")");
+  if (count < 4) return make_error("too few columns in /proc/stat cpu line (" + std::to_string(count) + ")");
   return t;
 }
 
@@ -96,8 +93,7 @@ result<uint64_t> parse_boot_time(std::string_view text) {
   });
   if (!found) return make_error("no btime line in /proc/stat");
   uint64_t seconds = 0;
-  if (!parse_decimal(value, seconds))
-    return make_error("invalid btime in /proc/stat: '" + excerpt(value) + "'");
+  if (!parse_decimal(value, seconds)) return make_error("invalid btime in /proc/stat: '" + excerpt(value) + "'");
   return seconds;
 }
 
@@ -106,8 +102,7 @@ double usage_ratio(const cpu_times& previous, const cpu_times& current) {
   const uint64_t prev_busy = previous.busy(), cur_busy = current.busy();
   // Counters that went backwards mean a different host or a reset: no usable window.
   if (cur_total <= prev_total || cur_busy < prev_busy) return 0.0;
-  const double ratio = static_cast<double>(cur_busy - prev_busy) /
-                       static_cast<double>(cur_total - prev_total);
+  const double ratio = static_cast<double>(cur_busy - prev_busy) / static_cast<double>(cur_total - prev_total);
   // iowait may decrease on some kernels, which can push the ratio above 1.
   return std::clamp(ratio, 0.0, 1.0);
 }
@@ -155,13 +150,10 @@ result<pid_stat> parse_pid_stat(std::string_view text) {
       default: break;
     }
   }
-  if (!ok)
-    return make_error("malformed pid stat, bad field " + std::to_string(field) + ": '" +
-                      excerpt(text) + "'");
+  if (!ok) return make_error("malformed pid stat, bad field " + std::to_string(field) + ": '" + excerpt(text) + "'");
   s.field_count = field;
   if (field < 24)  // everything Kepler needs is at or before rss (field 24)
-    return make_error("truncated pid stat (" + std::to_string(field) + " fields): '" +
-                      excerpt(text) + "'");
+    return make_error("truncated pid stat (" + std::to_string(field) + " fields): '" + excerpt(text) + "'");
   return s;
 }
 

@@ -14,8 +14,8 @@ namespace kepler {
 
 /// The aggregate `cpu` line of /proc/stat, in USER_HZ ticks.
 struct cpu_times {
-  uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0,
-           steal = 0, guest = 0, guest_nice = 0;
+  uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0, guest = 0,
+           guest_nice = 0;
   /// user + nice + system + irq + softirq + steal (guest is already inside user).
   uint64_t busy() const;
   /// busy() + idle + iowait.
@@ -39,7 +39,7 @@ struct pid_stat {
   int32_t ppid = 0;
   uint64_t utime = 0, stime = 0;  ///< ticks
   int64_t num_threads = 0;
-  uint64_t starttime = 0;         ///< ticks since boot
+  uint64_t starttime = 0;  ///< ticks since boot
   int64_t rss_pages = 0;
   int32_t processor = 0;
   std::size_t field_count = 0;

@@ -7,8 +7,8 @@
 #include <cstring>
 #include <string_view>
 
-#include "sensors/proc/procfs.hpp"
 #include "base/text.hpp"
+#include "sensors/proc/procfs.hpp"
 
 namespace kepler {
 
@@ -51,11 +51,9 @@ result<self_stats> read_self_stats(const std::string& procfs_root) {
   const pid_stat& s = stat.value();
   self_stats out;
   out.cpu_seconds = static_cast<double>(s.utime + s.stime) / hz;
-  out.resident_bytes =
-      s.rss_pages > 0 ? static_cast<uint64_t>(s.rss_pages) * static_cast<uint64_t>(page_size) : 0;
+  out.resident_bytes = s.rss_pages > 0 ? static_cast<uint64_t>(s.rss_pages) * static_cast<uint64_t>(page_size) : 0;
   out.open_fds = fds.value();
-  out.start_time_seconds =
-      static_cast<double>(boot_time.value()) + static_cast<double>(s.starttime) / hz;
+  out.start_time_seconds = static_cast<double>(boot_time.value()) + static_cast<double>(s.starttime) / hz;
   return out;
 }
 

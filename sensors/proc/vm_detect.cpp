@@ -49,16 +49,14 @@ family classify(std::string_view exe) {
   const auto base = exe.substr(slash + 1);
   if (dir.ends_with("bin")) {
     constexpr std::string_view qemu_system = "qemu-system-";
-    if (base.starts_with(qemu_system) && base.size() > qemu_system.size() &&
-        is_word(base[qemu_system.size()]))
+    if (base.starts_with(qemu_system) && base.size() > qemu_system.size() && is_word(base[qemu_system.size()]))
       return family::qemu;
     if (base == "kvm") return family::qemu;  // Proxmox
     if (base.starts_with("vmware-vmx")) return family::vmware;
   }
   if (dir.ends_with("libexec") && base.starts_with("qemu-kvm")) return family::qemu;  // RHEL
   if (ends_with_icase(dir, "virtualbox") &&
-      (base.starts_with("VBoxHeadless") || base.starts_with("VBoxSDL") ||
-       base.starts_with("VirtualBoxVM")))
+      (base.starts_with("VBoxHeadless") || base.starts_with("VBoxSDL") || base.starts_with("VirtualBoxVM")))
     return family::virtualbox;
   return family::none;
 }
@@ -162,12 +160,9 @@ std::optional<vm_identity> detect_vm(const std::vector<std::string>& cmdline) {
       vm.name = vmx_name(cmdline);
       explicit_id = vm.name;
       break;
-    case family::none:
-      break;
+    case family::none: break;
   }
-  vm.id = !explicit_id.empty() ? std::string(explicit_id)
-          : !vm.name.empty()   ? vm.name
-                               : generated_vm_id(cmdline);
+  vm.id = !explicit_id.empty() ? std::string(explicit_id) : !vm.name.empty() ? vm.name : generated_vm_id(cmdline);
   // substr clamps, so ids shorter than 8 (a Xen domid) are used whole; v0.11.0 panicked.
   if (vm.name.empty()) vm.name = vm.hypervisor + "-" + vm.id.substr(0, 8);
   return vm;

@@ -33,7 +33,7 @@ TEST_CASE("a counter that wraps several times between requests is counted once p
     return now;
   };
   auto sampler = fix.system().spawn(energy_sampler, config);
-  fix.run();             // the baseline read: 0
+  fix.run();                                       // the baseline read: 0
   for (int i = 0; i < 4; ++i) fix.advance(100ms);  // four polls: 600, 200, 800, 400
   auto handle = fix.self()->request(sampler, caf::infinite, caf::get_atom_v);
   fix.run();

@@ -19,13 +19,17 @@ namespace {
 struct counting_source_state {
   uint64_t total_uj = 0;
 };
-energy_source_actor::behavior_type counting_source(
-    energy_source_actor::stateful_pointer<counting_source_state> self) {
+energy_source_actor::behavior_type counting_source(energy_source_actor::stateful_pointer<counting_source_state> self) {
   return {[=](caf::get_atom) {
     self->state.total_uj += 1'000'000;
-    return energy_reading{"/p0", self->state.total_uj, self->state.total_uj, 0, 1,
-                          std::chrono::duration_cast<std::chrono::nanoseconds>(
-                              self->clock().now().time_since_epoch()).count(), 0};
+    return energy_reading{
+        "/p0",
+        self->state.total_uj,
+        self->state.total_uj,
+        0,
+        1,
+        std::chrono::duration_cast<std::chrono::nanoseconds>(self->clock().now().time_since_epoch()).count(),
+        0};
   }};
 }
 
@@ -33,8 +37,7 @@ energy_source_actor::behavior_type counting_source(
 struct silent_source_state {
   std::vector<caf::typed_response_promise<energy_reading>> pending;
 };
-energy_source_actor::behavior_type silent_source(
-    energy_source_actor::stateful_pointer<silent_source_state> self) {
+energy_source_actor::behavior_type silent_source(energy_source_actor::stateful_pointer<silent_source_state> self) {
   return {[=](caf::get_atom) -> caf::result<energy_reading> {
     self->state.pending.push_back(self->make_response_promise<energy_reading>());
     return self->state.pending.back();
@@ -142,12 +145,12 @@ TEST_CASE("an engine that crashes is restarted on its books and its counters nev
   };
   auto supervisor = sys.spawn(engine_supervisor, config);
 
-  fix.run();            // round 1 at 0 s: the baseline
-  fix.advance(1s);      // round 2: 1 J
+  fix.run();        // round 1 at 0 s: the baseline
+  fix.advance(1s);  // round 2: 1 J
   REQUIRE(received(sink).size() == 2);
-  fix.advance(1s);      // round 3 throws: the engine dies, no snapshot
+  fix.advance(1s);  // round 3 throws: the engine dies, no snapshot
   CHECK(received(sink).size() == 2);
-  fix.advance(200ms);   // restarted after ~100 ms; its first round runs at once
+  fix.advance(200ms);  // restarted after ~100 ms; its first round runs at once
   fix.advance(1s);
   REQUIRE(received(sink).size() == 4);
 
@@ -173,9 +176,9 @@ TEST_CASE("rejected bridges across a sampler restart are counted with the zone's
   auto sink = sys.spawn(collecting_sink);
   // Generation 1 at 900 J, then a restarted sampler (generation 2) reading 10 J of a 1,000 J
   // range 1 s later: a 110 J wrap, beyond 50 W.
-  auto readings = std::make_shared<std::vector<energy_reading>>(std::vector<energy_reading>{
-      {"/p0", 900'000'000, 0, 1'000'000'000, 1, 0, 0},
-      {"/p0", 10'000'000, 0, 1'000'000'000, 2, 1'000'000'000, 0}});
+  auto readings = std::make_shared<std::vector<energy_reading>>(
+      std::vector<energy_reading>{{"/p0", 900'000'000, 0, 1'000'000'000, 1, 0, 0},
+                                  {"/p0", 10'000'000, 0, 1'000'000'000, 2, 1'000'000'000, 0}});
   auto source = sys.spawn([readings](energy_source_actor::pointer) -> energy_source_actor::behavior_type {
     return {[readings](caf::get_atom) {
       auto next = readings->front();
@@ -233,8 +236,8 @@ TEST_CASE("a slow engine runs rounds back to back and its mailbox stays bounded"
 
   REQUIRE(received(sink).size() >= 10);
   for (const auto& snap : received(sink)) {
-    auto engine_depth = std::find_if(snap->actors.begin(), snap->actors.end(),
-                                     [](auto& a) { return a.actor == "engine"; });
+    auto engine_depth =
+        std::find_if(snap->actors.begin(), snap->actors.end(), [](auto& a) { return a.actor == "engine"; });
     REQUIRE(engine_depth != snap->actors.end());
     // At most one tick and the last round's deadlines (one per request) wait: no backlog.
     CHECK(engine_depth->mailbox_depth <= 1 + 2);

@@ -58,8 +58,7 @@ fake_server_options tls_server() {
 pod_update next_update(caf::scoped_actor& self, caf::timespan timeout = 5s) {
   pod_update received;
   bool got = false;
-  self->receive([&](pod_update& update) { received = std::move(update), got = true; },
-                caf::after(timeout) >> [] {});
+  self->receive([&](pod_update& update) { received = std::move(update), got = true; }, caf::after(timeout) >> [] {});
   REQUIRE(got);
   return received;
 }
@@ -99,7 +98,8 @@ TEST_CASE("apiserver mode lists, then follows the watch stream into new pod inde
   fake_kube_server server(tls_server());
   server.require_token("sa-token");
   server.on("/api/v1/pods",
-            fake_response::json(R"({"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"100"},"items":[]})"));
+            fake_response::json(
+                R"({"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"100"},"items":[]})"));
   server.on_watch("/api/v1/pods", fake_response::watch(fixture_lines("apiserver_watch_pods_k8s1.2_docker_raw.jsonl")));
   service_account account("sa-token");
 
@@ -156,7 +156,7 @@ TEST_CASE("kubelet mode keeps the last pod list through a failure, counts it, an
   auto config = kubelet_watcher(server, account, caf);
   config.settings.poll_interval = 10s;
   stopped_at_end watcher{caf, caf.system().spawn(pod_watcher, config)};
-  caf.run();  // its start and first poll
+  caf.run();                // its start and first poll
   next_update(caf.self());  // down until the first sync
   auto synced = next_update(caf.self());
   REQUIRE(synced.index);

@@ -15,13 +15,11 @@ using namespace std::chrono_literals;
 namespace {
 
 /// Asks `target` for a reading and returns it, or the error text.
-std::variant<energy_reading, std::string> ask(testing::caf_fixture& fix,
-                                              const energy_source_actor& target) {
+std::variant<energy_reading, std::string> ask(testing::caf_fixture& fix, const energy_source_actor& target) {
   std::variant<energy_reading, std::string> answer = std::string("no answer");
   auto handle = fix.self()->request(target, caf::infinite, caf::get_atom_v);
   fix.run();
-  handle.receive([&](energy_reading& r) { answer = r; },
-                 [&](caf::error& e) { answer = describe(e); });
+  handle.receive([&](energy_reading& r) { answer = r; }, [&](caf::error& e) { answer = describe(e); });
   return answer;
 }
 
@@ -70,8 +68,8 @@ TEST_CASE("a sampler that throws is restarted with backoff and answers again") {
   REQUIRE(std::holds_alternative<energy_reading>(back));
   CHECK(std::get<energy_reading>(back).generation == 2);
   auto health = stats->read();
-  auto restarted = std::find_if(health.begin(), health.end(),
-                                [](auto& a) { return a.actor == "rapl_sampler:package-0"; });
+  auto restarted =
+      std::find_if(health.begin(), health.end(), [](auto& a) { return a.actor == "rapl_sampler:package-0"; });
   REQUIRE(restarted != health.end());
   CHECK(restarted->restarts == 1);
 
@@ -83,11 +81,12 @@ TEST_CASE("a second request while the first is unanswered is refused as busy") {
   supervisor_config<energy_reading> config;
   config.name = "slow";
   config.spawn_child = [](caf::local_actor* parent, uint64_t) {
-    return energy_source_actor{parent->spawn([](energy_source_actor::pointer self) -> energy_source_actor::behavior_type {
-      return {[=](caf::get_atom) -> caf::result<energy_reading> {
-        return self->make_response_promise<energy_reading>();  // never delivered: a hung read
-      }};
-    })};
+    return energy_source_actor{
+        parent->spawn([](energy_source_actor::pointer self) -> energy_source_actor::behavior_type {
+          return {[=](caf::get_atom) -> caf::result<energy_reading> {
+            return self->make_response_promise<energy_reading>();  // never delivered: a hung read
+          }};
+        })};
   };
   auto supervisor = fix.system().spawn(source_supervisor<energy_reading>, config);
   fix.run();

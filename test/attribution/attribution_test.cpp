@@ -51,8 +51,8 @@ energy_reading reading(uint64_t total_uj, int64_t mono_ns, uint64_t generation =
   return energy_reading{"/zone", total_uj, total_uj, 0, generation, mono_ns, 0};
 }
 
-round_input round(std::vector<std::optional<energy_reading>> readings,
-                  std::shared_ptr<const process_table> cpu, int64_t mono_ns) {
+round_input round(std::vector<std::optional<energy_reading>> readings, std::shared_ptr<const process_table> cpu,
+                  int64_t mono_ns) {
   return round_input{std::move(readings), std::move(cpu), 0, mono_ns};
 }
 
@@ -225,8 +225,7 @@ TEST_CASE("a process first seen late but started long ago starts from a baseline
 }
 
 TEST_CASE("sockets of one zone name are summed into one aggregated node zone") {
-  attribution math({{"package", 0, "/p0", 0}, {"package", 1, "/p1", 0}, {"dram", 0, "/d0", 0}},
-                   keep_everything());
+  attribution math({{"package", 0, "/p0", 0}, {"package", 1, "/p1", 0}, {"dram", 0, "/d0", 0}}, keep_everything());
   REQUIRE(math.node_zones().size() == 2);
   CHECK(math.node_zones()[0].path == "aggregated-package");
   CHECK(math.node_zones()[1].path == "/d0");
@@ -235,8 +234,7 @@ TEST_CASE("sockets of one zone name are summed into one aggregated node zone") {
   math.update(round({reading(0, 0), reading(0, 0), reading(0, 0)}, cpu.scan(), 0));
   cpu.run(100, 100, {{1, 1'000'000'000}});
   auto snap = math.update(
-      round({reading(3'000'000, second), reading(5'000'000, second), reading(1'000'000, second)},
-            cpu.scan(), second));
+      round({reading(3'000'000, second), reading(5'000'000, second), reading(1'000'000, second)}, cpu.scan(), second));
   CHECK(snap->zones[0].total_uj == 8'000'000);
   CHECK(snap->zones[1].total_uj == 1'000'000);
   REQUIRE(snap->sockets.size() == 3);
@@ -305,7 +303,8 @@ TEST_CASE("the books balance to the microjoule over many random intervals") {
   uint64_t package = 0, core = 0;
   for (int interval = 0; interval < 200; ++interval) {
     if (rng() % 3 == 0 || cpu.processes.empty()) cpu.add(next_pid++, cpu.uptime_ns / ns_per_tick, "w");
-    if (rng() % 4 == 0 && cpu.processes.size() > 1) cpu.processes.erase(cpu.processes.begin() + rng() % cpu.processes.size());
+    if (rng() % 4 == 0 && cpu.processes.size() > 1)
+      cpu.processes.erase(cpu.processes.begin() + rng() % cpu.processes.size());
     uint64_t busy = rng() % 400, idle = rng() % 400;
     std::vector<std::pair<int32_t, uint64_t>> used;
     for (const auto& p : cpu.processes) used.emplace_back(p.key.pid, rng() % (busy * ns_per_tick / 2 + 1));

@@ -11,8 +11,7 @@ namespace {
 
 std::shared_ptr<engine_books> two_zone_books(const std::shared_ptr<actor_stats>& stats = nullptr) {
   return new_engine_books({{"package", 0, "/p0", 0}, {"dram", 0, "/d0", 0}},
-                          {{"rapl", "package-0"}, {"rapl", "dram-0"}}, terminated_policy{-1, 0, 60'000'000'000},
-                          stats);
+                          {{"rapl", "package-0"}, {"rapl", "dram-0"}}, terminated_policy{-1, 0, 60'000'000'000}, stats);
 }
 
 cpu_sample sample_with(uint64_t skipped, uint64_t fallback_reads) {

@@ -36,9 +36,9 @@ std::string paired_pod_list(const std::string& table) {
 TEST_CASE("container ids read from the cgroups of the same node join to their pods; sandboxes do not",
           "[k8s][pod_index]") {
   int tables = 0, joined = 0, sandboxes = 0;
-  for (const char* name : {"cadvisor_ids_k8s1.16_docker_systemd.expected.tsv",
-                           "cadvisor_ids_k8s1.22_containerd_cgroupfs.expected.tsv",
-                           "cadvisor_ids_k8s1.31_containerd_cgroupfs.expected.tsv"}) {
+  for (const char* name :
+       {"cadvisor_ids_k8s1.16_docker_systemd.expected.tsv", "cadvisor_ids_k8s1.22_containerd_cgroupfs.expected.tsv",
+        "cadvisor_ids_k8s1.31_containerd_cgroupfs.expected.tsv"}) {
     ++tables;
     const auto table = cgroup_fixture(name);
     const pod_index index(fixture_pods(paired_pod_list(table)));

@@ -11,7 +11,7 @@ TEST_CASE("a kind is logged at most once per interval, with how many were held b
   CHECK(limiter.admit("request_timeout", 0) == 0u);  // the first of a kind goes through
   CHECK_FALSE(limiter.admit("request_timeout", 1 * s));
   CHECK_FALSE(limiter.admit("request_timeout", 59 * s));
-  CHECK(limiter.admit("evicted", 2 * s) == 0u);  // kinds are limited apart
+  CHECK(limiter.admit("evicted", 2 * s) == 0u);           // kinds are limited apart
   CHECK(limiter.admit("request_timeout", 60 * s) == 2u);  // a minute on: the two held back
   CHECK(limiter.admit("request_timeout", 200 * s) == 0u);
 }

@@ -20,7 +20,7 @@ TEST_CASE("parse_decimal takes the whole text or nothing") {
   CHECK_FALSE(parse_decimal("", value));
   CHECK_FALSE(parse_decimal("-1", value));
   CHECK_FALSE(parse_decimal("18446744073709551616", value));  // 2^64
-  CHECK(value == 262143328850u);  // untouched by the failures
+  CHECK(value == 262143328850u);                              // untouched by the failures
   int64_t negative = 0;
   CHECK(parse_decimal("-42", negative));
   CHECK(negative == -42);

@@ -80,9 +80,9 @@ TEST_CASE("a miss rebuilds the cache at most once per read", "[cgroup_paths]") {
   paths.begin_read();
   CHECK_FALSE(paths.find(inode_of(first) + 1'000'000));  // unknown id: one rebuild
   CHECK(paths.rebuilds() == 2);
-  CHECK(paths.find(inode_of(later)));                  // found by that rebuild
+  CHECK(paths.find(inode_of(later)));  // found by that rebuild
   auto newest = tree.make("newest");
-  CHECK_FALSE(paths.find(inode_of(newest)));           // same read: no second walk
+  CHECK_FALSE(paths.find(inode_of(newest)));  // same read: no second walk
   CHECK(paths.rebuilds() == 2);
 
   paths.begin_read();
@@ -94,9 +94,11 @@ TEST_CASE("a miss rebuilds the cache at most once per read", "[cgroup_paths]") {
 TEST_CASE("a resolved kubepods path classifies as the container it names", "[cgroup_paths]") {
   temp_dir tree;
   std::string id(64, 'a');
-  auto scope = tree.make("kubepods.slice/kubepods-burstable.slice/"
-                         "kubepods-burstable-pod12345678_1234_1234_1234_123456789abc.slice/"
-                         "cri-containerd-" + id + ".scope");
+  auto scope = tree.make(
+      "kubepods.slice/kubepods-burstable.slice/"
+      "kubepods-burstable-pod12345678_1234_1234_1234_123456789abc.slice/"
+      "cri-containerd-" +
+      id + ".scope");
   cgroup_paths paths(tree.root);
   const std::string* path = paths.find(inode_of(scope));
   REQUIRE(path);

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -21,8 +22,8 @@
 #include <vector>
 
 #include "bpf/cgroup_paths.hpp"
-#include "test/bpf/probe_reads.hpp"
 #include "test/bpf/probe_fixture.hpp"
+#include "test/bpf/probe_reads.hpp"
 
 using namespace kepler;
 using namespace kepler::testing;
@@ -36,6 +37,14 @@ probe_fixture fixture_in(bpf_attach_mode mode) {
   return probe_fixture(options);
 }
 
+/// With KEPLER_BPF_FIGURES=<file>, each case appends "<pattern> <mode> <largest difference ns>
+/// <widest bracket ns>" to the file: the figures of a stability run, whatever the outcome.
+void record_figures(const std::string& pattern, bpf_attach_mode mode, uint64_t difference_ns, uint64_t bracket_ns) {
+  if (const char* file = std::getenv("KEPLER_BPF_FIGURES"))
+    std::ofstream(file, std::ios::app) << pattern << ' ' << to_string(mode) << ' ' << difference_ns << ' ' << bracket_ns
+                                       << '\n';
+}
+
 /// What the probe charged a single-threaded child as of one read (0 when the read does not
 /// list it), and the kernel's runtime of it read just before and just after that read.
 struct bracketed_charge {
@@ -43,11 +52,15 @@ struct bracketed_charge {
   uint64_t before_ns = 0, charged_ns = 0, after_ns = 0;
 
   bool holds() const { return before_ns <= charged_ns && charged_ns <= after_ns; }
+  /// How far the charge lies outside the bracket (0 when it holds).
+  uint64_t outside_ns() const {
+    return charged_ns < before_ns ? before_ns - charged_ns : charged_ns > after_ns ? charged_ns - after_ns : 0;
+  }
 };
 
 std::ostream& operator<<(std::ostream& out, const bracketed_charge& charge) {
-  return out << (charge.process ? "charged " : "not seen, ") << charge.charged_ns << " ns, schedstat " << charge.before_ns << " .. "
-             << charge.after_ns << " ns";
+  return out << (charge.process ? "charged " : "not seen, ") << charge.charged_ns << " ns, schedstat "
+             << charge.before_ns << " .. " << charge.after_ns << " ns";
 }
 
 /// One read of the maps, bracketed by the child's schedstat.
@@ -64,12 +77,14 @@ bracketed_charge read_bracketed(probe_fixture& fixture, pid_t pid, uint64_t star
 /// Collects the reads whose bracket does not hold, to report them all at once.
 struct bracket_log {
   int reads = 0, misses = 0;
-  uint64_t widest_ns = 0;  ///< the child's runtime during the longest read: the checks' precision
+  uint64_t widest_ns = 0;    ///< the child's runtime during the longest read: the checks' precision
+  uint64_t farthest_ns = 0;  ///< the largest distance of a charge outside its bracket
   std::ostringstream details;
 
   void add(const bracketed_charge& charge, const std::string& context) {
     ++reads;
     widest_ns = std::max(widest_ns, charge.after_ns - charge.before_ns);
+    farthest_ns = std::max(farthest_ns, charge.outside_ns());
     if (charge.holds()) return;
     ++misses;
     details << context << ": " << charge << '\n';
@@ -113,6 +128,12 @@ struct final_charge {
   bool seen = false;
   uint64_t charged_ns = 0, runtime_ns = 0;
   cpu_time_snapshot read;
+
+  /// |charged - run|; the whole runtime when the exit was not seen.
+  uint64_t difference_ns() const {
+    if (!seen) return runtime_ns;
+    return charged_ns > runtime_ns ? charged_ns - runtime_ns : runtime_ns - charged_ns;
+  }
 };
 
 final_charge read_exit_and_reap(probe_fixture& fixture, child_process& child, uint64_t start_ticks) {
@@ -167,6 +188,8 @@ TEST_CASE("a busy child is charged exactly its runtime, and /proc utime + stime 
   auto second = read_bracketed(fixture, child.pid(), start);
   uint64_t ticks_after_second = proc_cpu_ticks(child.pid());
 
+  record_figures("busy_child", fixture.probe->mode(), std::max(first.outside_ns(), second.outside_ns()),
+                 std::max(first.after_ns - first.before_ns, second.after_ns - second.before_ns));
   INFO("first read: " << first << "; second read: " << second);
   REQUIRE(first.process);
   REQUIRE(second.process);
@@ -196,6 +219,7 @@ TEST_CASE("a child read within its first slice is charged exactly its runtime so
     std::this_thread::sleep_for(std::chrono::microseconds(250 * (i % 8)));  // 0 to 1.75 ms in
     log.add(read_bracketed(fixture, child.pid(), start), "child " + std::to_string(i));
   }
+  record_figures("first_slice", mode, log.farthest_ns, log.widest_ns);
   INFO(to_string(mode) << ": " << log.report());
   CHECK(log.misses == 0);
 }
@@ -214,6 +238,7 @@ TEST_CASE("flushes in the middle of a slice charge it once, however many there a
     if (i >= 100) std::this_thread::sleep_for(1ms);
     log.add(read_bracketed(fixture, child.pid(), start), "flush " + std::to_string(i));
   }
+  record_figures("mid_slice_flushes", mode, log.farthest_ns, log.widest_ns);
   INFO(to_string(mode) << ": " << log.report());
   CHECK(log.misses == 0);
 }
@@ -237,6 +262,7 @@ TEST_CASE("a task moved between CPUs mid-run is charged exactly on each", "[.bpf
     std::this_thread::sleep_for(2ms);
     log.add(read_bracketed(fixture, child.pid(), start), "moved " + std::to_string(i));
   }
+  record_figures("migration", mode, log.farthest_ns, log.widest_ns);
   INFO(to_string(mode) << ": " << log.report());
   CHECK(fixture.probe->program_stats().recursion_misses == 0);
   CHECK(log.misses == 0);
@@ -246,6 +272,7 @@ TEST_CASE("a task that exits right after a flush is charged its whole runtime, o
   auto mode = GENERATE(bpf_attach_mode::tp_btf, bpf_attach_mode::raw_tp);
   auto fixture = fixture_in(mode);
   std::ostringstream misses;
+  uint64_t largest_ns = 0;
   int exact = 0, children = 30;
   for (int i = 0; i < children; ++i) {
     int quit[2];
@@ -263,12 +290,14 @@ TEST_CASE("a task that exits right after a flush is charged its whole runtime, o
     auto charge = read_exit_and_reap(fixture, child, start);
     bool same = charge.seen && charge.charged_ns == charge.runtime_ns;
     exact += same;
+    largest_ns = std::max(largest_ns, charge.difference_ns());
     if (!same)
       misses << "child " << i << ": " << (charge.seen ? std::to_string(charge.charged_ns) : std::string("not seen"))
              << " ns charged, " << charge.runtime_ns << " ns run\n";
     close(quit[0]);
     close(quit[1]);
   }
+  record_figures("exit_after_flush", mode, largest_ns, 0);
   INFO(to_string(mode) << ":\n" << misses.str());
   CHECK(exact == children);
 }
@@ -286,6 +315,7 @@ TEST_CASE("many short children are charged exactly, each and all together in the
   {
     auto fixture = fixture_in(mode);
     std::ostringstream misses;
+    uint64_t largest_ns = 0;
     int exact = 0, children = 100;
     for (int i = 0; i < children; ++i) {
       child_process child([] { spin_cpu(1'000'000); });
@@ -298,6 +328,7 @@ TEST_CASE("many short children are charged exactly, each and all together in the
       auto charge = read_exit_and_reap(fixture, child, start);
       bool same = charge.seen && charge.charged_ns == charge.runtime_ns;
       exact += same;
+      largest_ns = std::max(largest_ns, charge.difference_ns());
       if (!same)
         misses << "child " << i << ": " << (charge.seen ? std::to_string(charge.charged_ns) : std::string("not seen"))
                << " ns charged, " << charge.runtime_ns << " ns run\n";
@@ -306,6 +337,10 @@ TEST_CASE("many short children are charged exactly, each and all together in the
     // Everything the children ran in the cgroup (after their move) against the kernel's sum.
     uint64_t charged_ns = cgroup_cpu_ns(fixture.read(), cgroup_id);
     uint64_t usage_us = cgroup_usage_us(dir);
+    record_figures("short_children", mode, largest_ns, 0);
+    const uint64_t cgroup_difference_us =
+        charged_ns / 1000 > usage_us ? charged_ns / 1000 - usage_us : usage_us - charged_ns / 1000;
+    record_figures("short_children_cgroup_us", mode, cgroup_difference_us, 0);
     INFO(to_string(mode) << ": cgroup charged " << charged_ns << " ns, cpu.stat " << usage_us << " us\n"
                          << misses.str());
     CHECK(exact == children);

@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "test/bpf/probe_reads.hpp"
 #include "test/bpf/probe_fixture.hpp"
+#include "test/bpf/probe_reads.hpp"
 
 using namespace kepler;
 using namespace kepler::testing;

@@ -87,8 +87,9 @@ TEST_CASE("a kernel without BTF is refused before anything is loaded", "[bpf_hel
   options.btf_path = "/nonexistent/vmlinux";
   auto probe = cpu_time_probe::load(options);
   REQUIRE_FALSE(probe.ok());
-  CHECK(probe.error_message() == "no BTF at /nonexistent/vmlinux "
-                                 "(the kernel needs CONFIG_DEBUG_INFO_BTF=y for CO-RE)");
+  CHECK(probe.error_message() ==
+        "no BTF at /nonexistent/vmlinux "
+        "(the kernel needs CONFIG_DEBUG_INFO_BTF=y for CO-RE)");
 }
 
 TEST_CASE("without capabilities the load fails and says which ones it needs", "[bpf_helpers]") {
@@ -116,6 +117,7 @@ TEST_CASE("without capabilities the load fails and says which ones it needs", "[
   waitpid(pid, &status, 0);
   REQUIRE(WIFEXITED(status));
   REQUIRE(WEXITSTATUS(status) == 0);
-  CHECK(message == "loading the eBPF program failed: Operation not permitted "
-                   "(needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)");
+  CHECK(message ==
+        "loading the eBPF program failed: Operation not permitted "
+        "(needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)");
 }

@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "bpf/cgroup_paths.hpp"
-#include "test/bpf/probe_reads.hpp"
 #include "test/bpf/probe_fixture.hpp"
+#include "test/bpf/probe_reads.hpp"
 
 using namespace kepler;
 using namespace kepler::testing;
@@ -102,7 +102,7 @@ TEST_CASE("a task whose switch-in was missed is still charged its whole slice", 
   siginfo_t exited{};
   REQUIRE(waitid(P_PID, id_t(child.pid()), &exited, WEXITED | WNOWAIT) == 0);
   auto snapshot = fixture.read_until_exit(child.pid(), start);  // its final totals
-  double exec_ms = double(proc_exec_ns(child.pid())) / 1e6;  // still readable until reaped
+  double exec_ms = double(proc_exec_ns(child.pid())) / 1e6;     // still readable until reaped
   child.wait();
   auto seen = find_process(snapshot, child.pid(), start);
   REQUIRE(seen);
@@ -152,8 +152,8 @@ TEST_CASE("idle time follows /proc/stat and idle + busy covers the CPUs' time", 
   double busy_ms = double(cgroups_total(second) - cgroups_total(first)) / 1e6;
   double elapsed_ms = double(second.monotonic_ns - first.monotonic_ns) / 1e6;
   auto cpus = double(libbpf_num_possible_cpus());
-  INFO(reads_between << " reads between; idle: eBPF " << bpf_idle_ms << " ms, /proc/stat " << proc_idle
-                     << " ms; busy " << busy_ms << " ms; " << cpus << " CPUs over " << elapsed_ms << " ms");
+  INFO(reads_between << " reads between; idle: eBPF " << bpf_idle_ms << " ms, /proc/stat " << proc_idle << " ms; busy "
+                     << busy_ms << " ms; " << cpus << " CPUs over " << elapsed_ms << " ms");
   if (proc_idle > 50) CHECK(bpf_idle_ms > 0);  // the CPUs may be saturated by other work
   CHECK(std::abs(bpf_idle_ms - proc_idle) <= 20 + 0.02 * elapsed_ms * cpus);
   // Each read charges the running tasks, so the CPUs' time is idle or charged to some cgroup,
@@ -194,9 +194,7 @@ TEST_CASE("a child moved into a cgroup is charged to that cgroup's id", "[.bpf]"
 
 TEST_CASE("a process that execs is reported under its new name", "[.bpf]") {
   probe_fixture fixture;
-  child_process child([] {
-    execl("/bin/sleep", "sleep", "0.02", static_cast<char*>(nullptr));
-  });
+  child_process child([] { execl("/bin/sleep", "sleep", "0.02", static_cast<char*>(nullptr)); });
   uint64_t start = proc_start_ticks(child.pid());
   std::this_thread::sleep_for(10ms);  // blocked on its go pipe: seen as bpf_test first
   REQUIRE(fixture.read().processes.size() > 0);
@@ -303,8 +301,8 @@ TEST_CASE("slots of exited processes are given back and count again from zero", 
     bool same = seen && seen->cpu_ns >= exec_ns && seen->cpu_ns <= exec_ns + other_threads_allowance_ns();
     exact += same;
     if (!same)
-      misses << "pid " << child.pid() << ": "
-             << (seen ? std::to_string(seen->cpu_ns) + " ns charged, " : "not seen, ") << exec_ns << " ns run\n";
+      misses << "pid " << child.pid() << ": " << (seen ? std::to_string(seen->cpu_ns) + " ns charged, " : "not seen, ")
+             << exec_ns << " ns run\n";
   }
   INFO(misses.str());
   CHECK(exact == children);
@@ -318,10 +316,8 @@ TEST_CASE("batched and key-by-key reads of a map agree", "[.bpf]") {
   std::this_thread::sleep_for(50ms);
   const auto& maps = fixture.probe->maps();
   int cpus = libbpf_num_possible_cpus();
-  map_dump batched(maps.processes, sizeof(cpu_time_process_key), sizeof(cpu_time_process_meta),
-                   maps.max_processes);
-  map_dump iterated(maps.processes, sizeof(cpu_time_process_key), sizeof(cpu_time_process_meta),
-                    maps.max_processes);
+  map_dump batched(maps.processes, sizeof(cpu_time_process_key), sizeof(cpu_time_process_meta), maps.max_processes);
+  map_dump iterated(maps.processes, sizeof(cpu_time_process_key), sizeof(cpu_time_process_meta), maps.max_processes);
   iterated.force_iteration();
   map_dump cgroups(maps.cgroups, 8, per_cpu_value_size(8, std::size_t(cpus)), maps.max_cgroups);
   REQUIRE(cgroups.read().ok());

@@ -22,8 +22,7 @@ inline uint64_t other_threads_allowance_ns() { return std::getenv("KEPLER_SANITI
 inline std::optional<process_cpu_time> find_process(const cpu_time_snapshot& snapshot, pid_t pid,
                                                     uint64_t start_ticks) {
   for (const auto& process : snapshot.processes)
-    if (process.tgid == uint32_t(pid) &&
-        start_time_matches(process.start_ns, start_ticks, sysconf(_SC_CLK_TCK)))
+    if (process.tgid == uint32_t(pid) && start_time_matches(process.start_ns, start_ticks, sysconf(_SC_CLK_TCK)))
       return process;
   return std::nullopt;
 }
@@ -32,8 +31,7 @@ inline std::optional<process_cpu_time> find_process(const cpu_time_snapshot& sna
 inline int count_exits(const cpu_time_snapshot& snapshot, pid_t pid, uint64_t start_ticks) {
   int count = 0;
   for (const auto& exit : snapshot.exits)
-    if (exit.tgid == uint32_t(pid) && start_time_matches(exit.start_ns, start_ticks, sysconf(_SC_CLK_TCK)))
-      ++count;
+    if (exit.tgid == uint32_t(pid) && start_time_matches(exit.start_ns, start_ticks, sysconf(_SC_CLK_TCK))) ++count;
   return count;
 }
 

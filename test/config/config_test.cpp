@@ -42,8 +42,7 @@ class scratch {
 
   /// A config file that points the host paths at the fake trees, then `rest`.
   std::string config(const std::string& rest) const {
-    return write("kepler.yaml", "host:\n  sysfs: " + path("sys") + "\n  procfs: " +
-                                    path("proc") + "\n" + rest);
+    return write("kepler.yaml", "host:\n  sysfs: " + path("sys") + "\n  procfs: " + path("proc") + "\n" + rest);
   }
 
  private:
@@ -167,13 +166,15 @@ TEST_CASE("the pod informer defaults to the kubelet and its settings are read an
   CHECK(kube.kubelet.ca_file == "/c");
   CHECK(kube.kubelet.insecure_skip_verify);
 
-  auto bad = load({"--config.file=" + tmp.config(
-      "kube:\n  enabled: true\n  nodeName: n1\n  podInformer:\n    mode: informer\n    pollInterval: 0s\n"
-      "  kubelet:\n    endpoint: 10.0.0.1:10250\n")});
+  auto bad = load(
+      {"--config.file=" +
+       tmp.config("kube:\n  enabled: true\n  nodeName: n1\n  podInformer:\n    mode: informer\n    pollInterval: 0s\n"
+                  "  kubelet:\n    endpoint: 10.0.0.1:10250\n")});
   CHECK(bad.exit_code == 1);
   CHECK_THAT(bad.message, Catch::Contains("kube.podInformer.mode \"informer\" is not one of kubelet, apiserver"));
   CHECK_THAT(bad.message, Catch::Contains("kube.podInformer.pollInterval must be > 0"));
-  CHECK_THAT(bad.message, Catch::Contains("kube.kubelet.endpoint \"10.0.0.1:10250\" must start with https:// or http://"));
+  CHECK_THAT(bad.message,
+             Catch::Contains("kube.kubelet.endpoint \"10.0.0.1:10250\" must start with https:// or http://"));
 }
 
 TEST_CASE("only typed flags override the file and a flag's default never does", "[config]") {
@@ -216,8 +217,7 @@ TEST_CASE("a list in the file replaces the default list entirely", "[config]") {
 TEST_CASE("repeated --web.listen-address replaces the whole list", "[config]") {
   scratch tmp;
   auto file = tmp.config("web:\n  listenAddresses: [':9000', ':9001', ':9002']\n");
-  auto out = load({"--config.file=" + file, "--web.listen-address=:8000",
-                   "--web.listen-address", "127.0.0.1:8001"});
+  auto out = load({"--config.file=" + file, "--web.listen-address=:8000", "--web.listen-address", "127.0.0.1:8001"});
   REQUIRE(runs(out));
   CHECK(out.config.web.listen_addresses == strings{":8000", "127.0.0.1:8001"});
 }
@@ -233,13 +233,11 @@ TEST_CASE("the --metrics flag takes one level per occurrence with Kepler's accum
     REQUIRE(fails(out));
     CHECK_THAT(out.message, Catch::StartsWith("kepler: error:"));
   }
-  SECTION("two values after one flag are rejected") {
-    CHECK(fails(load({"--metrics", "node", "pod"})));
-  }
+  SECTION("two values after one flag are rejected") { CHECK(fails(load({"--metrics", "node", "pod"}))); }
   SECTION("an unknown level is rejected") { CHECK(fails(load({"--metrics=gpu"}))); }
   SECTION("all five levels and then a sixth resets the accumulator") {
-    auto out = load({"--metrics=node", "--metrics=process", "--metrics=container", "--metrics=vm",
-                     "--metrics=pod", "--metrics=process"});
+    auto out = load({"--metrics=node", "--metrics=process", "--metrics=container", "--metrics=vm", "--metrics=pod",
+                     "--metrics=process"});
     REQUIRE(runs(out));
     CHECK(out.config.exporter.prometheus.metrics_level == level_process);
   }
@@ -248,8 +246,8 @@ TEST_CASE("the --metrics flag takes one level per occurrence with Kepler's accum
 TEST_CASE("boolean flags accept --x and --no-x and --x=true|false", "[config]") {
   scratch tmp;
   auto file = tmp.config("debug:\n  pprof:\n    enabled: true\n");
-  auto out = load({"--config.file=" + file, "--debug.pprof=false", "--no-exporter.prometheus",
-                   "--exporter.stdout=true"});
+  auto out =
+      load({"--config.file=" + file, "--debug.pprof=false", "--no-exporter.prometheus", "--exporter.stdout=true"});
   REQUIRE(runs(out));
   CHECK_FALSE(out.config.debug.pprof_enabled);
   CHECK_FALSE(out.config.exporter.prometheus.enabled);
@@ -268,16 +266,14 @@ TEST_CASE("boolean flags accept --x and --no-x and --x=true|false", "[config]") 
 }
 
 TEST_CASE("every validation error is reported together in one message", "[config]") {
-  auto out = load({"--log.level=verbose", "--log.format=xml", "--host.sysfs=/nope",
-                   "--web.listen-address=:99999", "--monitor.interval=-1s", "--kube.enable"});
+  auto out = load({"--log.level=verbose", "--log.format=xml", "--host.sysfs=/nope", "--web.listen-address=:99999",
+                   "--monitor.interval=-1s", "--kube.enable"});
   REQUIRE(fails(out));
   CHECK_THAT(out.message, Catch::StartsWith("invalid configuration: "));
-  for (const char* part : {"log.level \"verbose\" is not one of debug, info, warn, error",
-                           "log.format \"xml\" is not one of text, json",
-                           "host.sysfs \"/nope\" is not a readable directory",
-                           "web.listenAddresses \":99999\": port must be 1..65535",
-                           "monitor.interval must be ≥ 0",
-                           "kube.node-name not supplied but kube.enable set to true"})
+  for (const char* part :
+       {"log.level \"verbose\" is not one of debug, info, warn, error", "log.format \"xml\" is not one of text, json",
+        "host.sysfs \"/nope\" is not a readable directory", "web.listenAddresses \":99999\": port must be 1..65535",
+        "monitor.interval must be ≥ 0", "kube.node-name not supplied but kube.enable set to true"})
     CHECK_THAT(out.message, Catch::Contains(part));
 }
 
@@ -297,17 +293,18 @@ TEST_CASE("file-only settings are validated", "[config]") {
       "cpu:\n  preferredMeters: [rapl, hwmon]\n"
       "rapl:\n  maxPlausibleWatts: 0\n"
       "dev:\n  fake-cpu-meter:\n    idleWatts: 20\n    maxWatts: 10\n"
-      "web:\n  configFile: " + tmp.path("missing.yml") + "\n"
-      "kube:\n  enabled: true\n  nodeName: n1\n  config: " + tmp.path("missing.kubeconfig") + "\n");
+      "web:\n  configFile: " +
+      tmp.path("missing.yml") +
+      "\n"
+      "kube:\n  enabled: true\n  nodeName: n1\n  config: " +
+      tmp.path("missing.kubeconfig") + "\n");
   auto out = load({"--config.file=" + file});
   REQUIRE(fails(out));
-  for (const char* part : {"monitor.staleness must be ≥ 0",
-                           "monitor.minTerminatedEnergyThreshold must be ≥ 0",
+  for (const char* part : {"monitor.staleness must be ≥ 0", "monitor.minTerminatedEnergyThreshold must be ≥ 0",
                            "exporter.prometheus.debugCollectors \"gc\" is not one of go, process",
                            "cpu.preferredMeters \"hwmon\" is not one of rapl, fake",
                            "dev.fake-cpu-meter.maxWatts must be ≥ dev.fake-cpu-meter.idleWatts",
-                           "rapl.maxPlausibleWatts must be > 0",
-                           "web.configFile", "kube.config"})
+                           "rapl.maxPlausibleWatts must be > 0", "web.configFile", "kube.config"})
     CHECK_THAT(out.message, Catch::Contains(part));
 }
 
@@ -334,8 +331,7 @@ TEST_CASE("unknown keys warn once each and do not fail", "[config]") {
   auto out = load({"--config.file=" + file});
   REQUIRE(runs(out));
   CHECK(out.config.monitor.interval == 3s);
-  CHECK(out.warnings == strings{"unknown configuration key \"monitor.intervall\"",
-                                "unknown configuration key \"foo\"",
+  CHECK(out.warnings == strings{"unknown configuration key \"monitor.intervall\"", "unknown configuration key \"foo\"",
                                 "unknown configuration key \"experimental.hwmon\""});
 }
 
@@ -343,13 +339,27 @@ TEST_CASE("the --help flag lists every flag with its description", "[config]") {
   auto out = load({"--help"});
   CHECK(out.next == config_outcome::action::exit);
   CHECK(out.exit_code == 0);
-  for (const char* flag :
-       {"--config.file", "--log.level", "--log.format", "--host.sysfs", "--host.procfs",
-        "--monitor.interval", "--monitor.max-terminated", "--debug.pprof", "--web.config-file",
-        "--web.listen-address", "--exporter.stdout", "--exporter.prometheus", "--metrics",
-        "--kube.enable", "--kube.config", "--kube.node-name",
-        "--experimental.platform.redfish.enabled", "--experimental.platform.redfish.node-name",
-        "--experimental.platform.redfish.config-file", "--version", "Logging level"})
+  for (const char* flag : {"--config.file",
+                           "--log.level",
+                           "--log.format",
+                           "--host.sysfs",
+                           "--host.procfs",
+                           "--monitor.interval",
+                           "--monitor.max-terminated",
+                           "--debug.pprof",
+                           "--web.config-file",
+                           "--web.listen-address",
+                           "--exporter.stdout",
+                           "--exporter.prometheus",
+                           "--metrics",
+                           "--kube.enable",
+                           "--kube.config",
+                           "--kube.node-name",
+                           "--experimental.platform.redfish.enabled",
+                           "--experimental.platform.redfish.node-name",
+                           "--experimental.platform.redfish.config-file",
+                           "--version",
+                           "Logging level"})
     CHECK_THAT(out.message, Catch::Contains(flag));
 }
 
@@ -420,8 +430,7 @@ TEST_CASE("bad durations and wrong types name the key and line", "[config]") {
                                                  "  maxTerminated: lots\n")});
   REQUIRE(fails(out));
   CHECK_THAT(out.message, Catch::Contains("monitor.interval \"5 sec\" is not a duration (line 5)"));
-  CHECK_THAT(out.message,
-             Catch::Contains("monitor.maxTerminated \"lots\" is not an integer (line 6)"));
+  CHECK_THAT(out.message, Catch::Contains("monitor.maxTerminated \"lots\" is not an integer (line 6)"));
 
   auto flag = load({"--monitor.interval=5 sec"});
   REQUIRE(fails(flag));
@@ -444,8 +453,7 @@ TEST_CASE("a YAML syntax error names the line", "[config]") {
 TEST_CASE("metricsLevel is a name or a list and an empty list means all", "[config]") {
   scratch tmp;
   auto level_of = [&](const std::string& value) {
-    auto out = load({"--config.file=" + tmp.config(
-                         "exporter:\n  prometheus:\n    metricsLevel: " + value + "\n")});
+    auto out = load({"--config.file=" + tmp.config("exporter:\n  prometheus:\n    metricsLevel: " + value + "\n")});
     INFO(out.message);
     REQUIRE(runs(out));
     return out.config.exporter.prometheus.metrics_level;
@@ -453,8 +461,7 @@ TEST_CASE("metricsLevel is a name or a list and an empty list means all", "[conf
   CHECK(level_of("POD") == level_pod);
   CHECK(level_of("[node, vm]") == (level_node | level_vm));
   CHECK(level_of("[]") == level_all);
-  CHECK(fails(load({"--config.file=" +
-                    tmp.config("exporter:\n  prometheus:\n    metricsLevel: [node, gpu]\n")})));
+  CHECK(fails(load({"--config.file=" + tmp.config("exporter:\n  prometheus:\n    metricsLevel: [node, gpu]\n")})));
 }
 
 TEST_CASE("redfish settings are accepted and ignored with a warning", "[config]") {
@@ -467,8 +474,7 @@ TEST_CASE("redfish settings are accepted and ignored with a warning", "[config]"
   REQUIRE(out.warnings.size() == 1);
   CHECK_THAT(out.warnings[0], Catch::Contains("redfish is not supported"));
 
-  auto flags = load({"--experimental.platform.redfish.enabled",
-                     "--experimental.platform.redfish.node-name=n1"});
+  auto flags = load({"--experimental.platform.redfish.enabled", "--experimental.platform.redfish.node-name=n1"});
   REQUIRE(runs(flags));
   REQUIRE(flags.warnings.size() == 2);
   CHECK_THAT(flags.warnings[0], Catch::Contains("redfish is not supported"));

@@ -32,14 +32,14 @@ std::string_view to_std(beast::string_view text) { return {text.data(), text.siz
 
 /// The user `prometheus` with password `secret` (bcrypt cost 4, so a check costs ~1 ms).
 const basic_auth& auth() {
-  static const basic_auth users(
-      std::map<std::string, std::string>{{"prometheus", "$2b$04$L92OpS24YSPLBpBGF9TR2OB.1YhkMyokVOrCDc8zE5Y.2OOQEyVG6"}});
+  static const basic_auth users(std::map<std::string, std::string>{
+      {"prometheus", "$2b$04$L92OpS24YSPLBpBGF9TR2OB.1YhkMyokVOrCDc8zE5Y.2OOQEyVG6"}});
   return users;
 }
 
 route_state served(bool ready) {
-  static const auto document = std::make_shared<const metrics_document>(
-      std::make_shared<const std::string>("# TYPE kepler_node_cpu_watts gauge\nkepler_node_cpu_watts{zone=\"package\"} 1\n"));
+  static const auto document = std::make_shared<const metrics_document>(std::make_shared<const std::string>(
+      "# TYPE kepler_node_cpu_watts gauge\nkepler_node_cpu_watts{zone=\"package\"} 1\n"));
   route_state state;
   state.ready = ready;
   state.metrics = ready ? document : nullptr;
@@ -81,7 +81,7 @@ std::optional<http::request<http::string_body>> next_request(beast::flat_buffer&
   }
   buffer.consume(buffer.size());
   if (!parser.got_some()) return std::nullopt;  // closed between two requests
-  parser.put_eof(ec);  // a request that ends with the connection, or a partial one (dropped)
+  parser.put_eof(ec);                           // a request that ends with the connection, or a partial one (dropped)
   if (ec || !parser.is_done()) return std::nullopt;
   return parser.release();
 }

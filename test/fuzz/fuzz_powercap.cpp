@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "base/text.hpp"
 #include "sensors/power/energy_counter.hpp"
 #include "sensors/power/rapl.hpp"
-#include "base/text.hpp"
 #include "test/fuzz/fuzz_support.hpp"
 
 namespace {

@@ -12,13 +12,12 @@
 namespace kepler::fuzz {
 
 /// Stops the run (libFuzzer saves the input as a crash) when an invariant does not hold.
-#define KEPLER_FUZZ_CHECK(condition, what)                                                  \
-  do {                                                                                      \
-    if (!(condition)) {                                                                     \
-      std::fprintf(stderr, "invariant violated at %s:%d: %s (%s)\n", __FILE__, __LINE__, what, \
-                   #condition);                                                             \
-      std::abort();                                                                         \
-    }                                                                                       \
+#define KEPLER_FUZZ_CHECK(condition, what)                                                                  \
+  do {                                                                                                      \
+    if (!(condition)) {                                                                                     \
+      std::fprintf(stderr, "invariant violated at %s:%d: %s (%s)\n", __FILE__, __LINE__, what, #condition); \
+      std::abort();                                                                                         \
+    }                                                                                                       \
   } while (0)
 
 inline std::string_view as_text(const uint8_t* data, size_t size) {

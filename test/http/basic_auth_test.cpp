@@ -50,9 +50,10 @@ TEST_CASE("basic credentials are decoded from the Authorization header", "[http]
 }
 
 TEST_CASE("malformed Authorization headers are no credentials", "[http][auth]") {
-  for (const std::string& bad : std::vector<std::string>{"", "Basic", "Basic ", "Bearer abc", basic("nocolon"), "Basic YWxpY2U6c2VjcmV0=",
-                                "Basic YWxpY2U6c2VjcmV0!", "Basic YW=jZQ==", "Basic ====", "Basic  " + basic("a:b").substr(6),
-                                "Digest " + basic("a:b").substr(6)}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"", "Basic", "Basic ", "Bearer abc", basic("nocolon"),
+                                "Basic YWxpY2U6c2VjcmV0=", "Basic YWxpY2U6c2VjcmV0!", "Basic YW=jZQ==", "Basic ====",
+                                "Basic  " + basic("a:b").substr(6), "Digest " + basic("a:b").substr(6)}) {
     INFO(bad);
     CHECK_FALSE(parse_basic_authorization(bad));
   }
@@ -123,7 +124,8 @@ TEST_CASE("concurrent checks of one user agree", "[http][auth]") {
   const basic_auth& auth = *auth_ptr;
   std::vector<std::future<bool>> checks;
   for (int i = 0; i < 8; ++i)
-    checks.push_back(std::async(std::launch::async, [&auth, i] { return auth.verify(basic(i % 2 ? "alice:secret" : "alice:nope")); }));
+    checks.push_back(std::async(std::launch::async,
+                                [&auth, i] { return auth.verify(basic(i % 2 ? "alice:secret" : "alice:nope")); }));
   for (int i = 0; i < 8; ++i) CHECK(checks[i].get() == (i % 2 == 1));
   CHECK(auth.quick_check(basic("alice:secret")) == basic_auth::verdict::granted);
 }

@@ -71,7 +71,8 @@ TEST_CASE("a document is compressed once, however many threads ask", "[http][gzi
   const metrics_document document(kepler::test::large_document('5'));
   CHECK_FALSE(document.gzip_ready());
   std::vector<std::future<std::shared_ptr<const std::string>>> askers;
-  for (int i = 0; i < 8; ++i) askers.push_back(std::async(std::launch::async, [&document] { return document.gzipped(); }));
+  for (int i = 0; i < 8; ++i)
+    askers.push_back(std::async(std::launch::async, [&document] { return document.gzipped(); }));
   const auto first = askers[0].get();
   REQUIRE(first);
   for (std::size_t i = 1; i < askers.size(); ++i) CHECK(askers[i].get() == first);  // the same bytes, not a copy

@@ -47,16 +47,18 @@ TEST_CASE("clients that vanish mid-request do not disturb the server", "[http][s
 
 TEST_CASE("a body over the limit gets 413", "[http][session]") {
   auto server = start_local();
-  const auto raw = client(server->bound_ports().at(0))
-                       .exchange_raw("GET /metrics HTTP/1.1\r\nContent-Length: 100000\r\n\r\n" + std::string(4096, 'x'));
+  const auto raw =
+      client(server->bound_ports().at(0))
+          .exchange_raw("GET /metrics HTTP/1.1\r\nContent-Length: 100000\r\n\r\n" + std::string(4096, 'x'));
   CHECK(raw.rfind("HTTP/1.1 413", 0) == 0);
 }
 
 TEST_CASE("pipelined requests are answered in order", "[http][session]") {
   auto server = start_local();
   const auto raw = client(server->bound_ports().at(0))
-                       .exchange_raw("GET /healthz HTTP/1.1\r\n\r\nGET /readyz HTTP/1.1\r\n\r\n"
-                                     "GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n");
+                       .exchange_raw(
+                           "GET /healthz HTTP/1.1\r\n\r\nGET /readyz HTTP/1.1\r\n\r\n"
+                           "GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n");
   const auto ok = raw.find("HTTP/1.1 200 OK");
   const auto not_ready = raw.find("HTTP/1.1 503");
   const auto not_found = raw.find("HTTP/1.1 404");
@@ -109,4 +111,3 @@ TEST_CASE("stop gives up on a client that never reads after the grace period", "
   CHECK(took >= std::chrono::seconds(4));
   CHECK(took < std::chrono::seconds(7));
 }
-

@@ -189,7 +189,7 @@ TEST_CASE("stop returns promptly while a client holds an idle connection", "[htt
   CHECK(idle.read_to_end().empty());  // the server closed it
   CHECK(silent.read_to_end().empty());
 
-  server->stop();  // idempotent
+  server->stop();              // idempotent
   CHECK_THROWS(client(port));  // nobody listens any more
 }
 

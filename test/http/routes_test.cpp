@@ -8,7 +8,8 @@ namespace {
 
 route_state published(std::string document) {
   return route_state{true, true,
-                     std::make_shared<const metrics_document>(std::make_shared<const std::string>(std::move(document)))};
+                     std::make_shared<const metrics_document>(
+                         std::make_shared<const std::string>(std::move(document)))};
 }
 
 }  // namespace
@@ -71,8 +72,8 @@ TEST_CASE("the landing page lists the served endpoints", "[http][routes]") {
 
 TEST_CASE("only the exact paths are served", "[http][routes]") {
   const auto state = published("m 1\n");
-  for (const char* target : {"/index.html", "/metrics/", "/metricsx", "//", "/healthz/x", "", "*",
-                             "http://host/metrics", "/debug/pprof/"}) {
+  for (const char* target :
+       {"/index.html", "/metrics/", "/metricsx", "//", "/healthz/x", "", "*", "http://host/metrics", "/debug/pprof/"}) {
     INFO(target);
     const auto reply = route("GET", target, state);
     CHECK(reply.status == 404);

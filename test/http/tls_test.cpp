@@ -17,9 +17,11 @@ namespace {
 std::pair<std::string, std::string> client_cert_with_san(const temp_dir& dir, const std::string& san) {
   const auto& certs = test_certs::shared();
   dir.write("san.cnf", "subjectAltName = " + san + "\nextendedKeyUsage = clientAuth\n");
-  const std::string command = "cd '" + dir.root() + "' && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+  const std::string command = "cd '" + dir.root() +
+                              "' && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
                               "-noenc -keyout san.key -out san.csr -subj /CN=scraper >/dev/null 2>&1 && "
-                              "openssl x509 -req -in san.csr -CA '" + certs.ca_cert + "' -CAkey '" + certs.ca_key +
+                              "openssl x509 -req -in san.csr -CA '" +
+                              certs.ca_cert + "' -CAkey '" + certs.ca_key +
                               "' -set_serial 77 -days 2 -extfile san.cnf -out san.crt >/dev/null 2>&1";
   REQUIRE(std::system(command.c_str()) == 0);
   return {dir.root() + "/san.crt", dir.root() + "/san.key"};
@@ -116,7 +118,8 @@ TEST_CASE("client_allowed_sans admits only certificates naming an allowed SAN", 
   const auto& certs = test_certs::shared();
   temp_dir dir;
   const auto [san_cert, san_key] = client_cert_with_san(dir, "DNS:scraper.example, IP:192.0.2.7");
-  const auto base = tls_yaml() + "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: " + certs.ca_cert + "\n";
+  const auto base =
+      tls_yaml() + "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: " + certs.ca_cert + "\n";
   {
     web_server web(base + "  client_allowed_sans: [other.example, scraper.example]\n");
     CHECK(tls_served(web.port, with_cert(san_cert, san_key)));
@@ -134,8 +137,8 @@ TEST_CASE("client_allowed_sans admits only certificates naming an allowed SAN", 
 
 TEST_CASE("an inline certificate and key work like files", "[http][tls]") {
   const auto& certs = test_certs::shared();
-  web_server web("tls_server_config:\n  cert: |\n" + indented(whole_file(certs.server_cert), "    ") +
-                 "  key: |\n" + indented(whole_file(certs.server_key), "    "));
+  web_server web("tls_server_config:\n  cert: |\n" + indented(whole_file(certs.server_cert), "    ") + "  key: |\n" +
+                 indented(whole_file(certs.server_key), "    "));
   CHECK(tls_served(web.port, {}));
 }
 
@@ -154,13 +157,16 @@ TEST_CASE("TLS files that do not load stop the start with the key's name", "[htt
   const auto garbage = dir.write("garbage.pem", "not a certificate\n");
   CHECK_THAT(start_error("tls_server_config:\n  cert_file: " + garbage + "\n  key_file: " + certs.server_key + "\n"),
              Catch::Contains("tls_server_config.cert_file " + garbage + ": "));
-  CHECK_THAT(start_error("tls_server_config:\n  cert_file: " + certs.server_cert + "\n  key_file: " + certs.client_key + "\n"),
+  CHECK_THAT(start_error("tls_server_config:\n  cert_file: " + certs.server_cert + "\n  key_file: " + certs.client_key +
+                         "\n"),
              Catch::Contains("tls_server_config.key_file " + certs.client_key + ": "));
-  CHECK_THAT(start_error(tls_yaml() + "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: " + garbage + "\n"),
+  CHECK_THAT(start_error(tls_yaml() + "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: " + garbage +
+                         "\n"),
              Catch::Contains("tls_server_config.client_ca_file " + garbage + ": no PEM certificate found"));
   CHECK_THAT(start_error(tls_yaml() + "  cipher_suites: [TLS_NOT_A_SUITE]\n"),
              Catch::Contains("tls_server_config.cipher_suites: TLS_NOT_A_SUITE is unknown"));
-  CHECK_THAT(start_error("tls_server_config:\n  cert: junk\n  key: junk\n"), Catch::Contains("tls_server_config.cert: "));
+  CHECK_THAT(start_error("tls_server_config:\n  cert: junk\n  key: junk\n"),
+             Catch::Contains("tls_server_config.cert: "));
 }
 
 TEST_CASE("a rotated certificate is served to new connections; a broken edit keeps the old config", "[http][tls]") {
@@ -183,7 +189,8 @@ TEST_CASE("a rotated certificate is served to new connections; a broken edit kee
   CHECK(tls_served(web.port, unchecked));
   CHECK(web.reload_reports() == std::vector<std::string>{"ok: web config " + web.config_path + " reloaded"});
 
-  write_text_file(web.config_path, "tls_server_config:\n  cert_file: " + cert + "\n  key_file: " + key + "\n  bogus: 1\n");
+  write_text_file(web.config_path,
+                  "tls_server_config:\n  cert_file: " + cert + "\n  key_file: " + key + "\n  bogus: 1\n");
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   CHECK(tls_served(web.port, unchecked));  // still the last good config
   const auto reports = web.reload_reports();

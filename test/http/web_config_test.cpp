@@ -57,23 +57,30 @@ TEST_CASE("a full web config is read with the toolkit's keys and values", "[http
   const auto alice = bcrypt_hash("wonderland");
   const auto path = dir.write("web.yml",
                               "tls_server_config:\n"
-                              "  cert_file: " + certs.server_cert + "\n"
-                              "  key_file: " + certs.server_key + "\n"
-                              "  client_auth_type: RequireAndVerifyClientCert\n"
-                              "  client_ca_file: " + certs.ca_cert + "\n"
-                              "  min_version: TLS13\n"
-                              "  max_version: TLS13\n"
-                              "  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]\n"
-                              "  curve_preferences: [X25519, CurveP256]\n"
-                              "  prefer_server_cipher_suites: false\n"
-                              "  client_allowed_sans: [scraper.example]\n"
-                              "http_server_config:\n"
-                              "  http2: false\n"
-                              "  headers:\n"
-                              "    X-Frame-Options: deny\n"
-                              "    Strict-Transport-Security: max-age=31536000\n"
-                              "basic_auth_users:\n"
-                              "  alice: " + alice + "\n");
+                              "  cert_file: " +
+                                  certs.server_cert +
+                                  "\n"
+                                  "  key_file: " +
+                                  certs.server_key +
+                                  "\n"
+                                  "  client_auth_type: RequireAndVerifyClientCert\n"
+                                  "  client_ca_file: " +
+                                  certs.ca_cert +
+                                  "\n"
+                                  "  min_version: TLS13\n"
+                                  "  max_version: TLS13\n"
+                                  "  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]\n"
+                                  "  curve_preferences: [X25519, CurveP256]\n"
+                                  "  prefer_server_cipher_suites: false\n"
+                                  "  client_allowed_sans: [scraper.example]\n"
+                                  "http_server_config:\n"
+                                  "  http2: false\n"
+                                  "  headers:\n"
+                                  "    X-Frame-Options: deny\n"
+                                  "    Strict-Transport-Security: max-age=31536000\n"
+                                  "basic_auth_users:\n"
+                                  "  alice: " +
+                                  alice + "\n");
   auto parsed = load_web_config(path);
   REQUIRE(parsed);
   const auto& config = parsed.value();
@@ -89,8 +96,9 @@ TEST_CASE("a full web config is read with the toolkit's keys and values", "[http
   CHECK_FALSE(config.tls->prefer_server_cipher_suites);
   CHECK(config.tls->client_allowed_sans == std::vector<std::string>{"scraper.example"});
   CHECK_FALSE(config.http2);
-  CHECK(config.headers == std::vector<std::pair<std::string, std::string>>{
-                              {"X-Frame-Options", "deny"}, {"Strict-Transport-Security", "max-age=31536000"}});
+  CHECK(config.headers ==
+        std::vector<std::pair<std::string, std::string>>{{"X-Frame-Options", "deny"},
+                                                         {"Strict-Transport-Security", "max-age=31536000"}});
   CHECK(config.users == std::map<std::string, std::string>{{"alice", alice}});
   CHECK(config.files() == std::vector<std::string>{path, certs.server_cert, certs.server_key, certs.ca_cert});
 }
@@ -112,7 +120,8 @@ TEST_CASE("relative paths are resolved against the web config's directory", "[ht
   std::filesystem::create_directory(dir.root() + "/tls");
   std::filesystem::copy_file(certs.server_cert, dir.root() + "/tls/server.crt");
   std::filesystem::copy_file(certs.server_key, dir.root() + "/tls/server.key");
-  const auto path = dir.write("web.yml", "tls_server_config:\n  cert_file: tls/server.crt\n  key_file: ./tls/server.key\n");
+  const auto path =
+      dir.write("web.yml", "tls_server_config:\n  cert_file: tls/server.crt\n  key_file: ./tls/server.key\n");
   auto parsed = load_web_config(path);
   REQUIRE(parsed);
   CHECK(parsed.value().tls->cert_file == dir.root() + "/tls/server.crt");
@@ -123,7 +132,8 @@ TEST_CASE("every Go bcrypt prefix is accepted as a hash", "[http][web_config]") 
   temp_dir dir;
   for (const char* prefix : {"$2a$", "$2b$", "$2y$"}) {
     INFO(prefix);
-    auto parsed = load_web_config(dir.write("web.yml", "basic_auth_users:\n  bob: " + bcrypt_hash("pw", prefix) + "\n"));
+    auto parsed =
+        load_web_config(dir.write("web.yml", "basic_auth_users:\n  bob: " + bcrypt_hash("pw", prefix) + "\n"));
     REQUIRE(parsed);
     CHECK(parsed.value().users.at("bob").rfind(prefix, 0) == 0);
   }
@@ -144,8 +154,10 @@ TEST_CASE("each mistake in a web config is named with its key and line", "[http]
       {certs_yaml() + "  min_version: TLS9\n",
        "line 4: tls_server_config.min_version: unknown TLS version \"TLS9\" (one of TLS10, TLS11, TLS12, TLS13)"},
       {certs_yaml() + "  max_version: tls13\n", "tls_server_config.max_version: unknown TLS version \"tls13\""},
-      {certs_yaml() + "  min_version: TLS13\n  max_version: TLS12\n", "tls_server_config.max_version: is below min_version"},
-      {certs_yaml() + "  client_auth_type: Always\n", "tls_server_config.client_auth_type: unknown client auth type \"Always\""},
+      {certs_yaml() + "  min_version: TLS13\n  max_version: TLS12\n",
+       "tls_server_config.max_version: is below min_version"},
+      {certs_yaml() + "  client_auth_type: Always\n",
+       "tls_server_config.client_auth_type: unknown client auth type \"Always\""},
       {certs_yaml() + "  client_ca_file: " + certs.ca_cert + "\n",
        "tls_server_config.client_ca_file: a client CA is set but client_auth_type is NoClientCert"},
       {certs_yaml() + "  client_auth_type: RequireAndVerifyClientCert\n",
@@ -153,21 +165,26 @@ TEST_CASE("each mistake in a web config is named with its key and line", "[http]
       {certs_yaml() + "  client_allowed_sans: [a]\n", "tls_server_config.client_allowed_sans: needs client_auth_type"},
       {certs_yaml() + "  curve_preferences: [P256]\n", "tls_server_config.curve_preferences: unknown curve \"P256\""},
       {certs_yaml() + "  cipher_suites: TLS_AES_128_GCM_SHA256\n", "tls_server_config.cipher_suites: expected a list"},
-      {"tls_server_config:\n  key_file: " + certs.server_key + "\n", "tls_server_config: cert_file (or cert) is missing"},
-      {"tls_server_config:\n  cert_file: " + certs.server_cert + "\n", "tls_server_config: key_file (or key) is missing"},
+      {"tls_server_config:\n  key_file: " + certs.server_key + "\n",
+       "tls_server_config: cert_file (or cert) is missing"},
+      {"tls_server_config:\n  cert_file: " + certs.server_cert + "\n",
+       "tls_server_config: key_file (or key) is missing"},
       {"tls_server_config:\n  min_version: TLS13\n", "tls_server_config: cert_file (or cert) is missing"},
       {certs_yaml() + "  cert: inline\n", "tls_server_config: give either cert_file or cert, not both"},
       {"tls_server_config:\n  cert_file: /nonexistent/server.crt\n  key_file: " + certs.server_key + "\n",
        "line 2: tls_server_config.cert_file: /nonexistent/server.crt does not exist"},
       {"tls_server_config:\n  cert_file: " + certs.server_cert + "\n  key_file: /tmp\n",
        "line 3: tls_server_config.key_file: /tmp is not a regular file"},
-      {"tls_server_config:\n  cert_file: [a, b]\n  key_file: k\n", "tls_server_config.cert_file: expected a single value"},
+      {"tls_server_config:\n  cert_file: [a, b]\n  key_file: k\n",
+       "tls_server_config.cert_file: expected a single value"},
       {"basic_auth_users:\n  alice: plaintext\n", "line 2: basic_auth_users.alice: not a bcrypt hash"},
       {"basic_auth_users:\n  alice: \"" + hash.substr(0, 59) + "\"\n", "basic_auth_users.alice: not a bcrypt hash"},
       {"basic_auth_users:\n  alice: \"$2x$" + hash.substr(4) + "\"\n", "basic_auth_users.alice: not a bcrypt hash"},
       {"basic_auth_users:\n  alice: \"$2y$03$" + hash.substr(7) + "\"\n", "basic_auth_users.alice: not a bcrypt hash"},
-      {"basic_auth_users:\n  \"a:b\": " + hash + "\n", "basic_auth_users.a:b: a user name must be non-empty and without ':'"},
-      {"basic_auth_users:\n  alice: " + hash + "\n  alice: " + hash + "\n", "line 3: basic_auth_users.alice: given twice"},
+      {"basic_auth_users:\n  \"a:b\": " + hash + "\n",
+       "basic_auth_users.a:b: a user name must be non-empty and without ':'"},
+      {"basic_auth_users:\n  alice: " + hash + "\n  alice: " + hash + "\n",
+       "line 3: basic_auth_users.alice: given twice"},
       {"basic_auth_users: [alice]\n", "basic_auth_users: expected a mapping"},
       {"tls_server_config: on\n", "line 1: tls_server_config: expected a mapping"},
       {"http_server_config:\n  headers:\n    Content-Type: text/html\n",

@@ -121,11 +121,12 @@ TEST_CASE("a slow bcrypt check does not hold up other clients", "[http][web]") {
 TEST_CASE("configured headers are added to every response", "[http][web]") {
   web_server web(
       "http_server_config:\n  headers:\n    X-Frame-Options: deny\n    Strict-Transport-Security: max-age=63072000\n"
-      "basic_auth_users:\n  alice: " + bcrypt_hash("secret") + "\n");
+      "basic_auth_users:\n  alice: " +
+      bcrypt_hash("secret") + "\n");
   web.server->publish(document("m 1\n"));
   client c(web.port);
-  for (const auto& [path, auth, status] : {std::tuple{"/metrics", true, 200u}, std::tuple{"/metrics", false, 401u},
-                                           std::tuple{"/nope", true, 404u}}) {
+  for (const auto& [path, auth, status] :
+       {std::tuple{"/metrics", true, 200u}, std::tuple{"/metrics", false, 401u}, std::tuple{"/nope", true, 404u}}) {
     INFO(path << " " << status);
     const auto reply = c.request(http::verb::get, path, true, auth ? basic("alice:secret") : header_list{});
     CHECK(reply.status == status);

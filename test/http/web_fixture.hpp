@@ -6,14 +6,14 @@
 #include <memory>
 #include <string>
 
-#include <boost/asio/ssl.hpp>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <boost/asio/ssl.hpp>
 
 #include <catch2/catch.hpp>
 
-#include "test/support/temp_dir.hpp"
 #include "test/http/test_client.hpp"
+#include "test/support/temp_dir.hpp"
 #include "test/support/test_certs.hpp"
 
 namespace kepler::test {
@@ -22,10 +22,10 @@ namespace ssl = boost::asio::ssl;
 
 /// What the TLS client offers and checks.
 struct tls_options {
-  bool verify_server = true;          ///< against the test CA, for 127.0.0.1
-  std::string cert_file, key_file;    ///< a client certificate, if any
+  bool verify_server = true;             ///< against the test CA, for 127.0.0.1
+  std::string cert_file, key_file;       ///< a client certificate, if any
   int min_version = 0, max_version = 0;  ///< TLS1_x_VERSION; 0: OpenSSL's default
-  bool allow_legacy = false;          ///< security level 0, so that TLS 1.0/1.1 can be offered
+  bool allow_legacy = false;             ///< security level 0, so that TLS 1.0/1.1 can be offered
 };
 
 /// One TLS connection; the constructor connects and handshakes (throws when it fails).
@@ -44,7 +44,9 @@ class tls_client {
   reply request(http::verb method, std::string_view target, bool keep_alive = true, const header_list& extra = {}) {
     return exchange(stream_, buffer_, method, target, keep_alive, extra);
   }
-  reply get(std::string_view target, const header_list& extra = {}) { return request(http::verb::get, target, true, extra); }
+  reply get(std::string_view target, const header_list& extra = {}) {
+    return request(http::verb::get, target, true, extra);
+  }
 
   /// The protocol version negotiated (TLS1_2_VERSION, TLS1_3_VERSION, …).
   int version() { return SSL_version(stream_.native_handle()); }

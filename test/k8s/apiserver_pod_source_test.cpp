@@ -179,7 +179,8 @@ TEST_CASE("a failed watch keeps the cache and resumes from the same resourceVers
   CHECK(error_event_failure.error().status == 500);
   CHECK_THAT(error_event_failure.error_message(), Contains("internal error"));
 
-  server->queue_watch(pods_path, fake_response::watch({pod_event("ADDED", "uid-2", "late", "228300", 9)}, watch_end::abort));
+  server->queue_watch(pods_path,
+                      fake_response::watch({pod_event("ADDED", "uid-2", "late", "228300", 9)}, watch_end::abort));
   auto cut = source.run_once(out.handler(), [] { return false; });
   REQUIRE_FALSE(cut.ok());
   CHECK(cut.error_kind() == errc::io);

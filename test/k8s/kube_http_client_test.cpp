@@ -332,9 +332,8 @@ TEST_CASE("get_lines stops when the handler says so", "[kube_http_client]") {
   auto server = tls_server();
   server->on("/watch", fake_response::watch({"one", "two", "three"}, watch_end::hold));
   int seen = 0;
-  auto streamed = trusting_test_ca().get_lines(server->url() + "/watch", quick(), [&](std::string_view) {
-    return ++seen < 2;
-  });
+  auto streamed =
+      trusting_test_ca().get_lines(server->url() + "/watch", quick(), [&](std::string_view) { return ++seen < 2; });
   REQUIRE(streamed.ok());
   CHECK(seen == 2);
 }
@@ -367,7 +366,8 @@ TEST_CASE("a raised stop flag ends a wait within the poll period", "[kube_http_c
     stop = true;
   });
   auto started = steady::now();
-  auto streamed = trusting_test_ca().get_lines(server->url() + "/watch", options, [](std::string_view) { return true; });
+  auto streamed =
+      trusting_test_ca().get_lines(server->url() + "/watch", options, [](std::string_view) { return true; });
   auto waited = steady::now() - started;
   raiser.join();
   REQUIRE_FALSE(streamed.ok());

@@ -60,9 +60,11 @@ inline std::string container_id(int n) {
 }
 
 /// A minimal Pod object with one running container.
-inline std::string pod_json(const std::string& uid, const std::string& name, const std::string& version, int container) {
+inline std::string pod_json(const std::string& uid, const std::string& name, const std::string& version,
+                            int container) {
   return R"({"kind":"Pod","apiVersion":"v1","metadata":{"name":")" + name + R"(","namespace":"default","uid":")" + uid +
-         R"(","resourceVersion":")" + version + R"("},"status":{"phase":"Running","containerStatuses":[{"name":"app","containerID":"containerd://)" +
+         R"(","resourceVersion":")" + version +
+         R"("},"status":{"phase":"Running","containerStatuses":[{"name":"app","containerID":"containerd://)" +
          container_id(container) + R"("}]}})";
 }
 

@@ -57,10 +57,10 @@ TEST_CASE("outside a cluster the in-cluster config says which variables are miss
 TEST_CASE("a kubeconfig's current context gives server, CA file, token file and client files", "[kubeconfig]") {
   temp_dir dir;
   const std::string path = dir.write("config", kubeconfig("    server: https://127.0.0.1:6443/\n"
-                                                           "    certificate-authority: pki/ca.crt\n",
-                                                           "    tokenFile: /var/run/token\n"
-                                                           "    client-certificate: pki/client.crt\n"
-                                                           "    client-key: /abs/client.key\n"));
+                                                          "    certificate-authority: pki/ca.crt\n",
+                                                          "    tokenFile: /var/run/token\n"
+                                                          "    client-certificate: pki/client.crt\n"
+                                                          "    client-key: /abs/client.key\n"));
   auto config = load_kubeconfig(path);
   REQUIRE(config.ok());
   CHECK(config.value().server == "https://127.0.0.1:6443");
@@ -76,8 +76,8 @@ TEST_CASE("kubeconfig *-data fields are decoded and used for mutual TLS", "[kube
   auto server = tls_server(0, certs.ca_cert);
   server->on("/api/v1/nodes/node-1", fake_response::json(R"({"kind":"Node"})"));
   const std::string path =
-      dir.write("config", kubeconfig("    server: " + server->url() + "\n    certificate-authority-data: " +
-                                         base64_of_file(certs.ca_cert) + "\n",
+      dir.write("config", kubeconfig("    server: " + server->url() +
+                                         "\n    certificate-authority-data: " + base64_of_file(certs.ca_cert) + "\n",
                                      "    client-certificate-data: " + base64_of_file(certs.client_cert) +
                                          "\n    client-key-data: " + base64_of_file(certs.client_key) + "\n"));
   auto config = load_kubeconfig(path);
@@ -97,8 +97,8 @@ TEST_CASE("kubeconfig *-data fields are decoded and used for mutual TLS", "[kube
 TEST_CASE("a static kubeconfig token and insecure-skip-tls-verify are read", "[kubeconfig]") {
   temp_dir dir;
   const std::string path = dir.write("config", kubeconfig("    server: https://kind-control-plane:6443\n"
-                                                           "    insecure-skip-tls-verify: true\n",
-                                                           "    token: abc.def\n"));
+                                                          "    insecure-skip-tls-verify: true\n",
+                                                          "    token: abc.def\n"));
   auto config = load_kubeconfig(path);
   REQUIRE(config.ok());
   CHECK(config.value().tls.insecure_skip_verify);

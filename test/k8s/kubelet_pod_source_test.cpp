@@ -169,8 +169,7 @@ TEST_CASE("a kubelet that stalls for 10 s is a timeout after the 300 ms deadline
   CHECK(steady::now() - started < 5s);
 }
 
-TEST_CASE("a wrong CA is a tls error, and fixing the CA file is picked up by the next poll",
-          "[kubelet_pod_source]") {
+TEST_CASE("a wrong CA is a tls error, and fixing the CA file is picked up by the next poll", "[kubelet_pod_source]") {
   temp_dir dir;
   dir.write("token", "t");
   dir.write("ca.crt", whole_file(test_certs::shared().other_ca_cert));

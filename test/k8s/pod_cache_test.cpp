@@ -62,8 +62,7 @@ TEST_CASE("watch events add, update and delete pods; repeats and bookmarks chang
   CHECK(cache.size() == 0);
 }
 
-TEST_CASE("the recorded API-server watch stream builds the pod's index once its container starts",
-          "[pod_cache]") {
+TEST_CASE("the recorded API-server watch stream builds the pod's index once its container starts", "[pod_cache]") {
   std::istringstream stream(pods_fixture_text("apiserver_watch_pods_k8s1.2_docker_raw.jsonl"));
   const std::string running = "b97168314ad58404dbce7cb94291db7a976d2cb824b39e5864bf4bdaf27af255";
   pod_cache cache;
@@ -72,8 +71,8 @@ TEST_CASE("the recorded API-server watch stream builds the pod's index once its 
     if (!line.empty()) changed.push_back(cache.apply(event_of(line)));
   }
   REQUIRE(changed.size() == 4);
-  CHECK(changed[0]);   // ADDED, Pending without statuses
-  CHECK(changed[3]);   // the container id appears
+  CHECK(changed[0]);  // ADDED, Pending without statuses
+  CHECK(changed[3]);  // the container id appears
   auto index = cache.index();
   REQUIRE(index->pod_count() == 1);
   const pod_ref* ref = index->find_container(running);

@@ -58,8 +58,7 @@ const std::string id_b = "98441ee957015abae3ce7ab9586da3eaaccd497eff98377e7ed060
 
 }  // namespace
 
-TEST_CASE("every kubelet-pods fixture parses into exactly the pods and container ids its table lists",
-          "[k8s][pods]") {
+TEST_CASE("every kubelet-pods fixture parses into exactly the pods and container ids its table lists", "[k8s][pods]") {
   const auto stems = pod_list_fixtures();
   REQUIRE(stems.size() >= 11);
   for (const auto& stem : stems) {
@@ -137,15 +136,15 @@ TEST_CASE("statuses without a container id, and absent or null lists, add no con
     CHECK(list.pods[0].containers.empty());
   }
   // a pod without any status member at all
-  const auto bare = must_parse(
-      R"({"kind":"PodList","items":[{"metadata":{"name":"a","namespace":"b","uid":"c"},"spec":{}}]})");
+  const auto bare =
+      must_parse(R"({"kind":"PodList","items":[{"metadata":{"name":"a","namespace":"b","uid":"c"},"spec":{}}]})");
   REQUIRE(bare.pods.size() == 1);
   CHECK(bare.pods[0].containers.empty());
 }
 
 TEST_CASE("a container id without a runtime prefix is kept as it is", "[k8s][pods]") {
-  const auto list = must_parse(pod_list_with_status(R"({"containerStatuses":[{"name":"web","containerID":")" + id_a +
-                                                    R"("}]})"));
+  const auto list =
+      must_parse(pod_list_with_status(R"({"containerStatuses":[{"name":"web","containerID":")" + id_a + R"("}]})"));
   REQUIRE(list.pods[0].containers.size() == 1);
   CHECK(list.pods[0].containers[0].id == id_a);
 }
@@ -166,18 +165,21 @@ TEST_CASE("documents that are not a pod list are errors that say what they are",
   CHECK(parse_error("null") == "pod list: the document is null, not a PodList object");
   CHECK(parse_error(R"({"kind":"Pod","metadata":{"name":"x"}})") == "pod list: kind is \"Pod\", not \"PodList\"");
   // the body the API server sends with a 403 when the service account lacks RBAC
-  CHECK(parse_error(R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",)"
-                    R"("message":"pods is forbidden: User \"system:serviceaccount:kepler:kepler\" cannot list resource \"pods\"",)"
-                    R"("reason":"Forbidden","details":{"kind":"pods"},"code":403})") ==
-        "pod list: the server answered with a Status instead of a PodList: 403 Forbidden: pods is forbidden: User "
-        "\"system:serviceaccount:kepler:kepler\" cannot list resource \"pods\"");
+  CHECK(
+      parse_error(
+          R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",)"
+          R"("message":"pods is forbidden: User \"system:serviceaccount:kepler:kepler\" cannot list resource \"pods\"",)"
+          R"("reason":"Forbidden","details":{"kind":"pods"},"code":403})") ==
+      "pod list: the server answered with a Status instead of a PodList: 403 Forbidden: pods is forbidden: User "
+      "\"system:serviceaccount:kepler:kepler\" cannot list resource \"pods\"");
 }
 
 TEST_CASE("invalid JSON is an error, wherever a real response is cut off", "[k8s][pods][errors]") {
   CHECK(parse_error("").starts_with("pod list: not valid JSON: "));
   CHECK(parse_error("   ").starts_with("pod list: not valid JSON: "));
   CHECK(parse_error(R"({"items":[]} {"items":[]})").starts_with("pod list: not valid JSON: "));
-  CHECK(parse_error("{\"kind\":\"PodList\",\"items\":[],\"x\":\"\xff\xfe\"}").starts_with("pod list: not valid JSON: "));
+  CHECK(
+      parse_error("{\"kind\":\"PodList\",\"items\":[],\"x\":\"\xff\xfe\"}").starts_with("pod list: not valid JSON: "));
   CHECK(parse_error(std::string(100'000, '[')).starts_with("pod list: not valid JSON: "));
 
   const auto full = whole_file(pod_fixture("dd_podlist_init_container_terminated_containerd.json"));
@@ -293,6 +295,7 @@ TEST_CASE("malformed watch events are errors naming the problem", "[k8s][watch][
   CHECK(watch_error(R"({"type":"ERROR","object":{"code":"410"}})") ==
         "watch event: object.code is a string, not an integer");
   CHECK(watch_error("[]") == "watch event: the document is an array, not a watch event object");
-  CHECK(watch_error(R"({"type":"ADDED","object":{}}{"type":"ADDED","object":{}})").starts_with("watch event: not valid JSON: "));
+  CHECK(watch_error(R"({"type":"ADDED","object":{}}{"type":"ADDED","object":{}})")
+            .starts_with("watch event: not valid JSON: "));
   CHECK(watch_error(R"({"type":"ADDED","obj)").starts_with("watch event: not valid JSON: "));
 }

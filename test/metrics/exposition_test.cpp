@@ -1,5 +1,7 @@
 #include "metrics/exposition.hpp"
 
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -8,8 +10,6 @@
 #include <limits>
 #include <random>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
@@ -131,18 +131,31 @@ TEST_CASE("a rendered document passes promtool check metrics", "[http][expositio
     return;
   }
   exposition_writer w;
-  w.family("kepler_node_cpu_usage_ratio", "CPU usage ratio of a node (value between 0.0 and 1.0)",
-           metric_type::gauge);
+  w.family("kepler_node_cpu_usage_ratio", "CPU usage ratio of a node (value between 0.0 and 1.0)", metric_type::gauge);
   w.sample("kepler_node_cpu_usage_ratio", {{"node_name", ""}}, 0.175);
   w.family("kepler_process_cpu_joules_total", "Energy consumption of cpu at process level in joules",
            metric_type::counter);
   w.sample("kepler_process_cpu_joules_total",
-           {{"pid", "4242"}, {"comm", "we\"ird\\name"}, {"exe", "/usr/bin/stress-ng"}, {"type", "regular"},
-            {"state", "running"}, {"container_id", ""}, {"vm_id", ""}, {"zone", "package"}, {"node_name", "n1"}},
+           {{"pid", "4242"},
+            {"comm", "we\"ird\\name"},
+            {"exe", "/usr/bin/stress-ng"},
+            {"type", "regular"},
+            {"state", "running"},
+            {"container_id", ""},
+            {"vm_id", ""},
+            {"zone", "package"},
+            {"node_name", "n1"}},
            123456789012.5);
   w.sample("kepler_process_cpu_joules_total",
-           {{"pid", "7"}, {"comm", "line\nbreak"}, {"exe", ""}, {"type", "regular"}, {"state", "terminated"},
-            {"container_id", ""}, {"vm_id", ""}, {"zone", "package"}, {"node_name", "n1"}},
+           {{"pid", "7"},
+            {"comm", "line\nbreak"},
+            {"exe", ""},
+            {"type", "regular"},
+            {"state", "terminated"},
+            {"container_id", ""},
+            {"vm_id", ""},
+            {"zone", "package"},
+            {"node_name", "n1"}},
            1e-06);
   w.family("kepler_process_cpu_watts", "Power consumption of cpu at process level in watts\nsecond line",
            metric_type::gauge);

@@ -68,14 +68,26 @@ std::pair<int, std::string> promtool_check(const std::string& document) {
 
 TEST_CASE("node and process series carry Kepler's names, labels and values") {
   auto text = render_metrics(two_process_snapshot(), context());
-  CHECK(has_line(text, R"x(kepler_node_cpu_joules_total{zone="package",path="/sys/class/powercap/intel-rapl:0",node_name="node-a"} 150)x"));
-  CHECK(has_line(text, R"x(kepler_node_cpu_active_watts{zone="package",path="/sys/class/powercap/intel-rapl:0",node_name="node-a"} 7.5)x"));
+  CHECK(has_line(
+      text,
+      R"x(kepler_node_cpu_joules_total{zone="package",path="/sys/class/powercap/intel-rapl:0",node_name="node-a"} 150)x"));
+  CHECK(has_line(
+      text,
+      R"x(kepler_node_cpu_active_watts{zone="package",path="/sys/class/powercap/intel-rapl:0",node_name="node-a"} 7.5)x"));
   CHECK(has_line(text, R"x(kepler_node_cpu_usage_ratio{node_name="node-a"} 0.25)x"));
-  CHECK(has_line(text, R"x(kepler_process_cpu_joules_total{pid="4242",comm="stress ng \"x\"",exe="/usr/bin/stress-ng",type="regular",state="running",container_id="",vm_id="",zone="package",node_name="node-a"} 9.375)x"));
-  CHECK(has_line(text, R"x(kepler_process_cpu_watts{pid="4243",comm="stress ng \"x\"",exe="/usr/bin/stress-ng",type="regular",state="terminated",container_id="",vm_id="",zone="package",node_name="node-a"} 0)x"));
-  CHECK(has_line(text, R"x(kepler_process_cpu_seconds_total{pid="4242",comm="stress ng \"x\"",exe="/usr/bin/stress-ng",type="regular",container_id="",vm_id="",node_name="node-a"} 37.5)x"));
+  CHECK(has_line(
+      text,
+      R"x(kepler_process_cpu_joules_total{pid="4242",comm="stress ng \"x\"",exe="/usr/bin/stress-ng",type="regular",state="running",container_id="",vm_id="",zone="package",node_name="node-a"} 9.375)x"));
+  CHECK(has_line(
+      text,
+      R"x(kepler_process_cpu_watts{pid="4243",comm="stress ng \"x\"",exe="/usr/bin/stress-ng",type="regular",state="terminated",container_id="",vm_id="",zone="package",node_name="node-a"} 0)x"));
+  CHECK(has_line(
+      text,
+      R"x(kepler_process_cpu_seconds_total{pid="4242",comm="stress ng \"x\"",exe="/usr/bin/stress-ng",type="regular",container_id="",vm_id="",node_name="node-a"} 37.5)x"));
   CHECK(has_line(text, R"x(kepler_build_info{arch="amd64",branch="",revision="",version="0.1.0",goversion=""} 1)x"));
-  CHECK(has_line(text, R"x(kepler_node_cpu_info{processor="0",vendor_id="GenuineIntel",model_name="Intel(R) Xeon(R)",physical_id="0",core_id="0"} 1)x"));
+  CHECK(has_line(
+      text,
+      R"x(kepler_node_cpu_info{processor="0",vendor_id="GenuineIntel",model_name="Intel(R) Xeon(R)",physical_id="0",core_id="0"} 1)x"));
   CHECK(has_line(text, R"x(kepler_source_up{source="rapl",zone="package-0"} 1)x"));
   CHECK(has_line(text, R"x(kepler_actor_mailbox_depth{actor="engine"} 1)x"));
 }
@@ -99,7 +111,8 @@ TEST_CASE("a reused pid among terminated processes is exported once") {
   auto first = text.find(R"x(kepler_process_cpu_joules_total{pid="4243")x");
   REQUIRE(first != std::string::npos);
   CHECK(text.find(R"(kepler_process_cpu_joules_total{pid="4243")", first + 1) == std::string::npos);
-  CHECK(text.find(R"x(state="terminated",container_id="",vm_id="",zone="package",node_name="node-a"} 3)x") != std::string::npos);
+  CHECK(text.find(R"x(state="terminated",container_id="",vm_id="",zone="package",node_name="node-a"} 3)x") !=
+        std::string::npos);
 }
 
 TEST_CASE("the rendered document passes promtool check metrics") {
@@ -139,14 +152,24 @@ snapshot container_and_vm_snapshot() {
 TEST_CASE("containers and VMs carry Kepler's labels; terminated ones report 0 watts") {
   auto text = render_metrics(container_and_vm_snapshot(), context());
   std::string id(64, 'a');
-  CHECK(has_line(text, R"x(kepler_container_cpu_joules_total{container_id=")x" + id +
-                           R"x(",container_name="web",runtime="containerd",state="running",zone="package",pod_id="6a4ce4a0-ba47-11ea-b2a7-0cc47ac5979e",node_name="node-a"} 4)x"));
-  CHECK(has_line(text, R"x(kepler_container_cpu_watts{container_id=")x" + id +
-                           R"x(",container_name="web",runtime="containerd",state="running",zone="package",pod_id="6a4ce4a0-ba47-11ea-b2a7-0cc47ac5979e",node_name="node-a"} 0.8)x"));
-  CHECK(has_line(text, R"x(kepler_container_cpu_seconds_total{container_id=")x" + id +
-                           R"x(",container_name="web",runtime="containerd",state="running",pod_id="6a4ce4a0-ba47-11ea-b2a7-0cc47ac5979e",node_name="node-a"} 2.5)x"));
-  CHECK(has_line(text, R"x(kepler_vm_cpu_joules_total{vm_id="0b3e",vm_name="vm1",hypervisor="kvm",state="terminated",zone="package",node_name="node-a"} 7)x"));
-  CHECK(has_line(text, R"x(kepler_vm_cpu_watts{vm_id="0b3e",vm_name="vm1",hypervisor="kvm",state="terminated",zone="package",node_name="node-a"} 0)x"));
+  CHECK(has_line(
+      text,
+      R"x(kepler_container_cpu_joules_total{container_id=")x" + id +
+          R"x(",container_name="web",runtime="containerd",state="running",zone="package",pod_id="6a4ce4a0-ba47-11ea-b2a7-0cc47ac5979e",node_name="node-a"} 4)x"));
+  CHECK(has_line(
+      text,
+      R"x(kepler_container_cpu_watts{container_id=")x" + id +
+          R"x(",container_name="web",runtime="containerd",state="running",zone="package",pod_id="6a4ce4a0-ba47-11ea-b2a7-0cc47ac5979e",node_name="node-a"} 0.8)x"));
+  CHECK(has_line(
+      text,
+      R"x(kepler_container_cpu_seconds_total{container_id=")x" + id +
+          R"x(",container_name="web",runtime="containerd",state="running",pod_id="6a4ce4a0-ba47-11ea-b2a7-0cc47ac5979e",node_name="node-a"} 2.5)x"));
+  CHECK(has_line(
+      text,
+      R"x(kepler_vm_cpu_joules_total{vm_id="0b3e",vm_name="vm1",hypervisor="kvm",state="terminated",zone="package",node_name="node-a"} 7)x"));
+  CHECK(has_line(
+      text,
+      R"x(kepler_vm_cpu_watts{vm_id="0b3e",vm_name="vm1",hypervisor="kvm",state="terminated",zone="package",node_name="node-a"} 0)x"));
   CHECK(text.find("kepler_container_package_joules_total") == std::string::npos);  // legacy is opt-in
 }
 
@@ -158,7 +181,9 @@ TEST_CASE("legacy families name each zone and count the system pseudo-container"
   std::string id(64, 'a');
   CHECK(has_line(text, R"x(kepler_container_package_joules_total{container_id=")x" + id +
                            R"x(",container_name="web",container_namespace="",pod_name="",mode="dynamic"} 4)x"));
-  CHECK(has_line(text, R"x(kepler_container_package_joules_total{container_id="system_processes",container_name="system_processes",container_namespace="system",pod_name="system_processes",mode="dynamic"} 33.5)x"));
+  CHECK(has_line(
+      text,
+      R"x(kepler_container_package_joules_total{container_id="system_processes",container_name="system_processes",container_namespace="system",pod_name="system_processes",mode="dynamic"} 33.5)x"));
   CHECK(has_line(text, R"x(kepler_node_package_joules_total{mode="dynamic",source="rapl",node_name="node-a"} 37.5)x"));
   CHECK(has_line(text, R"x(kepler_node_package_joules_total{mode="idle",source="rapl",node_name="node-a"} 112.5)x"));
   CHECK(text.find("kepler_container_dram_joules_total") == std::string::npos);  // no dram zone here
@@ -199,10 +224,16 @@ snapshot pod_snapshot(bool named) {
 TEST_CASE("pods carry their names and equal their containers; container names come from the pod spec") {
   auto text = render_metrics(pod_snapshot(true), context());
   std::string id(64, 'a');
-  CHECK(has_line(text, R"x(kepler_pod_cpu_joules_total{pod_id="6a4ce4a0-ba47-11ea-b2a7-0cc47ac5979e",pod_name="web-7d4b9",pod_namespace="shop",state="running",zone="package",node_name="node-a"} 4)x"));
-  CHECK(has_line(text, R"x(kepler_pod_cpu_watts{pod_id="6a4ce4a0-ba47-11ea-b2a7-0cc47ac5979e",pod_name="web-7d4b9",pod_namespace="shop",state="running",zone="package",node_name="node-a"} 0.8)x"));
-  CHECK(has_line(text, R"x(kepler_container_cpu_joules_total{container_id=")x" + id +
-                           R"x(",container_name="nginx",runtime="containerd",state="running",zone="package",pod_id="6a4ce4a0-ba47-11ea-b2a7-0cc47ac5979e",node_name="node-a"} 4)x"));
+  CHECK(has_line(
+      text,
+      R"x(kepler_pod_cpu_joules_total{pod_id="6a4ce4a0-ba47-11ea-b2a7-0cc47ac5979e",pod_name="web-7d4b9",pod_namespace="shop",state="running",zone="package",node_name="node-a"} 4)x"));
+  CHECK(has_line(
+      text,
+      R"x(kepler_pod_cpu_watts{pod_id="6a4ce4a0-ba47-11ea-b2a7-0cc47ac5979e",pod_name="web-7d4b9",pod_namespace="shop",state="running",zone="package",node_name="node-a"} 0.8)x"));
+  CHECK(has_line(
+      text,
+      R"x(kepler_container_cpu_joules_total{container_id=")x" + id +
+          R"x(",container_name="nginx",runtime="containerd",state="running",zone="package",pod_id="6a4ce4a0-ba47-11ea-b2a7-0cc47ac5979e",node_name="node-a"} 4)x"));
   CHECK(has_line(text, R"x(kepler_kube_up{mode="kubelet"} 1)x"));
   CHECK(has_line(text, R"x(kepler_kube_pods{mode="kubelet"} 1)x"));
   CHECK(has_line(text, R"x(kepler_kube_sync_age_seconds{mode="kubelet"} 12)x"));
@@ -211,8 +242,10 @@ TEST_CASE("pods carry their names and equal their containers; container names co
   auto ctx = context();
   ctx.legacy_metrics = true;
   auto legacy = render_metrics(pod_snapshot(true), ctx);
-  CHECK(has_line(legacy, R"x(kepler_container_package_joules_total{container_id=")x" + id +
-                             R"x(",container_name="nginx",container_namespace="shop",pod_name="web-7d4b9",mode="dynamic"} 4)x"));
+  CHECK(
+      has_line(legacy,
+               R"x(kepler_container_package_joules_total{container_id=")x" + id +
+                   R"x(",container_name="nginx",container_namespace="shop",pod_name="web-7d4b9",mode="dynamic"} 4)x"));
   auto [status, output] = promtool_check(legacy);
   INFO(output);
   CHECK(status == 0);

@@ -243,15 +243,17 @@ void serve(state& s, Stream& stream, int fd) {
     required = s.required_token;
   }
   if (!required.empty() && seen.authorization != "Bearer " + required) {
-    send(s, stream, fd,
-         fake_response::json(
-             R"({"kind":"Status","apiVersion":"v1","status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401})",
-             401));
+    send(
+        s, stream, fd,
+        fake_response::json(
+            R"({"kind":"Status","apiVersion":"v1","status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401})",
+            401));
     return;
   }
   auto reply = choose(s, seen);
   if (!reply) {
-    send(s, stream, fd, fake_response::json(R"({"kind":"Status","status":"Failure","reason":"NotFound","code":404})", 404));
+    send(s, stream, fd,
+         fake_response::json(R"({"kind":"Status","status":"Failure","reason":"NotFound","code":404})", 404));
     return;
   }
   send(s, stream, fd, *reply);

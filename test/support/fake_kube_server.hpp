@@ -61,8 +61,8 @@ struct recorded_request {
 /// Where the server listens and what it demands of clients.
 struct fake_server_options {
   bool tls = true;
-  unsigned short port = 0;     ///< 0 = an ephemeral port
-  std::string cert_file;       ///< server certificate chain (PEM), required with tls
+  unsigned short port = 0;  ///< 0 = an ephemeral port
+  std::string cert_file;    ///< server certificate chain (PEM), required with tls
   std::string key_file;
   std::string client_ca_file;  ///< when set, clients must present a certificate signed by it
 };

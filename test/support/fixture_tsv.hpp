@@ -55,9 +55,7 @@ inline std::vector<std::string> file_lines(const std::string& path) {
 using fixture_row = std::map<std::string, std::string>;
 
 /// Reads a fixture TSV: '#' lines are comments, the first other line names the columns.
-inline std::vector<fixture_row> read_fixture_tsv(const std::string& path) {
-  return kepler::testing::read_tsv(path);
-}
+inline std::vector<fixture_row> read_fixture_tsv(const std::string& path) { return kepler::testing::read_tsv(path); }
 
 /// `-` in a fixture table means "none".
 inline std::string or_empty(const std::string& cell) { return cell == "-" ? std::string() : cell; }

@@ -22,7 +22,7 @@ class test_certs {
   static const test_certs& shared();
 
   temp_dir folder;
-  std::string dir;  ///< folder.root()
+  std::string dir;                              ///< folder.root()
   std::string ca_cert, ca_key;                  ///< the CA the clients trust
   std::string server_cert, server_key;          ///< signed by the CA; IP:127.0.0.1, IP:::1, DNS:localhost
   std::string wrong_host_cert, wrong_host_key;  ///< signed by the CA; only IP:10.255.255.1

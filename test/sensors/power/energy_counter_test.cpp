@@ -10,8 +10,7 @@ TEST_CASE("a counter that rises gives the plain difference", "[energy_counter]")
   CHECK(wrapped_delta_uj(7, 7, 1000) == 0);
 }
 
-TEST_CASE("a counter that wraps adds the distance to the range plus the new reading",
-          "[energy_counter]") {
+TEST_CASE("a counter that wraps adds the distance to the range plus the new reading", "[energy_counter]") {
   CHECK(wrapped_delta_uj(900, 100, 1000) == 200);
   CHECK(wrapped_delta_uj(1000, 0, 1000) == 0);
   // Real range of a client package (262143328850 µJ ≈ 262 kJ).
@@ -45,13 +44,12 @@ TEST_CASE("a zone that wraps at every read is counted once per wrap", "[energy_c
   CHECK(counter.last_raw_uj() == 200);
 }
 
-TEST_CASE("a reset with an unknown range starts a new baseline without losing the total",
-          "[energy_counter]") {
+TEST_CASE("a reset with an unknown range starts a new baseline without losing the total", "[energy_counter]") {
   energy_counter counter(0);
   counter.update(1000);
   CHECK(counter.update(1500).delta_uj == 500);
   CHECK(counter.update(20).verdict == reading_verdict::reset);  // nothing invented
-  CHECK(counter.update(70).delta_uj == 50);  // counted from the reading after the reset
+  CHECK(counter.update(70).delta_uj == 50);                     // counted from the reading after the reset
   CHECK(counter.last_raw_uj() == 70);
   CHECK(counter.total_uj() == 550);
 }
@@ -82,15 +80,14 @@ TEST_CASE("a rise faster than the plausible power is rejected and adds nothing",
   energy_counter counter(hundred_watts);
   counter.update(0, 0);
   CHECK(counter.update(10'000'000, 90 * ms).delta_uj == 10'000'000);  // 10 J in 90 ms: 100 W + slack
-  auto jump = counter.update(500'000'000, 190 * ms);                 // 490 J in 100 ms
+  auto jump = counter.update(500'000'000, 190 * ms);                  // 490 J in 100 ms
   CHECK(jump.verdict == reading_verdict::implausible);
   CHECK(jump.delta_uj == 0);
   CHECK(counter.total_uj() == 10'000'000);
   CHECK(counter.last_raw_uj() == 10'000'000);
 }
 
-TEST_CASE("a one-off glitch loses nothing: the next reading counts from the old baseline",
-          "[energy_counter]") {
+TEST_CASE("a one-off glitch loses nothing: the next reading counts from the old baseline", "[energy_counter]") {
   energy_counter counter(hundred_watts);
   counter.update(1'000'000, 0);
   CHECK(counter.update(900'000'000, 100 * ms).verdict == reading_verdict::implausible);
@@ -98,8 +95,7 @@ TEST_CASE("a one-off glitch loses nothing: the next reading counts from the old 
   CHECK(counter.total_uj() == 2'000'000);
 }
 
-TEST_CASE("a counter that jumped for good resumes from the jump after one more reading",
-          "[energy_counter]") {
+TEST_CASE("a counter that jumped for good resumes from the jump after one more reading", "[energy_counter]") {
   energy_counter counter(hundred_watts);
   counter.update(1'000'000, 0);
   CHECK(counter.update(600'000'000, 100 * ms).verdict == reading_verdict::implausible);
@@ -110,8 +106,7 @@ TEST_CASE("a counter that jumped for good resumes from the jump after one more r
   CHECK(counter.last_raw_uj() == 605'000'000);
 }
 
-TEST_CASE("a drop that a plausible wrap explains is a wrap, one that needs more is a reset",
-          "[energy_counter]") {
+TEST_CASE("a drop that a plausible wrap explains is a wrap, one that needs more is a reset", "[energy_counter]") {
   energy_counter counter(hundred_watts);
   counter.update(999'000'000, 0);
   CHECK(counter.update(500'000, 100 * ms).delta_uj == 1'500'000);  // wrapped: 1.5 J in 100 ms
@@ -123,8 +118,7 @@ TEST_CASE("a drop that a plausible wrap explains is a wrap, one that needs more 
   CHECK(counter.total_uj() == 53'000'000);
 }
 
-TEST_CASE("a reading beyond the range is rejected and never becomes the baseline",
-          "[energy_counter]") {
+TEST_CASE("a reading beyond the range is rejected and never becomes the baseline", "[energy_counter]") {
   energy_counter counter(hundred_watts);
   CHECK(counter.update(2'000'000'000, 0).verdict == reading_verdict::out_of_range);
   CHECK_FALSE(counter.has_reading());
@@ -137,8 +131,7 @@ TEST_CASE("a reading beyond the range is rejected and never becomes the baseline
 TEST_CASE("the plausible energy grows with the time between readings", "[energy_counter]") {
   // 100 W over 10 s is 1,000 J (+1 J of slack): a long gap legitimately holds much energy.
   CHECK(judge_delta({0, 0}, {999'000'000, 10'000 * ms}, hundred_watts).delta_uj == 999'000'000);
-  CHECK(judge_delta({0, 0}, {999'000'000, 1'000 * ms}, hundred_watts).verdict ==
-        reading_verdict::implausible);
+  CHECK(judge_delta({0, 0}, {999'000'000, 1'000 * ms}, hundred_watts).verdict == reading_verdict::implausible);
   // Without a power bound only the range limits a reading.
   CHECK(judge_delta({0, 0}, {999'000'000, 0}, {1'000'000'000, 0}).delta_uj == 999'000'000);
 }

@@ -21,8 +21,8 @@ struct fake_host {
 
   fake_host() { write_stat(); }
   void write_stat() const {
-    tree.write("proc/stat", "cpu  " + std::to_string(busy_ticks) + " 0 0 " +
-                                std::to_string(idle_ticks) + " 0 0 0 0 0 0\nbtime 1\n");
+    tree.write("proc/stat",
+               "cpu  " + std::to_string(busy_ticks) + " 0 0 " + std::to_string(idle_ticks) + " 0 0 0 0 0 0\nbtime 1\n");
   }
   /// Advances the clock by `elapsed` and the cpu counters by the given ticks.
   void advance(std::chrono::nanoseconds elapsed, uint64_t busy, uint64_t idle) {
@@ -44,13 +44,13 @@ TEST_CASE("the fake package draws idle watts at 0 % and max watts at 100 % cpu",
   auto package = host.zone("package", {10.0, 60.0});
   REQUIRE(package.read_energy_uj().value() == 0);  // first read: the baseline
 
-  host.advance(2s, 0, 400);  // 2 s fully idle
+  host.advance(2s, 0, 400);                               // 2 s fully idle
   CHECK(package.read_energy_uj().value() == 20'000'000);  // 10 W × 2 s
 
-  host.advance(500ms, 400, 0);  // 0.5 s fully busy
+  host.advance(500ms, 400, 0);                                         // 0.5 s fully busy
   CHECK(package.read_energy_uj().value() == 20'000'000 + 30'000'000);  // + 60 W × 0.5 s
 
-  host.advance(1s, 100, 100);  // 1 s at 50 %
+  host.advance(1s, 100, 100);                                          // 1 s at 50 %
   CHECK(package.read_energy_uj().value() == 50'000'000 + 35'000'000);  // + 35 W × 1 s
 }
 
@@ -104,8 +104,7 @@ TEST_CASE("the fake meter reports an unreadable /proc/stat as an error", "[fake_
   CHECK(package.read_energy_uj().value() == 0);
 }
 
-TEST_CASE("the fake meter follows the real clock and /proc when nothing is injected",
-          "[fake_meter]") {
+TEST_CASE("the fake meter follows the real clock and /proc when nothing is injected", "[fake_meter]") {
   fake_zone package("package", {}, "/proc", nullptr);
   REQUIRE(package.read_energy_uj().ok());
   std::this_thread::sleep_for(20ms);

@@ -11,9 +11,7 @@ using kepler::test::temp_dir;
 
 namespace {
 
-std::string fixture_sysfs(const std::string& dir) {
-  return kepler::test::fixtures_dir() + "/powercap/" + dir + "/sys";
-}
+std::string fixture_sysfs(const std::string& dir) { return kepler::test::fixtures_dir() + "/powercap/" + dir + "/sys"; }
 
 bool any_warning_contains(const rapl_discovery& d, const std::string& text) {
   return std::any_of(d.warnings.begin(), d.warnings.end(),
@@ -30,8 +28,7 @@ void write_zone(const temp_dir& t, const std::string& dir, const std::string& na
 
 }  // namespace
 
-TEST_CASE("the laptop tree yields package, core and the oddly named package-10 zone",
-          "[rapl]") {
+TEST_CASE("the laptop tree yields package, core and the oddly named package-10 zone", "[rapl]") {
   const auto sysfs = fixture_sysfs("procfs_i7-8650U_laptop");
   const auto found = discover_rapl_zones(sysfs, {});
   CHECK(found.warnings.empty());  // the `intel-rapl` control directory is skipped silently
@@ -55,8 +52,7 @@ TEST_CASE("the laptop tree yields package, core and the oddly named package-10 z
   CHECK(read_energy_uj(found.zones[2].path).value() == 240422366267u);
 }
 
-TEST_CASE("a 4-socket server keeps all 12 zones per socket, indexed by name suffix or order",
-          "[rapl]") {
+TEST_CASE("a 4-socket server keeps all 12 zones per socket, indexed by name suffix or order", "[rapl]") {
   const auto sysfs = fixture_sysfs("multisocket_xeon_4socket_core_dram");
   const auto found = discover_rapl_zones(sysfs, {});
   CHECK(found.warnings.empty());
@@ -111,10 +107,8 @@ TEST_CASE("a zone with an empty name is rejected with a warning", "[rapl]") {
   CHECK(any_warning_contains(found, "empty name"));
 }
 
-TEST_CASE("a dram zone without energy_uj is skipped with a warning and the package is kept",
-          "[rapl]") {
-  const auto sysfs =
-      fixture_sysfs("powertelemetry_intel_rapl_dram_curr_energy_attr_file_not_exist");
+TEST_CASE("a dram zone without energy_uj is skipped with a warning and the package is kept", "[rapl]") {
+  const auto sysfs = fixture_sysfs("powertelemetry_intel_rapl_dram_curr_energy_attr_file_not_exist");
   const auto found = discover_rapl_zones(sysfs, {});
   REQUIRE(found.zones.size() == 1);
   const auto& zone = found.zones[0];
@@ -133,8 +127,7 @@ TEST_CASE("the zone filter is case-insensitive", "[rapl]") {
   const auto found = discover_rapl_zones(sysfs, {"DRAM", "Package"});
   CHECK(found.warnings.empty());
   REQUIRE(found.zones.size() == 8);
-  CHECK(std::none_of(found.zones.begin(), found.zones.end(),
-                     [](const rapl_zone& z) { return z.name == "core"; }));
+  CHECK(std::none_of(found.zones.begin(), found.zones.end(), [](const rapl_zone& z) { return z.name == "core"; }));
 }
 
 TEST_CASE("a filter that removes every zone leaves a warning", "[rapl]") {
@@ -152,8 +145,7 @@ TEST_CASE("the standard intel-rapl zone wins over its mmio duplicate", "[rapl]")
     t.mkdir("sys/class/powercap/intel-rapl-mmio");
   }
   SECTION("nested devices/virtual/powercap layout") {
-    write_zone(t, "sys/devices/virtual/powercap/intel-rapl-mmio/intel-rapl-mmio:0", "package-0",
-               "5\n");
+    write_zone(t, "sys/devices/virtual/powercap/intel-rapl-mmio/intel-rapl-mmio:0", "package-0", "5\n");
     write_zone(t, "sys/devices/virtual/powercap/intel-rapl/intel-rapl:0", "package-0", "7\n");
     t.mkdir("sys/devices/virtual/powercap/intel-rapl/intel-rapl:0/power");
   }
@@ -184,8 +176,7 @@ TEST_CASE("names without a numeric suffix get a per-name running index", "[rapl]
   CHECK(found.zones[3].index == 0);
 }
 
-TEST_CASE("a zone with a broken max_energy_range_uj is skipped and the others are kept",
-          "[rapl]") {
+TEST_CASE("a zone with a broken max_energy_range_uj is skipped and the others are kept", "[rapl]") {
   temp_dir t;
   write_zone(t, "sys/class/powercap/intel-rapl:0", "package-0");
   write_zone(t, "sys/class/powercap/intel-rapl:0:0", "core", "1\n", "not a number\n");
@@ -240,8 +231,7 @@ TEST_CASE("blank zone filter entries select every zone", "[rapl]") {
   CHECK(found.zones.size() == 3);
 }
 
-TEST_CASE("two standard zones with the same name and index keep the first with a warning",
-          "[rapl]") {
+TEST_CASE("two standard zones with the same name and index keep the first with a warning", "[rapl]") {
   temp_dir t;
   write_zone(t, "sys/class/powercap/intel-rapl:0", "package-0", "1\n");
   write_zone(t, "sys/class/powercap/intel-rapl:1", "package-0", "2\n");

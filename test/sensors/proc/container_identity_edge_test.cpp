@@ -19,7 +19,8 @@ const std::string uid_systemd = "3cae2e45_052c_4b11_80d3_4d7b2d2d3464";
 
 std::string kind_pod_slice() {
   return "/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-burstable.slice/"
-         "kubelet-kubepods-burstable-pod" + uid_systemd + ".slice";
+         "kubelet-kubepods-burstable-pod" +
+         uid_systemd + ".slice";
 }
 
 }  // namespace
@@ -58,11 +59,11 @@ TEST_CASE("across lines the match starting deepest wins, the first line on a tie
 TEST_CASE("a container id is exactly 64 lowercase hex digits", "[k8s][cgroup]") {
   CHECK(parse_cgroup_path("/docker/" + id_a).id == id_a);
   CHECK(parse_cgroup_path("/docker-" + id_a + ".scope").id == id_a);
-  CHECK(parse_cgroup_path("/docker-" + id_a + "_x").id == id_a);  // any non-hex ends it
-  CHECK_FALSE(parse_cgroup_path("/docker/" + id_a.substr(1)).is_container());        // 63
-  CHECK_FALSE(parse_cgroup_path("/docker/" + id_a + "0").is_container());            // 65: a longer run
-  CHECK_FALSE(parse_cgroup_path("/docker/" + id_a + "A").is_container());            // uppercase hex too
-  CHECK_FALSE(parse_cgroup_path("/docker/" + id_a + id_b).is_container());           // 128
+  CHECK(parse_cgroup_path("/docker-" + id_a + "_x").id == id_a);               // any non-hex ends it
+  CHECK_FALSE(parse_cgroup_path("/docker/" + id_a.substr(1)).is_container());  // 63
+  CHECK_FALSE(parse_cgroup_path("/docker/" + id_a + "0").is_container());      // 65: a longer run
+  CHECK_FALSE(parse_cgroup_path("/docker/" + id_a + "A").is_container());      // uppercase hex too
+  CHECK_FALSE(parse_cgroup_path("/docker/" + id_a + id_b).is_container());     // 128
   std::string upper = id_a;
   upper[10] = 'C';
   CHECK_FALSE(parse_cgroup_path("/docker/" + upper).is_container());
@@ -82,7 +83,8 @@ TEST_CASE("hex-looking cgroups that are not containers are not containers", "[k8
            "4:memory:/process_api/" + id_a,
            "0::/system.slice/run-ra2ddf9594bbf4a1986439b594f89eb0f.scope",
            "0::/user.slice/user-1000.slice/user@1000.service/tmux-spawn-e780eea5-fcf4-4010-88be-18150805c48e.scope",
-           "1:name=systemd:/user.slice/user-1000.slice/user@1000.service/apps.slice/vte-spawn-75bc72bd-6642-4cf5-b62c-0674e11bfc84.scope",
+           "1:name=systemd:/user.slice/user-1000.slice/user@1000.service/apps.slice/"
+           "vte-spawn-75bc72bd-6642-4cf5-b62c-0674e11bfc84.scope",
            "0::/user.slice/user-1000.slice/session-3.scope",
            "0::/system.slice/docker.service",
            "0::/system.slice/containerd.service",
@@ -94,8 +96,8 @@ TEST_CASE("hex-looking cgroups that are not containers are not containers", "[k8
     CHECK_FALSE(parse_cgroup_file(line + "\n").is_container());
   }
   // This machine's own /proc/self/cgroup is one of them.
-  const auto self = parse_cgroup_file(
-      "9:name=systemd:/\n4:memory:/process_api/8ea2dc5ce888767591d1480791b8a8c8\n1:cpu:/\n0::/\n");
+  const auto self =
+      parse_cgroup_file("9:name=systemd:/\n4:memory:/process_api/8ea2dc5ce888767591d1480791b8a8c8\n1:cpu:/\n0::/\n");
   CHECK_FALSE(self.is_container());
   CHECK(self.pod_uid.empty());
 }
@@ -111,14 +113,16 @@ TEST_CASE("a cri-containerd scope outside kubepods is a containerd container wit
 
 TEST_CASE("paths relative to a cgroup namespace still yield their container", "[k8s][cgroup]") {
   SECTION("systemd scope below ..") {
-    const auto got = parse_cgroup_file("0::/../../kubepods-besteffort-pod" + uid_systemd + ".slice/cri-containerd-" + id_a + ".scope\n");
+    const auto got = parse_cgroup_file("0::/../../kubepods-besteffort-pod" + uid_systemd + ".slice/cri-containerd-" +
+                                       id_a + ".scope\n");
     CHECK(got.id == id_a);
     CHECK(got.runtime == "containerd");
     CHECK(got.pod_uid == uid);
   }
   SECTION("cgroupfs pod that lost its /kubepods prefix, in each QoS class") {
-    for (const auto& path : std::vector<std::string>{"/../../pod" + uid + "/" + id_a, "/../../../besteffort/pod" + uid + "/" + id_a,
-                                   "/../../burstable/pod" + uid + "/" + id_a, "/../../../pod" + uid + "/" + id_a}) {
+    for (const auto& path :
+         std::vector<std::string>{"/../../pod" + uid + "/" + id_a, "/../../../besteffort/pod" + uid + "/" + id_a,
+                                  "/../../burstable/pod" + uid + "/" + id_a, "/../../../pod" + uid + "/" + id_a}) {
       INFO(path);
       const auto got = parse_cgroup_path(path);
       CHECK(got.id == id_a);
@@ -143,9 +147,11 @@ TEST_CASE("pod uids come from every QoS class and both drivers", "[k8s][cgroup]"
   CHECK(parse_cgroup_path("/kubepods/pod" + uid + "/" + id_a).pod_uid == uid);
   CHECK(parse_cgroup_path("/kubepods/besteffort/pod" + uid + "/" + id_a).pod_uid == uid);
   CHECK(parse_cgroup_path("/kubepods/burstable/pod" + hash + "/" + id_a).pod_uid == hash);
-  CHECK(parse_cgroup_path("/kubepods.slice/kubepods-pod" + uid_systemd + ".slice/crio-" + id_a + ".scope").pod_uid == uid);
+  CHECK(parse_cgroup_path("/kubepods.slice/kubepods-pod" + uid_systemd + ".slice/crio-" + id_a + ".scope").pod_uid ==
+        uid);
   CHECK(parse_cgroup_path("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + hash + ".slice/docker-" +
-                          id_a + ".scope").pod_uid == hash);
+                          id_a + ".scope")
+            .pod_uid == hash);
   // A pod-level cgroup names its pod but no container.
   const auto pod_level = parse_cgroup_file("0::/kubepods/burstable/pod" + uid + "\n");
   CHECK_FALSE(pod_level.is_container());
@@ -161,12 +167,12 @@ TEST_CASE("garbage never crashes and is not a container", "[k8s][cgroup]") {
   std::string huge(1 << 20, 'a');
   std::string repeated;
   for (int i = 0; i < 20000; ++i) repeated += "/kubepods/pod-/libpod-payload-/docker/";
-  for (const auto& content : std::vector<std::string>{std::string(), std::string("\n\n\n"), std::string("garbage"),
-                                    std::string("12:"), std::string("::"), std::string(":::::"),
-                                    std::string("0::/docker/"), std::string("0::/docker-"),
-                                    std::string("0::/kubepods/"), std::string("0::/kubepods/burstable/pod"),
-                                    std::string("0::libpod-"), std::string("\0\0\0", 3), binary,
-                                    "0::/" + huge, "0::" + repeated, huge}) {
+  for (const auto& content :
+       std::vector<std::string>{std::string(), std::string("\n\n\n"), std::string("garbage"), std::string("12:"),
+                                std::string("::"), std::string(":::::"), std::string("0::/docker/"),
+                                std::string("0::/docker-"), std::string("0::/kubepods/"),
+                                std::string("0::/kubepods/burstable/pod"), std::string("0::libpod-"),
+                                std::string("\0\0\0", 3), binary, "0::/" + huge, "0::" + repeated, huge}) {
     const auto got = parse_cgroup_file(content);
     CHECK_FALSE(got.is_container());
     CHECK(got.runtime.empty());

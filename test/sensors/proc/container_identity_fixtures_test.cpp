@@ -41,8 +41,8 @@ TEST_CASE("every case of cases.tsv yields its container id, runtime and pod uid"
     INFO(file << " (" << row.at("notes") << ")");
     const auto content = whole_file(cgroup_fixture(file));
     const auto& form = row.at("form");
-    const auto got = form == "path-only" ? parse_cgroup_path(content.substr(0, content.find('\n')))
-                                         : parse_cgroup_file(content);
+    const auto got =
+        form == "path-only" ? parse_cgroup_path(content.substr(0, content.find('\n'))) : parse_cgroup_file(content);
     const auto runtime = kepler_runtime(row.at("runtime"));
     CHECK(got.runtime == runtime);
     CHECK(got.id == (runtime.empty() ? "" : or_empty(row.at("container_id"))));
@@ -107,8 +107,9 @@ TEST_CASE("every path of the cAdvisor listings yields the level the expected tab
 TEST_CASE("every scope of the pixie v1 tree names its runtime, id and pod", "[k8s][cgroup]") {
   // No expected table: the last segment is `<prefix>-<id>.scope` and the pod slice above it
   // `…-pod<uid with _>.slice`, so the expectation is read off the path by plain string work.
-  const std::map<std::string, std::string> runtime_of_prefix = {
-      {"docker", "docker"}, {"cri-containerd", "containerd"}, {"crio", "crio"}};
+  const std::map<std::string, std::string> runtime_of_prefix = {{"docker", "docker"},
+                                                                {"cri-containerd", "containerd"},
+                                                                {"crio", "crio"}};
   int containers = 0;
   std::set<std::string> runtimes_of_shared_id;
   for (const auto& line : file_lines(cgroup_fixture("pixie_v1_cpuacct_tree_systemd.txt"))) {

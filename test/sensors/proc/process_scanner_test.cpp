@@ -61,17 +61,13 @@ const process_sample* find_pid(const process_table& table, int32_t pid) {
 }
 
 /// A /proc/<pid>/stat line with the fields the scanner uses.
-std::string stat_line(int pid, const std::string& comm, uint64_t utime, uint64_t stime,
-                      uint64_t starttime) {
-  return std::to_string(pid) + " (" + comm + ") S 1 " + std::to_string(pid) + " " +
-         std::to_string(pid) + " 0 -1 4194560 100 0 0 0 " + std::to_string(utime) + " " +
-         std::to_string(stime) + " 0 0 20 0 1 0 " + std::to_string(starttime) +
-         " 1000000 250 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 3 0 0 0 0 0\n";
+std::string stat_line(int pid, const std::string& comm, uint64_t utime, uint64_t stime, uint64_t starttime) {
+  return std::to_string(pid) + " (" + comm + ") S 1 " + std::to_string(pid) + " " + std::to_string(pid) +
+         " 0 -1 4194560 100 0 0 0 " + std::to_string(utime) + " " + std::to_string(stime) + " 0 0 20 0 1 0 " +
+         std::to_string(starttime) + " 1000000 250 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 3 0 0 0 0 0\n";
 }
 
-uint64_t ticks_to_ns(uint64_t ticks) {
-  return ticks * 1'000'000'000u / static_cast<uint64_t>(::sysconf(_SC_CLK_TCK));
-}
+uint64_t ticks_to_ns(uint64_t ticks) { return ticks * 1'000'000'000u / static_cast<uint64_t>(::sysconf(_SC_CLK_TCK)); }
 
 /// Rewrites a file in place, as procfs regenerates its text: a kept descriptor sees the new
 /// content. (temp_dir::write replaces the file, which a kept descriptor would never see.)
@@ -121,8 +117,7 @@ void write_fake_processes(const temp_dir& t, int count) {
   t.write("proc/stat", "cpu  100 0 50 1000 0 0 0 0 0 0\nbtime 1700000000\n");
   for (int pid = 1; pid <= count; ++pid) {
     const std::string name = std::to_string(pid);
-    t.write("proc/" + name + "/stat", stat_line(pid, std::string("p").append(name),
-                                                static_cast<uint64_t>(pid), 0,
+    t.write("proc/" + name + "/stat", stat_line(pid, std::string("p").append(name), static_cast<uint64_t>(pid), 0,
                                                 100 + static_cast<uint64_t>(pid)));
   }
 }
@@ -171,8 +166,7 @@ TEST_CASE("a scan reports every readable pid with its cpu time and metadata", "[
   CHECK(table.value().fallback_reads == 0);
 }
 
-TEST_CASE("metadata is read once per (pid, start time) and pruned when the process is gone",
-          "[process_scanner]") {
+TEST_CASE("metadata is read once per (pid, start time) and pruned when the process is gone", "[process_scanner]") {
   temp_dir t;
   write_fake_procfs(t);
   process_scanner scanner(t.path("proc"));
@@ -222,9 +216,7 @@ TEST_CASE("a scan fails only when /proc/stat or the listing cannot be read", "[p
     REQUIRE_FALSE(table.ok());
     CHECK_THAT(table.error_message(), Catch::Contains(t.path("proc/stat")));
   }
-  SECTION("no procfs at all") {
-    CHECK_FALSE(process_scanner(t.path("missing")).scan().ok());
-  }
+  SECTION("no procfs at all") { CHECK_FALSE(process_scanner(t.path("missing")).scan().ok()); }
 }
 
 TEST_CASE("a real /proc scan finds this test with its comm and exe", "[process_scanner][proc]") {
@@ -241,8 +233,7 @@ TEST_CASE("a real /proc scan finds this test with its comm and exe", "[process_s
   CHECK(scanner.cached_processes() == table.value().processes.size());
 }
 
-TEST_CASE("a scan is stamped on the boot clock that process start times use",
-          "[process_scanner][proc]") {
+TEST_CASE("a scan is stamped on the boot clock that process start times use", "[process_scanner][proc]") {
   process_scanner scanner("/proc");
   const auto table = scanner.scan();
   REQUIRE(table.ok());
@@ -254,8 +245,7 @@ TEST_CASE("a scan is stamped on the boot clock that process start times use",
   CHECK(table.value().uptime_ns - started_ns < 600'000'000'000ull);  // this test began minutes ago at most
 }
 
-TEST_CASE("a child started by the test appears and disappears with its process",
-          "[process_scanner][proc]") {
+TEST_CASE("a child started by the test appears and disappears with its process", "[process_scanner][proc]") {
   process_scanner scanner("/proc");
   auto child = std::make_unique<child_process>(child_process::mode::idle);
   const pid_t pid = child->pid();
@@ -317,8 +307,7 @@ TEST_CASE("a renamed process keeps its cached comm for the same key", "[process_
   CHECK(find_pid(fresh.value(), ::getpid())->info->comm == "kepler-renamed");
 }
 
-TEST_CASE("with max_open_files = 2 every process is still reported, the rest read and closed",
-          "[process_scanner]") {
+TEST_CASE("with max_open_files = 2 every process is still reported, the rest read and closed", "[process_scanner]") {
   temp_dir t;
   write_fake_processes(t, 10);
   const std::size_t baseline = open_descriptor_count();
@@ -336,8 +325,7 @@ TEST_CASE("with max_open_files = 2 every process is still reported, the rest rea
 
   for (int pid = 1; pid <= 10; ++pid)
     rewrite(t, "proc/" + std::to_string(pid) + "/stat",
-            stat_line(pid, "renamed", static_cast<uint64_t>(pid) + 5, 0,
-                      100 + static_cast<uint64_t>(pid)));
+            stat_line(pid, "renamed", static_cast<uint64_t>(pid) + 5, 0, 100 + static_cast<uint64_t>(pid)));
   const auto second = scanner.scan();
   REQUIRE(second.ok());
   REQUIRE(second.value().processes.size() == 10);
@@ -359,8 +347,7 @@ TEST_CASE("with max_open_files = 2 every process is still reported, the rest rea
   CHECK(open_descriptor_count() == baseline);
 }
 
-TEST_CASE("running out of descriptors falls back to open/read/close and reports everyone",
-          "[process_scanner]") {
+TEST_CASE("running out of descriptors falls back to open/read/close and reports everyone", "[process_scanner]") {
   temp_dir t;
   write_fake_processes(t, 40);
   process_scanner scanner(t.path("proc"), 1000);
@@ -384,8 +371,7 @@ TEST_CASE("running out of descriptors falls back to open/read/close and reports 
   CHECK(scanner.open_files() <= scanner.max_open_files());
 }
 
-TEST_CASE("the default budget raises the soft descriptor limit and leaves 256 to the daemon",
-          "[process_scanner]") {
+TEST_CASE("the default budget raises the soft descriptor limit and leaves 256 to the daemon", "[process_scanner]") {
   file_limit_guard guard;
   const rlimit& before = guard.saved();
   const std::size_t budget = raise_open_file_limit();
@@ -399,22 +385,19 @@ TEST_CASE("the default budget raises the soft descriptor limit and leaves 256 to
   CHECK(process_scanner("/proc").max_open_files() == budget);
 }
 
-TEST_CASE("a kept /proc/<pid>/stat file fails with ESRCH once its process is reaped",
-          "[process_scanner][proc]") {
+TEST_CASE("a kept /proc/<pid>/stat file fails with ESRCH once its process is reaped", "[process_scanner][proc]") {
   auto child = std::make_unique<child_process>(child_process::mode::idle);
   int err = 0;
-  const kept_file file =
-      kept_file::open_at(AT_FDCWD, ("/proc/" + std::to_string(child->pid()) + "/stat").c_str(), err);
+  const kept_file file = kept_file::open_at(AT_FDCWD, ("/proc/" + std::to_string(child->pid()) + "/stat").c_str(), err);
   REQUIRE(file.is_open());
   char line[2048];
   CHECK(file.read_from_start(line, sizeof line) > 0);
   CHECK(file.read_from_start(line, sizeof line) > 0);  // re-readable from offset 0
-  child.reset();  // killed and reaped
+  child.reset();                                       // killed and reaped
   CHECK(file.read_from_start(line, sizeof line) == -ESRCH);
 }
 
-TEST_CASE("a listed pid whose kept file fails with ESRCH is dropped, never reported stale",
-          "[process_scanner][proc]") {
+TEST_CASE("a listed pid whose kept file fails with ESRCH is dropped, never reported stale", "[process_scanner][proc]") {
   // A fake procfs whose only process is a link to a real child's stat: after the child is
   // reaped, the pid is still listed but the kept file fails (as when a pid is reused).
   temp_dir t;

@@ -14,9 +14,7 @@ using kepler::test::read_tsv;
 
 namespace {
 
-std::string procfs_fixture(const std::string& rel) {
-  return kepler::test::fixtures_dir() + "/procfs/" + rel;
-}
+std::string procfs_fixture(const std::string& rel) { return kepler::test::fixtures_dir() + "/procfs/" + rel; }
 
 uint64_t u64(const std::string& text) { return std::stoull(text); }
 
@@ -46,8 +44,7 @@ TEST_CASE("every pid stat fixture parses to its expected fields", "[procfs]") {
 }
 
 TEST_CASE("a comm holding parentheses and spaces ends at the last parenthesis", "[procfs]") {
-  const auto parsed = parse_pid_stat(
-      "42 (a) b (c)) R 1 42 42 0 -1 4194560 10 0 0 0 7 3 0 0 20 0 2 0 99 1000 5\n");
+  const auto parsed = parse_pid_stat("42 (a) b (c)) R 1 42 42 0 -1 4194560 10 0 0 0 7 3 0 0 20 0 2 0 99 1000 5\n");
   REQUIRE(parsed.ok());
   CHECK(parsed.value().comm == "a) b (c)");
   CHECK(parsed.value().state == 'R');
@@ -61,13 +58,11 @@ TEST_CASE("a comm holding parentheses and spaces ends at the last parenthesis", 
 
 TEST_CASE("malformed pid stat lines are errors", "[procfs]") {
   CHECK_FALSE(parse_pid_stat("").ok());
-  CHECK_FALSE(parse_pid_stat("42 comm S 1 2 3").ok());                  // no parentheses
-  CHECK_FALSE(parse_pid_stat("x (sh) S 1 2 3 4 5 6 7 8 9 10 11 12").ok());  // bad pid
-  CHECK_FALSE(parse_pid_stat("42 (sh) S 1 42 42 0 -1 0 0 0 0 0 1 2").ok());  // truncated
-  CHECK_FALSE(
-      parse_pid_stat("42 (sh) S 1 42 42 0 -1 0 0 0 0 0 x 2 0 0 20 0 1 0 9 1 1").ok());  // utime
-  CHECK_FALSE(
-      parse_pid_stat("42 (sh) SS 1 42 42 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 9 1 1").ok());  // state
+  CHECK_FALSE(parse_pid_stat("42 comm S 1 2 3").ok());                                           // no parentheses
+  CHECK_FALSE(parse_pid_stat("x (sh) S 1 2 3 4 5 6 7 8 9 10 11 12").ok());                       // bad pid
+  CHECK_FALSE(parse_pid_stat("42 (sh) S 1 42 42 0 -1 0 0 0 0 0 1 2").ok());                      // truncated
+  CHECK_FALSE(parse_pid_stat("42 (sh) S 1 42 42 0 -1 0 0 0 0 0 x 2 0 0 20 0 1 0 9 1 1").ok());   // utime
+  CHECK_FALSE(parse_pid_stat("42 (sh) SS 1 42 42 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 9 1 1").ok());  // state
 }
 
 TEST_CASE("every proc stat fixture gives its aggregate cpu columns and boot time", "[procfs]") {
@@ -102,8 +97,7 @@ TEST_CASE("every proc stat fixture gives its aggregate cpu columns and boot time
   }
 }
 
-TEST_CASE("an old kernel's four-column cpu line is accepted, fewer columns are not",
-          "[procfs]") {
+TEST_CASE("an old kernel's four-column cpu line is accepted, fewer columns are not", "[procfs]") {
   const auto old = parse_proc_stat("cpu  10 20 30 40\ncpu0 10 20 30 40\n");
   REQUIRE(old.ok());
   CHECK(old.value().idle == 40);
@@ -125,8 +119,8 @@ TEST_CASE("usage is the busy share of the window between two samples", "[procfs]
   b.idle += 40;
   b.iowait += 10;
   CHECK(usage_ratio(a, b) == Approx(0.5));
-  CHECK(usage_ratio(a, a) == 0.0);   // nothing elapsed
-  CHECK(usage_ratio(b, a) == 0.0);   // counters went backwards
+  CHECK(usage_ratio(a, a) == 0.0);  // nothing elapsed
+  CHECK(usage_ratio(b, a) == 0.0);  // counters went backwards
   cpu_times busy = a;
   busy.user += 100;
   CHECK(usage_ratio(a, busy) == 1.0);
@@ -166,15 +160,12 @@ TEST_CASE("a command line splits on NUL with trailing NULs dropped", "[procfs]")
   using namespace std::string_literals;
   CHECK(parse_cmdline(""s).empty());
   CHECK(parse_cmdline("\0\0"s).empty());
-  CHECK(parse_cmdline("/bin/sh\0-c\0echo hi\0"s) ==
-        std::vector<std::string>{"/bin/sh", "-c", "echo hi"});
+  CHECK(parse_cmdline("/bin/sh\0-c\0echo hi\0"s) == std::vector<std::string>{"/bin/sh", "-c", "echo hi"});
   CHECK(parse_cmdline("a\0\0b"s) == std::vector<std::string>{"a", "", "b"});
   CHECK(parse_cmdline("no-nul"s) == std::vector<std::string>{"no-nul"});
 }
 
-TEST_CASE("USER_HZ comes from the kernel", "[procfs]") {
-  CHECK(clock_ticks_per_second() == ::sysconf(_SC_CLK_TCK));
-}
+TEST_CASE("USER_HZ comes from the kernel", "[procfs]") { CHECK(clock_ticks_per_second() == ::sysconf(_SC_CLK_TCK)); }
 
 TEST_CASE("a whole file is read, and a missing one is an error naming it", "[procfs]") {
   kepler::test::temp_dir t;
@@ -200,8 +191,9 @@ TEST_CASE("the start time in ns matches /proc's truncated clock ticks", "[procfs
 }
 
 TEST_CASE("starttime is field 22 of a stat line even when comm holds ') '", "[procfs]") {
-  std::string line = "4242 (a) b (c) S 1 4242 4242 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 98765 "
-                     "1000 10 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+  std::string line =
+      "4242 (a) b (c) S 1 4242 4242 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 98765 "
+      "1000 10 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
   CHECK(pid_stat_starttime(line) == 98765u);
   CHECK_FALSE(pid_stat_starttime("4242 (short) S 1 2 3"));
   CHECK_FALSE(pid_stat_starttime("no parenthesis"));

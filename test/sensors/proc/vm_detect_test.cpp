@@ -41,24 +41,23 @@ TEST_CASE("a libvirt qemu process is a kvm VM with libvirt's uuid and guest name
 }
 
 TEST_CASE("a RHEL qemu-kvm process is a kvm VM", "[vm]") {
-  const auto vm = detect_vm(words(
-      "/usr/libexec/qemu-kvm -name guest=rhel9-web,debug-threads=on -S -machine "
-      "pc-q35-rhel9.4.0,usb=off -accel kvm -m size=4194304k -uuid "
-      "6f1c2d3e-4a5b-6c7d-8e9f-0a1b2c3d4e5f -no-user-config -nodefaults"));
+  const auto vm =
+      detect_vm(words("/usr/libexec/qemu-kvm -name guest=rhel9-web,debug-threads=on -S -machine "
+                      "pc-q35-rhel9.4.0,usb=off -accel kvm -m size=4194304k -uuid "
+                      "6f1c2d3e-4a5b-6c7d-8e9f-0a1b2c3d4e5f -no-user-config -nodefaults"));
   REQUIRE(vm);
   CHECK(vm->hypervisor == "kvm");
   CHECK(vm->id == "6f1c2d3e-4a5b-6c7d-8e9f-0a1b2c3d4e5f");
   CHECK(vm->name == "rhel9-web");
 }
 
-TEST_CASE("a Proxmox kvm process is named by its -name and, lacking -uuid, identified by it",
-          "[vm]") {
-  const auto vm = detect_vm(words(
-      "/usr/bin/kvm -id 100 -name ubuntu-22,debug-threads=on -no-shutdown -chardev "
-      "socket,id=qmp,path=/var/run/qemu-server/100.qmp,server=on,wait=off -mon "
-      "chardev=qmp,mode=control -pidfile /var/run/qemu-server/100.pid -daemonize -smbios "
-      "type=1,uuid=2f0b5a3c-1d2e-4f5a-8b9c-0d1e2f3a4b5c -smp 2,sockets=1,cores=2,maxcpus=2 "
-      "-m 2048 -machine type=pc-i440fx-8.1+pve0"));
+TEST_CASE("a Proxmox kvm process is named by its -name and, lacking -uuid, identified by it", "[vm]") {
+  const auto vm =
+      detect_vm(words("/usr/bin/kvm -id 100 -name ubuntu-22,debug-threads=on -no-shutdown -chardev "
+                      "socket,id=qmp,path=/var/run/qemu-server/100.qmp,server=on,wait=off -mon "
+                      "chardev=qmp,mode=control -pidfile /var/run/qemu-server/100.pid -daemonize -smbios "
+                      "type=1,uuid=2f0b5a3c-1d2e-4f5a-8b9c-0d1e2f3a4b5c -smp 2,sockets=1,cores=2,maxcpus=2 "
+                      "-m 2048 -machine type=pc-i440fx-8.1+pve0"));
   REQUIRE(vm);
   CHECK(vm->hypervisor == "kvm");
   CHECK(vm->name == "ubuntu-22");  // QEMU's implied `guest`; v0.11 kept ",debug-threads=on"
@@ -112,19 +111,18 @@ TEST_CASE("ids shorter than eight characters give a whole-id name and no crash",
 
 TEST_CASE("a qemu with -xen-domid is a Xen guest identified by its domain id", "[vm]") {
   SECTION("a libxl HVM device model") {
-    const auto vm = detect_vm(words(
-        "/usr/lib/xen/bin/qemu-system-i386 -xen-domid 3 -chardev "
-        "socket,id=libxl-cmd,path=/var/run/xen/qmp-libxl-3,server=on,wait=off -no-shutdown "
-        "-mon chardev=libxl-cmd,mode=control -nodefaults -no-user-config -name debian-hvm "
-        "-vnc 127.0.0.1:0,to=99 -machine xenfv -m 1016 -uuid 9a8b7c6d-5e4f-3a2b-1c0d-ffeeddccbbaa"));
+    const auto vm =
+        detect_vm(words("/usr/lib/xen/bin/qemu-system-i386 -xen-domid 3 -chardev "
+                        "socket,id=libxl-cmd,path=/var/run/xen/qmp-libxl-3,server=on,wait=off -no-shutdown "
+                        "-mon chardev=libxl-cmd,mode=control -nodefaults -no-user-config -name debian-hvm "
+                        "-vnc 127.0.0.1:0,to=99 -machine xenfv -m 1016 -uuid 9a8b7c6d-5e4f-3a2b-1c0d-ffeeddccbbaa"));
     REQUIRE(vm);
     CHECK(vm->hypervisor == "xen");
     CHECK(vm->id == "3");
     CHECK(vm->name == "debian-hvm");
   }
   SECTION("without a name the one-digit id makes the name") {
-    const auto vm = detect_vm(words(
-        "/usr/lib/xen/bin/qemu-system-i386 -xen-domid 7 -xen-attach -nographic -M xenpv"));
+    const auto vm = detect_vm(words("/usr/lib/xen/bin/qemu-system-i386 -xen-domid 7 -xen-attach -nographic -M xenpv"));
     REQUIRE(vm);
     CHECK(vm->hypervisor == "xen");
     CHECK(vm->id == "7");
@@ -137,21 +135,18 @@ TEST_CASE("a qemu with -xen-domid is a Xen guest identified by its domain id", "
   }
 }
 
-TEST_CASE("VirtualBox VM processes take their id from --startvm and name from --comment",
-          "[vm]") {
+TEST_CASE("VirtualBox VM processes take their id from --startvm and name from --comment", "[vm]") {
   SECTION("VBoxHeadless as VBoxSVC starts it") {
-    const auto vm = detect_vm({"/usr/lib/virtualbox/VBoxHeadless", "--comment", "win10",
-                               "--startvm", "8b3e2f1a-0c4d-4e5f-9a6b-7c8d9e0f1a2b", "--vrde",
-                               "config"});
+    const auto vm = detect_vm({"/usr/lib/virtualbox/VBoxHeadless", "--comment", "win10", "--startvm",
+                               "8b3e2f1a-0c4d-4e5f-9a6b-7c8d9e0f1a2b", "--vrde", "config"});
     REQUIRE(vm);
     CHECK(vm->hypervisor == "virtualbox");
     CHECK(vm->id == "8b3e2f1a-0c4d-4e5f-9a6b-7c8d9e0f1a2b");
     CHECK(vm->name == "win10");
   }
   SECTION("VirtualBoxVM with a spaced name") {
-    const auto vm = detect_vm({"/usr/lib64/virtualbox/VirtualBoxVM", "--comment", "Ubuntu 22.04",
-                               "--startvm", "1a2b3c4d-0000-4000-8000-123456789abc",
-                               "--no-startvm-errormsgbox"});
+    const auto vm = detect_vm({"/usr/lib64/virtualbox/VirtualBoxVM", "--comment", "Ubuntu 22.04", "--startvm",
+                               "1a2b3c4d-0000-4000-8000-123456789abc", "--no-startvm-errormsgbox"});
     REQUIRE(vm);
     CHECK(vm->id == "1a2b3c4d-0000-4000-8000-123456789abc");
     CHECK(vm->name == "Ubuntu 22.04");
@@ -172,10 +167,9 @@ TEST_CASE("VirtualBox VM processes take their id from --startvm and name from --
 
 TEST_CASE("VMware VM processes are named and identified by their .vmx file", "[vm]") {
   SECTION("Workstation's vmware-vmx") {
-    const auto vm =
-        detect_vm({"/usr/lib/vmware/bin/vmware-vmx", "-s", "vmx.stdio.keep=TRUE", "-#",
-                   "product=1;name=VMware Workstation;version=17.5.0;buildnumber=22583795;",
-                   "-@", "duplex=3;msgs=ui", "/home/alice/vmware/Ubuntu 64-bit/Ubuntu 64-bit.vmx"});
+    const auto vm = detect_vm({"/usr/lib/vmware/bin/vmware-vmx", "-s", "vmx.stdio.keep=TRUE", "-#",
+                               "product=1;name=VMware Workstation;version=17.5.0;buildnumber=22583795;", "-@",
+                               "duplex=3;msgs=ui", "/home/alice/vmware/Ubuntu 64-bit/Ubuntu 64-bit.vmx"});
     REQUIRE(vm);
     CHECK(vm->hypervisor == "vmware");
     CHECK(vm->id == "Ubuntu 64-bit");
@@ -199,8 +193,7 @@ TEST_CASE("a bare qemu-system name, as started through PATH, is not a VM (as in 
   CHECK(detect_vm({"bin/qemu-system-x86_64", "-name", "x"}));  // v0.11's regex matched this
 }
 
-TEST_CASE("only argv[0] is matched: wrappers and tools mentioning a hypervisor are not VMs",
-          "[vm]") {
+TEST_CASE("only argv[0] is matched: wrappers and tools mentioning a hypervisor are not VMs", "[vm]") {
   CHECK_FALSE(detect_vm(words("sudo /usr/bin/qemu-system-x86_64 -name guest=vm1 -uuid u")));
   CHECK_FALSE(detect_vm(words("/usr/bin/strace -f /usr/libexec/qemu-kvm -name vm1")));
   CHECK_FALSE(detect_vm(words("ls -l /usr/bin/kvm")));
@@ -216,7 +209,7 @@ TEST_CASE("the hypervisor binary must be argv[0]'s last path component", "[vm]")
   CHECK_FALSE(detect_vm({"/usr/bin/qemu-system--x"}));
   CHECK_FALSE(detect_vm({"/usr/bin/qemu-img", "convert", "a.raw", "b.qcow2"}));
   CHECK_FALSE(detect_vm({"/usr/libexec/qemu-bridge-helper"}));
-  CHECK_FALSE(detect_vm({"/usr/bin/qemu-kvm"}));  // neither v0.11 pattern covers bin/qemu-kvm
+  CHECK_FALSE(detect_vm({"/usr/bin/qemu-kvm"}));        // neither v0.11 pattern covers bin/qemu-kvm
   CHECK_FALSE(detect_vm({"/usr/bin/kvm_stat", "-1"}));  // `bin/kvm` as a prefix would match
   CHECK_FALSE(detect_vm({"/usr/sbin/kvm-ok"}));
 }
