@@ -3,6 +3,7 @@
 // kepler_http_dropped_connections_total{reason}, and each is logged (rate-limited by the
 // observer) so that no dropped connection or swallowed exception goes unseen.
 
+#include <exception>
 #include <functional>
 #include <string>
 
@@ -27,5 +28,17 @@ KEPLER_NAMED_ENUM(http_drop, KEPLER_HTTP_DROPS)
 /// Told of every drop, from the server's I/O thread or a worker: the reason and what
 /// happened (an error message, or the exception's), for the log.
 using drop_observer = std::function<void(http_drop reason, const std::string& detail)>;
+
+/// What the exception being handled says, inside a `catch (...)`: its what(), or that it is
+/// not a std::exception.
+inline std::string current_exception_text() {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "an exception of unknown type";
+  }
+}
 
 }  // namespace kepler

@@ -105,8 +105,8 @@ class http_session final : public connection, public std::enable_shared_from_thi
       bool outcome = false;
       try {
         outcome = work();
-      } catch (const std::exception& e) {
-        self->env_->dropped(http_drop::exception, e.what());  // out of memory: a failed check
+      } catch (...) {
+        self->env_->dropped(http_drop::exception, current_exception_text());  // out of memory: a failed check
       }
       net::post(io, [self = std::move(self), then = std::move(then), outcome] {
         self->busy_ = false;
@@ -222,8 +222,8 @@ class http_session final : public connection, public std::enable_shared_from_thi
                              [this, reply, gzip](bool) { send_reply(reply, gzip); });
       }
       send_reply(reply, gzip);
-    } catch (const std::exception& e) {
-      lost(e);
+    } catch (...) {
+      lost(current_exception_text());
     }
   }
 
@@ -257,8 +257,8 @@ class http_session final : public connection, public std::enable_shared_from_thi
       if (request.method() != http::verb::head) response.body() = std::move(body);
       response.keep_alive(request.keep_alive());
       write(std::move(response));
-    } catch (const std::exception& e) {
-      lost(e);
+    } catch (...) {
+      lost(current_exception_text());
     }
   }
 
@@ -274,8 +274,8 @@ class http_session final : public connection, public std::enable_shared_from_thi
       if (request.method() != http::verb::head) response.body() = unauthorized;
       response.keep_alive(request.keep_alive());
       write(std::move(response));
-    } catch (const std::exception& e) {
-      lost(e);
+    } catch (...) {
+      lost(current_exception_text());
     }
   }
 
@@ -292,8 +292,8 @@ class http_session final : public connection, public std::enable_shared_from_thi
       response.body() = body;
       response.keep_alive(false);  // what follows a malformed request cannot be trusted
       write(std::move(response));
-    } catch (const std::exception& e) {
-      lost(e);
+    } catch (...) {
+      lost(current_exception_text());
     }
   }
 
@@ -356,8 +356,8 @@ class http_session final : public connection, public std::enable_shared_from_thi
   }
 
   /// Serving threw (out of memory): the request is lost and the connection closed.
-  void lost(const std::exception& e) {
-    env_->dropped(http_drop::exception, e.what());
+  void lost(const std::string& what) {
+    env_->dropped(http_drop::exception, what);
     close();
   }
 

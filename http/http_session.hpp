@@ -45,8 +45,13 @@ struct session_env {
   std::shared_ptr<std::atomic<std::size_t>> open = std::make_shared<std::atomic<std::size_t>>(0);
   drop_observer on_drop;  ///< every dropped connection or lost request; may be empty
 
-  void dropped(http_drop reason, const std::string& detail) const {
-    if (on_drop) on_drop(reason, detail);
+  /// Never throws: it is called from catch blocks, and a report that cannot be made (out of
+  /// memory) must not take the server's thread down.
+  void dropped(http_drop reason, const std::string& detail) const noexcept {
+    try {
+      if (on_drop) on_drop(reason, detail);
+    } catch (...) {
+    }
   }
 };
 

@@ -166,8 +166,8 @@ void metrics_server::impl::serve(tcp::socket socket) {
     auto session = make_connection(std::move(socket), env, web.current(on_reload));
     sessions.push_back(session);
     session->start();
-  } catch (const std::exception& e) {
-    env->dropped(http_drop::exception, e.what());  // out of memory: the next connection may fare better
+  } catch (...) {
+    env->dropped(http_drop::exception, current_exception_text());  // out of memory: the next one may fare better
   }
 }
 
@@ -205,8 +205,8 @@ void metrics_server::impl::run_io() {
     try {
       ioc.run();  // returns once shutdown has let every connection end
       break;
-    } catch (const std::exception& e) {
-      env->dropped(http_drop::exception, e.what());  // its connection died with it; the others go on
+    } catch (...) {
+      env->dropped(http_drop::exception, current_exception_text());  // its connection died; the others go on
     }
   }
   std::lock_guard guard(io_mutex);

@@ -149,7 +149,7 @@ result<apiserver_step> apiserver_pod_source::watch(const index_handler& on_new_i
                "&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(options_.watch_timeout.count()));
   auto request_settings = request(options_.watch_timeout + options_.request_timeout, should_stop);
   if (!request_settings) return request_settings.error();
-  std::optional<error> failure;
+  result<void> failure;  // what stopped the stream early, if anything
   bool expired = false;
   auto streamed = http.value()->get_lines(url, request_settings.value(), [&](std::string_view line) {
     auto event = parse_watch_event(line);
@@ -176,7 +176,7 @@ result<apiserver_step> apiserver_pod_source::watch(const index_handler& on_new_i
     if (streamed.error().status == 410) expired = true;
     else return forget_client_on(streamed.error());
   }
-  if (failure) return *failure;
+  if (!failure) return failure.error();
   if (expired) {
     resource_version_.clear();
     return apiserver_step::expired;
