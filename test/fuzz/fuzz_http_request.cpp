@@ -32,9 +32,11 @@ std::string_view to_std(beast::string_view text) { return {text.data(), text.siz
 
 /// The user `prometheus` with password `secret` (bcrypt cost 4, so a check costs ~1 ms).
 const basic_auth& auth() {
-  static const basic_auth users(std::map<std::string, std::string>{
-      {"prometheus", "$2b$04$L92OpS24YSPLBpBGF9TR2OB.1YhkMyokVOrCDc8zE5Y.2OOQEyVG6"}});
-  return users;
+  static const auto users =
+      basic_auth::create(std::map<std::string, std::string>{
+                             {"prometheus", "$2b$04$L92OpS24YSPLBpBGF9TR2OB.1YhkMyokVOrCDc8zE5Y.2OOQEyVG6"}})
+          .value();
+  return *users;
 }
 
 route_state served(bool ready) {
