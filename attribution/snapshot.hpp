@@ -78,7 +78,7 @@ struct source_health {
   double last_success_seconds = 0;  ///< wall clock, 0 = never
 };
 
-/// Readings of one source's zone rejected for one reason (sensors/energy_counter.hpp).
+/// Readings of one source's zone rejected for one reason (sensors/power/energy_counter.hpp).
 struct rejected_readings {
   std::string source;  ///< rapl, fake-cpu-meter
   std::string zone;    ///< zone label, as in source_health

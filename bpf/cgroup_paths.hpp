@@ -1,5 +1,5 @@
 #pragma once
-// cgroup v2 id → cgroup path, so that parse_cgroup_path (k8s/container_identity.hpp) can
+// cgroup v2 id → cgroup path, so that parse_cgroup_path (sensors/proc/container_identity.hpp) can
 // classify what the eBPF probe reports. A cgroup v2 id is the inode number of its directory.
 
 #include <cstdint>

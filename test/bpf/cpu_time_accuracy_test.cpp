@@ -150,6 +150,24 @@ final_charge read_exit_and_reap(probe_fixture& fixture, child_process& child, ui
   return result;
 }
 
+/// Collects the final charges of exited children that differ from their runtime.
+struct exit_log {
+  int children = 0, exact = 0;
+  uint64_t largest_ns = 0;  ///< the largest |charged - run|
+  std::ostringstream misses;
+
+  void add(const final_charge& charge, int child) {
+    ++children;
+    largest_ns = std::max(largest_ns, charge.difference_ns());
+    if (charge.seen && charge.charged_ns == charge.runtime_ns) {
+      ++exact;
+      return;
+    }
+    misses << "child " << child << ": " << (charge.seen ? std::to_string(charge.charged_ns) : std::string("not seen"))
+           << " ns charged, " << charge.runtime_ns << " ns run\n";
+  }
+};
+
 /// Waits (up to a second) until `pid` sleeps, e.g. blocked on its go pipe.
 void wait_until_sleeping(pid_t pid) {
   for (int i = 0; i < 10'000; ++i) {
@@ -271,10 +289,8 @@ TEST_CASE("a task moved between CPUs mid-run is charged exactly on each", "[.bpf
 TEST_CASE("a task that exits right after a flush is charged its whole runtime, once", "[.bpf]") {
   auto mode = GENERATE(bpf_attach_mode::tp_btf, bpf_attach_mode::raw_tp);
   auto fixture = fixture_in(mode);
-  std::ostringstream misses;
-  uint64_t largest_ns = 0;
-  int exact = 0, children = 30;
-  for (int i = 0; i < children; ++i) {
+  exit_log log;
+  for (int i = 0; i < 30; ++i) {
     int quit[2];
     REQUIRE(pipe2(quit, O_NONBLOCK) == 0);
     child_process child([&] {
@@ -287,19 +303,13 @@ TEST_CASE("a task that exits right after a flush is charged its whole runtime, o
     std::this_thread::sleep_for(std::chrono::milliseconds(1 + i % 5));
     fixture.read();  // a flush in the middle of its slice
     (void)!write(quit[1], "q", 1);
-    auto charge = read_exit_and_reap(fixture, child, start);
-    bool same = charge.seen && charge.charged_ns == charge.runtime_ns;
-    exact += same;
-    largest_ns = std::max(largest_ns, charge.difference_ns());
-    if (!same)
-      misses << "child " << i << ": " << (charge.seen ? std::to_string(charge.charged_ns) : std::string("not seen"))
-             << " ns charged, " << charge.runtime_ns << " ns run\n";
+    log.add(read_exit_and_reap(fixture, child, start), i);
     close(quit[0]);
     close(quit[1]);
   }
-  record_figures("exit_after_flush", mode, largest_ns, 0);
-  INFO(to_string(mode) << ":\n" << misses.str());
-  CHECK(exact == children);
+  record_figures("exit_after_flush", mode, log.largest_ns, 0);
+  INFO(to_string(mode) << ":\n" << log.misses.str());
+  CHECK(log.exact == log.children);
 }
 
 TEST_CASE("many short children are charged exactly, each and all together in their cgroup", "[.bpf]") {
@@ -314,9 +324,8 @@ TEST_CASE("many short children are charged exactly, each and all together in the
   uint64_t cgroup_id = st.st_ino;
   {
     auto fixture = fixture_in(mode);
-    std::ostringstream misses;
-    uint64_t largest_ns = 0;
-    int exact = 0, children = 100;
+    exit_log log;
+    const int children = 100;
     for (int i = 0; i < children; ++i) {
       child_process child([] { spin_cpu(1'000'000); });
       uint64_t start = proc_start_ticks(child.pid());
@@ -326,24 +335,19 @@ TEST_CASE("many short children are charged exactly, each and all together in the
       std::ofstream(dir / "cgroup.procs") << child.pid() << std::flush;
       child.go();
       auto charge = read_exit_and_reap(fixture, child, start);
-      bool same = charge.seen && charge.charged_ns == charge.runtime_ns;
-      exact += same;
-      largest_ns = std::max(largest_ns, charge.difference_ns());
-      if (!same)
-        misses << "child " << i << ": " << (charge.seen ? std::to_string(charge.charged_ns) : std::string("not seen"))
-               << " ns charged, " << charge.runtime_ns << " ns run\n";
+      log.add(charge, i);
       CHECK(charge.read.charged_after_exit == 0);
     }
     // Everything the children ran in the cgroup (after their move) against the kernel's sum.
     uint64_t charged_ns = cgroup_cpu_ns(fixture.read(), cgroup_id);
     uint64_t usage_us = cgroup_usage_us(dir);
-    record_figures("short_children", mode, largest_ns, 0);
+    record_figures("short_children", mode, log.largest_ns, 0);
     const uint64_t cgroup_difference_us =
         charged_ns / 1000 > usage_us ? charged_ns / 1000 - usage_us : usage_us - charged_ns / 1000;
     record_figures("short_children_cgroup_us", mode, cgroup_difference_us, 0);
     INFO(to_string(mode) << ": cgroup charged " << charged_ns << " ns, cpu.stat " << usage_us << " us\n"
-                         << misses.str());
-    CHECK(exact == children);
+                         << log.misses.str());
+    CHECK(log.exact == children);
     CHECK(usage_us >= uint64_t(children) * 1000);
     CHECK(charged_ns / 1000 == usage_us);
   }
