@@ -200,7 +200,7 @@ drop_observer http_drop_observer(const std::shared_ptr<actor_stats>& stats) {
     auto held_back = limiter->admit(to_string(reason), monotonic_now_ns());
     if (!held_back) return;
     spdlog::warn("metrics server dropped a connection ({}): {}{}", to_string(reason), detail,
-                 *held_back ? fmt::format(" ({} more of these in the last minute)", *held_back) : std::string());
+                 *held_back ? fmt::format(" ({} more since the last line about it)", *held_back) : std::string());
   };
 }
 

@@ -29,6 +29,7 @@ snapshot two_process_snapshot() {
   snap.terminated_energy_uj = {2'000'000};
   snap.sources.push_back(source_health{"rapl", "package-0", true, 0, 1.7e9});
   snap.actors.push_back(actor_health{"engine", 0, 1});
+  snap.http_drops.push_back(http_drop_count{"over_limit", 3});
   return snap;
 }
 
@@ -90,6 +91,8 @@ TEST_CASE("node and process series carry Kepler's names, labels and values") {
       R"x(kepler_node_cpu_info{processor="0",vendor_id="GenuineIntel",model_name="Intel(R) Xeon(R)",physical_id="0",core_id="0"} 1)x"));
   CHECK(has_line(text, R"x(kepler_source_up{source="rapl",zone="package-0"} 1)x"));
   CHECK(has_line(text, R"x(kepler_actor_mailbox_depth{actor="engine"} 1)x"));
+  CHECK(has_line(text, R"x(kepler_http_dropped_connections_total{reason="over_limit"} 3)x"));
+  CHECK(has_line(text, "# TYPE kepler_http_dropped_connections_total counter"));
 }
 
 TEST_CASE("metricsLevel leaves out the levels that are not selected") {
