@@ -203,6 +203,7 @@ bpf_program_stats cpu_time_probe::program_stats() const {
     total.run_count += info.run_cnt;
     total.run_time_ns += info.run_time_ns;
     total.recursion_misses += info.recursion_misses;
+    if (program == skel.progs.switch_btf || program == skel.progs.switch_raw) total.switch_run_count += info.run_cnt;
   }
   return total;
 }

@@ -40,6 +40,7 @@ struct bpf_program_stats {
   /// Runs the kernel skipped because the program was already running on that CPU (its
   /// recursion guard): each is an event the probe never saw. Counted with or without stats.
   uint64_t recursion_misses = 0;
+  uint64_t switch_run_count = 0;  ///< runs of the sched_switch program alone (with stats)
 };
 
 /// Severity of a libbpf log line.

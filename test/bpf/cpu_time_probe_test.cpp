@@ -67,9 +67,10 @@ TEST_CASE("the switch program detached runs no more, attached again runs on", "[
   REQUIRE(fixture.probe->set_switch_attached(true));
   switch_often();
   auto attached = fixture.probe->program_stats();
-  // Only the exit, exec and cgroup-move programs may run while detached: a few at most.
-  CHECK(detached.run_count - before.run_count < 50);
-  CHECK(attached.run_count - detached.run_count >= 200);
+  // A switch already under way when the detach returned may still finish in the program; none
+  // starts after (the exit, exec and move programs run on, as often as the machine forks).
+  CHECK(detached.switch_run_count - before.switch_run_count < 5);
+  CHECK(attached.switch_run_count - detached.switch_run_count >= 200);
 }
 
 namespace {
