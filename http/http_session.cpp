@@ -118,7 +118,7 @@ class http_session final : public connection, public std::enable_shared_from_thi
 
   void detect_tls() {
     beast::async_detect_ssl(lowest(), buffer_, [self = self()](beast::error_code ec, bool tls) {
-      if (ec && !self->closing_) self->report(ec, http_drop::tls_handshake);
+      if (ec && !self->closing_) self->report(ec, http_drop::tls_handshake, http_drop::tls_handshake);
       if (ec || self->closing_) return self->close();
       if (!tls) return self->refuse_plain_http();
       self->handshake();
@@ -129,7 +129,8 @@ class http_session final : public connection, public std::enable_shared_from_thi
     if constexpr (is_tls<Stream>) {
       stream_.async_handshake(net::ssl::stream_base::server, buffer_.data(),
                               [self = self()](beast::error_code ec, std::size_t used) {
-                                if (ec && !self->closing_) self->report(ec, http_drop::tls_handshake);
+                                if (ec && !self->closing_)
+                                  self->report(ec, http_drop::tls_handshake, http_drop::tls_handshake);
                                 if (ec || self->closing_) return self->close();
                                 self->buffer_.consume(used);
                                 self->read_request();
@@ -169,7 +170,7 @@ class http_session final : public connection, public std::enable_shared_from_thi
     lowest().expires_after(env_->limits.idle_timeout);
     stream_.async_read_some(buffer_.prepare(idle_read_size), [self = self()](beast::error_code ec, std::size_t n) {
       self->idle_since_.reset();
-      if (ec && !self->closing_ && !self->evicted_) self->report(ec, http_drop::idle_timeout);
+      if (ec && !self->closing_ && !self->evicted_) self->report(ec, http_drop::idle_timeout, http_drop::read_error);
       if (ec || self->closing_) return self->close();
       self->buffer_.commit(n);
       self->lowest().expires_after(self->env_->limits.header_timeout);
@@ -191,7 +192,7 @@ class http_session final : public connection, public std::enable_shared_from_thi
     if (ec == http::error::header_limit) return send_error(431);
     if (ec == http::error::body_limit) return send_error(413);
     if (is_parse_error(ec)) return send_error(400);
-    report(ec, http_drop::request_timeout);  // nobody to answer
+    report(ec, http_drop::request_timeout, http_drop::read_error);  // nobody to answer
     close();
   }
 
@@ -310,7 +311,7 @@ class http_session final : public connection, public std::enable_shared_from_thi
   void on_write(bool keep_alive, beast::error_code ec) {
     busy_ = false;
     response_.reset();
-    if (ec && !closing_) report(ec, http_drop::write_error);
+    if (ec && !closing_) report(ec, http_drop::write_timeout, http_drop::write_error);
     if (ec || closing_) return close();
     if (!keep_alive) return linger();
     wait_for_request();
@@ -339,20 +340,11 @@ class http_session final : public connection, public std::enable_shared_from_thi
     });
   }
 
-  /// Reports a failed read, handshake or write: a timeout as `timed_out` (the reason for this
-  /// step's deadline), a reset or TLS failure as the step's error; a client that simply closed
-  /// the connection is not a drop.
-  void report(const beast::error_code& ec, http_drop timed_out) {
+  /// Reports a failed step: as `on_timeout` when its deadline passed, else as `on_error` (a
+  /// reset, a TLS failure); a client that simply closed the connection is not a drop.
+  void report(const beast::error_code& ec, http_drop on_timeout, http_drop on_error) {
     if (ec == http::error::end_of_stream || ec == net::error::eof) return;
-    http_drop reason = timed_out;
-    if (ec != beast::error::timeout) {
-      if (timed_out == http_drop::request_timeout || timed_out == http_drop::idle_timeout)
-        reason = http_drop::read_error;
-      if (timed_out == http_drop::write_error) reason = http_drop::write_error;
-    } else if (timed_out == http_drop::write_error) {
-      reason = http_drop::write_timeout;
-    }
-    env_->dropped(reason, ec.message());
+    env_->dropped(ec == beast::error::timeout ? on_timeout : on_error, ec.message());
   }
 
   /// Serving threw (out of memory): the request is lost and the connection closed.

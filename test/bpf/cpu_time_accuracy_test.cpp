@@ -152,7 +152,7 @@ final_charge read_exit_and_reap(probe_fixture& fixture, child_process& child, ui
   return result;
 }
 
-/// Collects the final charges of exited children that differ from their runtime.
+/// Tallies the final charges of exited children against their runtime, keeping those that differ.
 struct exit_log {
   int children = 0, exact = 0;
   uint64_t largest_ns = 0;  ///< the largest |charged - run|
