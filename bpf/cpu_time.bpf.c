@@ -85,6 +85,29 @@ struct {
   __type(value, __u64);
 } exiting_charged SEC(".maps");
 
+/* The runtime each task was last charged, wherever it ran: where a slice whose switch-in was
+ * not seen begins. The scheduler re-picks a running task without a switch when its affinity
+ * changes (__do_set_cpus_allowed(): put_prev_task() + set_next_task()), which resets
+ * prev_sum_exec_runtime mid-slice; a task migrated by the stopper thread sometimes appears on
+ * its new CPU unseen, and its next move is such an affinity change. A direct-mapped table indexed
+ * by a hash of the thread id: one array store per charge, no hash map on the hot path. A
+ * task whose entry a colliding one took falls back to prev_sum_exec_runtime; entries are written
+ * by whichever CPU charges the task, so a check word over the fields rejects one torn by two
+ * colliding writers. */
+struct task_mark {
+  __u64 task;     /* task_struct address */
+  __u64 start_ns; /* its start_time: an address reused by a later task is not the same task */
+  __u64 charged_ns;
+  __u64 check;
+};
+#define TASK_MARKS_LOG2 13
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1 << TASK_MARKS_LOG2);
+  __type(key, __u32);
+  __type(value, struct task_mark);
+} task_marks SEC(".maps");
+
 /* Slots below this have been handed out at least once. */
 __u64 fresh_slots_used = 0;
 
@@ -200,13 +223,58 @@ static __always_inline __u64 take_idle_time(struct cpu_time_cpu_state *cpu, cons
 /* Priorities below this are real-time or deadline: those classes keep no prev_sum_exec_runtime. */
 #define MAX_RT_PRIO 100
 
-/* Where the current slice of `task` began when its switch-in was not seen (the first slice
- * after attach, or a kernel that hides some tasks' switches from tracepoints): the fair
- * scheduler records the task's runtime when it picks it (prev_sum_exec_runtime). Other classes
- * record nothing there, so their unseen slice is not charged (`runtime`: nothing grew). */
-static __always_inline __u64 unseen_slice_start(int prio, __u64 picked_at_runtime, __u64 runtime)
+/* Where the current slice of a task began when its switch-in was not seen and its mark is gone
+ * (the first slice after attach, or a kernel that hides some tasks' switches from tracepoints):
+ * the fair scheduler records the task's runtime when it picks it (prev_sum_exec_runtime). Other
+ * classes record nothing there, so their unseen slice is not charged (`runtime`: nothing grew). */
+static __always_inline __u64 picked_at(int prio, __u64 picked_at_runtime, __u64 runtime)
 {
   return prio >= MAX_RT_PRIO ? picked_at_runtime : runtime;
+}
+
+/* Indexed by thread id, unique among live tasks (the verifier allows no arithmetic on the
+ * task's address). */
+static __always_inline __u32 task_mark_index(__u32 tid)
+{
+  return (__u32)(((__u64)tid * 0x9E3779B97F4A7C15ULL) >> (64 - TASK_MARKS_LOG2));
+}
+
+static __always_inline __u64 task_mark_check(__u32 tid, __u64 start_ns, __u64 charged_ns)
+{
+  return tid ^ (start_ns * 0xC2B2AE3D27D4EB4FULL) ^ (charged_ns * 0x9E3779B97F4A7C15ULL);
+}
+
+static __always_inline void mark_charged(const void *task, __u32 tid, __u64 start_ns, __u64 charged_ns)
+{
+  __u32 index = task_mark_index(tid);
+  struct task_mark *mark = bpf_map_lookup_elem(&task_marks, &index);
+  if (!mark)
+    return;
+  mark->task = (__u64)task;
+  mark->start_ns = start_ns;
+  mark->charged_ns = charged_ns;
+  mark->check = task_mark_check(tid, start_ns, charged_ns);
+}
+
+/* The runtime `task` was last charged, from its mark; `fallback` when another task has the entry. */
+static __always_inline __u64 last_charged(const void *task, __u32 tid, __u64 start_ns, __u64 runtime,
+                                          __u64 fallback)
+{
+  __u32 index = task_mark_index(tid);
+  struct task_mark *mark = bpf_map_lookup_elem(&task_marks, &index);
+  if (!mark)
+    return fallback;
+  struct task_mark seen = *mark;
+  bool ours = seen.task == (__u64)task && seen.start_ns == start_ns &&
+              seen.check == task_mark_check(tid, seen.start_ns, seen.charged_ns);
+  return ours && seen.charged_ns <= runtime ? seen.charged_ns : fallback;
+}
+
+/* Where the current slice of `task` began when its switch-in on this CPU was not seen. */
+static __always_inline __u64 unseen_slice_start(bool typed, struct task_struct *task, __u64 start_ns, __u64 runtime)
+{
+  __u64 picked = picked_at(KREAD(typed, task, prio), KREAD(typed, task, se.prev_sum_exec_runtime), runtime);
+  return last_charged(task, KREAD(typed, task, pid), start_ns, runtime, picked);
 }
 
 static __always_inline bool saw_switch_in(const struct cpu_time_cpu_state *cpu, const void *task)
@@ -472,12 +540,11 @@ static __always_inline void charge_task(bool typed, struct cpu_time_cpu_state *c
                                         __u64 cgroup_id)
 {
   __u64 runtime = KREAD(typed, task, se.sum_exec_runtime);
-  __u64 slice_start = saw_switch_in(cpu, task)
-                          ? 0
-                          : unseen_slice_start(KREAD(typed, task, prio), KREAD(typed, task, se.prev_sum_exec_runtime),
-                                               runtime);
+  __u64 task_started = KREAD(typed, task, start_time);
+  __u64 slice_start = saw_switch_in(cpu, task) ? 0 : unseen_slice_start(typed, task, task_started, runtime);
   enum exit_phase phase = exit_phase_of(task, KREAD(typed, task, flags));
   __u64 delta = take_runtime(cpu, task, runtime, slice_start, phase);
+  mark_charged(task, KREAD(typed, task, pid), task_started, runtime);
   struct task_struct *leader = KREAD(typed, task, group_leader);
   __u32 tgid = KREAD(typed, task, tgid);
   __u64 start_ns = KREAD(typed, leader, start_boottime); /* start_boottime since 5.5 (commit cf25e24db61c) */
@@ -528,10 +595,9 @@ static __always_inline int handle_exit(bool typed, struct task_struct *task)
   if (!cpu)
     return 0;
   __u64 key = (__u64)task;
-  __u64 charged = saw_switch_in(cpu, task)
-                      ? cpu->running_charged_ns
-                      : unseen_slice_start(KREAD(typed, task, prio), KREAD(typed, task, se.prev_sum_exec_runtime),
-                                           KREAD(typed, task, se.sum_exec_runtime));
+  __u64 charged = saw_switch_in(cpu, task) ? cpu->running_charged_ns
+                                            : unseen_slice_start(typed, task, KREAD(typed, task, start_time),
+                                                                 KREAD(typed, task, se.sum_exec_runtime));
   bpf_map_update_elem(&exiting_charged, &key, &charged, BPF_NOEXIST);
   return 0;
 }

@@ -73,22 +73,6 @@ TEST_CASE("the switch program detached runs no more, attached again runs on", "[
   CHECK(attached.switch_run_count - detached.switch_run_count >= 200);
 }
 
-namespace {
-
-/// Makes the probe forget which task each CPU runs, as if it had missed their switch-ins (some
-/// kernels hide a few tasks' switches from tracepoints). Read-modify-write of the whole state:
-/// only for probes that gather nothing on the CPUs, whose other fields may then be stale.
-void forget_running_tasks(const cpu_time_probe& probe) {
-  std::vector<cpu_time_cpu_state> states(static_cast<std::size_t>(libbpf_num_possible_cpus()));
-  static_assert(sizeof(cpu_time_cpu_state) % 8 == 0, "per-CPU values are 8-byte strided");
-  uint32_t zero = 0;
-  REQUIRE(bpf_map_lookup_elem(probe.maps().cpu_state, &zero, states.data()) == 0);
-  for (auto& state : states) state.running_task = 0;
-  REQUIRE(bpf_map_update_elem(probe.maps().cpu_state, &zero, states.data(), BPF_ANY) == 0);
-}
-
-}  // namespace
-
 TEST_CASE("a task whose switch-in was missed is still charged its whole slice", "[.bpf]") {
   auto mode = GENERATE(bpf_attach_mode::tp_btf, bpf_attach_mode::raw_tp);
   probe_options options;
@@ -99,7 +83,7 @@ TEST_CASE("a task whose switch-in was missed is still charged its whole slice", 
   uint64_t start = proc_start_ticks(child.pid());
   child.go();
   std::this_thread::sleep_for(100ms);  // mid-slice on an idle CPU: its switch-in is forgotten
-  forget_running_tasks(*fixture.probe);
+  fixture.forget_running_tasks();
   siginfo_t exited{};
   REQUIRE(waitid(P_PID, id_t(child.pid()), &exited, WEXITED | WNOWAIT) == 0);
   auto snapshot = fixture.read_until_exit(child.pid(), start);  // its final totals

@@ -1,11 +1,15 @@
 #pragma once
 // A loaded and attached cpu_time probe with its reader, for the root-only [.bpf] tests.
 
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "bpf/cpu_time_loader.hpp"
 #include "bpf/cpu_time_reader.hpp"
@@ -33,6 +37,18 @@ struct probe_fixture {
     INFO((snapshot.ok() ? std::string() : snapshot.error_message()));
     REQUIRE(snapshot.ok());
     return std::move(snapshot).value();
+  }
+
+  /// Makes the probe forget which task each CPU runs, as if it had missed their switch-ins (some
+  /// kernels hide a few tasks' switches from tracepoints). Read-modify-write of the whole state:
+  /// only for probes that gather nothing on the CPUs, whose other fields may then be stale.
+  void forget_running_tasks() {
+    std::vector<cpu_time_cpu_state> states(static_cast<std::size_t>(libbpf_num_possible_cpus()));
+    static_assert(sizeof(cpu_time_cpu_state) % 8 == 0, "per-CPU values are 8-byte strided");
+    uint32_t zero = 0;
+    REQUIRE(bpf_map_lookup_elem(probe->maps().cpu_state, &zero, states.data()) == 0);
+    for (auto& state : states) state.running_task = 0;
+    REQUIRE(bpf_map_update_elem(probe->maps().cpu_state, &zero, states.data(), BPF_ANY) == 0);
   }
 
   /// Reads until a read reports the exit of `pid` started at `start_ticks`, which comes once
