@@ -35,12 +35,15 @@ std::string node_name_for(const kepler_config& config) {
   return gethostname(host, sizeof host - 1) == 0 ? host : "";
 }
 
-render_context make_render_context(const kepler_config& config, const std::string& power_source) {
+render_context make_render_context(const kepler_config& config, const power_meter& meter) {
   render_context ctx;
   ctx.node_name = node_name_for(config);
   ctx.metrics_level = config.exporter.prometheus.metrics_level;
   ctx.legacy_metrics = config.exporter.prometheus.legacy_metrics;
-  ctx.power_source = power_source;
+  ctx.power_source = meter.source;
+  for (const auto& zone : meter.zones)
+    ctx.zone_sources.push_back(zone_source_info{meter.source, zone.label, zone.provenance.method, zone.provenance.model,
+                                                zone.provenance.parameters});
   ctx.version = KEPLER_VERSION;
   ctx.revision = KEPLER_REVISION;
   ctx.branch = KEPLER_BRANCH;
@@ -163,7 +166,7 @@ std::vector<caf::actor> spawn_pipeline(caf::actor_system& system, const kepler_c
   engine.cpu_source = spawn_cpu_source(system, config, std::move(probe), stats);
   roots.push_back(caf::actor_cast<caf::actor>(engine.cpu_source));
   engine.sinks.push_back(
-      system.spawn(http_server, std::move(http_endpoint), make_render_context(config, meter.source), stats));
+      system.spawn(http_server, std::move(http_endpoint), make_render_context(config, meter), stats));
   if (config.exporter.stdout_exporter.enabled)
     engine.sinks.push_back(system.spawn<caf::detached>(stdout_exporter, stdout));
   for (const auto& sink : engine.sinks) roots.push_back(caf::actor_cast<caf::actor>(sink));

@@ -134,6 +134,20 @@ void render_info(exposition_writer& out, const render_context& ctx) {
               {"version", ctx.version},
               {"goversion", ctx.compiler}},
              1);
+  if (!ctx.zone_sources.empty()) {
+    out.family("kepler_source_info",
+               "How a zone's energy is obtained: an energy counter, power readings integrated over time, or "
+               "an estimate from CPU usage (with its model and parameters)",
+               metric_type::gauge);
+    for (const auto& zone : ctx.zone_sources)
+      out.sample("kepler_source_info",
+                 {{"source", zone.source},
+                  {"zone", zone.zone},
+                  {"method", zone.method},
+                  {"model", zone.model},
+                  {"parameters", zone.parameters}},
+                 1);
+  }
   if (ctx.cpus.empty()) return;
   out.family("kepler_node_cpu_info", "CPU information from procfs", metric_type::gauge);
   for (const auto& cpu : ctx.cpus)

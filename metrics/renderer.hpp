@@ -11,6 +11,15 @@
 namespace kepler {
 
 /// Values fixed for the daemon's lifetime.
+/// How one zone's energy is obtained (kepler_source_info).
+struct zone_source_info {
+  std::string source;      ///< the meter: rapl, fake-cpu-meter, ...
+  std::string zone;        ///< the zone's label, as in kepler_source_up
+  std::string method;      ///< counter, integrated_power or estimate
+  std::string model;       ///< estimates: the model's name; else empty
+  std::string parameters;  ///< estimates: the model's parameters; else empty
+};
+
 struct render_context {
   std::string node_name;
   unsigned metrics_level = 31;  ///< bit set of metrics_level (config.hpp)
@@ -18,6 +27,7 @@ struct render_context {
   std::string power_source;     ///< rapl, fake-cpu-meter: the legacy `source` label
   std::string version, revision, branch, arch, compiler;
   std::vector<cpu_info> cpus;
+  std::vector<zone_source_info> zone_sources;
 };
 
 /// The whole /metrics document for one snapshot. `size_hint` (the previous document's size)

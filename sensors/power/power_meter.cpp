@@ -26,7 +26,8 @@ power_meter rapl_meter(const kepler_config& config) {
     meter.zones.push_back(zone_source{physical_zone{zone.name, zone.index, zone.path, zone.max_energy_uj,
                                                     config.rapl.max_plausible_watts},
                                       zone.name + "-" + std::to_string(zone.index),
-                                      [path] { return energy_read_fn([path] { return read_energy_uj(path); }); }});
+                                      [path] { return energy_read_fn([path] { return read_energy_uj(path); }); },
+                                      zone_provenance{"counter", "", ""}});
   }
   if (meter.zones.empty())
     meter.notes.push_back({true, "no readable RAPL zones under " + config.host.sysfs + "/class/powercap"});
@@ -40,16 +41,20 @@ power_meter fake_meter(const kepler_config& config) {
   if (names.empty()) names = {"package", "core", "dram"};
   fake_meter_model model{config.fake_cpu_meter.idle_watts, config.fake_cpu_meter.max_watts};
   std::string procfs = config.host.procfs;
+  zone_provenance provenance{"estimate", "fake-cpu-meter",
+                             fmt::format("idle {} W, max {} W, linear in CPU usage", model.idle_watts,
+                                         model.max_watts)};
   for (std::size_t i = 0; i < names.size(); ++i) {
     fake_zone probe(names[i], model, procfs, [] { return std::chrono::nanoseconds(monotonic_now_ns()); });
     std::string name = names[i];
-    meter.zones.push_back(
-        zone_source{physical_zone{name, static_cast<int>(i), probe.path(), 0}, name, [name, model, procfs] {
-                      auto zone = std::make_shared<fake_zone>(name, model, procfs, [] {
-                        return std::chrono::nanoseconds(monotonic_now_ns());
-                      });
-                      return energy_read_fn([zone] { return zone->read_energy_uj(); });
-                    }});
+    meter.zones.push_back(zone_source{physical_zone{name, static_cast<int>(i), probe.path(), 0}, name,
+                                      [name, model, procfs] {
+                                        auto zone = std::make_shared<fake_zone>(name, model, procfs, [] {
+                                          return std::chrono::nanoseconds(monotonic_now_ns());
+                                        });
+                                        return energy_read_fn([zone] { return zone->read_energy_uj(); });
+                                      },
+                                      provenance});
   }
   meter.notes.push_back({false, fmt::format("using fake-cpu-meter: estimated power ({} W idle to {} W "
                                             "busy, following CPU usage), not a measurement",

@@ -16,12 +16,20 @@ namespace kepler {
 
 using energy_read_fn = std::function<result<uint64_t>()>;
 
+/// How a zone's energy is obtained: what the start-up log and the provenance info metric say.
+struct zone_provenance {
+  std::string method;      ///< counter (an energy counter), integrated_power (power readings over time) or estimate
+  std::string model;       ///< for an estimate: the model's name, to look it up in the docs; else empty
+  std::string parameters;  ///< for an estimate: its parameters, e.g. "idle 10 W, max 60 W"; else empty
+};
+
 /// One zone of the chosen meter. `make_reader` builds a fresh reader for each sampler
 /// incarnation, so a restarted sampler never inherits broken state.
 struct zone_source {
   physical_zone zone;
   std::string label;  ///< zone label in self-metrics, e.g. package-0
   std::function<energy_read_fn()> make_reader;
+  zone_provenance provenance;
 };
 
 struct power_meter {

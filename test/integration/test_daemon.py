@@ -232,6 +232,9 @@ class RaplDaemonTest(unittest.TestCase):
             with self.subTest(zone=zone):
                 self.assertEqual(self.rapl_source_series(metrics, "kepler_source_up", zone), 1)
                 self.assertEqual(self.rapl_source_series(metrics, "kepler_source_errors_total", zone), 0)
+                info = [s for s in metrics.series("kepler_source_info", source="rapl")
+                        if s.labels["zone"] in (zone, f"{zone}-0")]
+                self.assertEqual([s.labels["method"] for s in info], ["counter"])
                 last_success = self.rapl_source_series(
                     metrics, "kepler_source_last_success_timestamp_seconds", zone)
                 self.assertLess(abs(now - last_success), 5 * INTERVAL_S, "last success is not recent")
@@ -471,6 +474,10 @@ class FakeMeterFallbackTest(unittest.TestCase):
             self.assertTrue(metrics.series("kepler_source_up", source="fake-cpu-meter"),
                             'no kepler_source_up{source="fake-cpu-meter"}')
             self.assertIn("fake-cpu-meter", daemon.log_text())
+            info = metrics.series("kepler_source_info", source="fake-cpu-meter")
+            self.assertEqual({s.labels["zone"] for s in info}, {"package", "core", "dram"})
+            self.assertEqual({(s.labels["method"], s.labels["model"]) for s in info},
+                             {("estimate", "fake-cpu-meter")})
             daemon.stop(signal.SIGTERM)
 
 

@@ -40,6 +40,9 @@ render_context context(unsigned level = level_all) {
   ctx.version = "0.1.0";
   ctx.arch = "amd64";
   ctx.cpus.push_back(cpu_info{"0", "GenuineIntel", "Intel(R) Xeon(R)", "0", "0", "", ""});
+  ctx.zone_sources.push_back(zone_source_info{"rapl", "package-0", "counter", "", ""});
+  ctx.zone_sources.push_back(
+      zone_source_info{"fake-cpu-meter", "dram", "estimate", "fake-cpu-meter", "idle 10 W, max 60 W, linear"});
   return ctx;
 }
 
@@ -90,6 +93,11 @@ TEST_CASE("node and process series carry Kepler's names, labels and values") {
       text,
       R"x(kepler_node_cpu_info{processor="0",vendor_id="GenuineIntel",model_name="Intel(R) Xeon(R)",physical_id="0",core_id="0"} 1)x"));
   CHECK(has_line(text, R"x(kepler_source_up{source="rapl",zone="package-0"} 1)x"));
+  CHECK(has_line(text,
+                 R"x(kepler_source_info{source="rapl",zone="package-0",method="counter",model="",parameters=""} 1)x"));
+  CHECK(has_line(
+      text,
+      R"x(kepler_source_info{source="fake-cpu-meter",zone="dram",method="estimate",model="fake-cpu-meter",parameters="idle 10 W, max 60 W, linear"} 1)x"));
   CHECK(has_line(text, R"x(kepler_actor_mailbox_depth{actor="engine"} 1)x"));
   CHECK(has_line(text, R"x(kepler_http_dropped_connections_total{reason="over_limit"} 3)x"));
   CHECK(has_line(text, "# TYPE kepler_http_dropped_connections_total counter"));

@@ -71,6 +71,8 @@ TEST_CASE("on a real powercap tree RAPL is chosen with each readable zone") {
     auto read = zone.make_reader()();
     REQUIRE(read.ok());
     CHECK(read.value() > 0);
+    CHECK(zone.provenance.method == "counter");
+    CHECK(zone.provenance.model.empty());
   }
 }
 
@@ -84,6 +86,11 @@ TEST_CASE("without powercap the fake meter takes over and says it is an estimate
   auto chosen = select_power_meter(config);
   CHECK(chosen.source == "fake-cpu-meter");
   CHECK(chosen.zones.size() == 3);  // package, core, dram
+  for (const auto& zone : chosen.zones) {
+    CHECK(zone.provenance.method == "estimate");
+    CHECK(zone.provenance.model == "fake-cpu-meter");
+    CHECK(zone.provenance.parameters == "idle 10 W, max 60 W, linear in CPU usage");
+  }
   auto texts = note_texts(chosen);
   REQUIRE(texts.size() >= 2);  // RAPL's (what it could not list, that it found nothing), then the fake's
   CHECK(texts[texts.size() - 2] == "no readable RAPL zones under " + config.host.sysfs + "/class/powercap");
