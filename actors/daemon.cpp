@@ -63,8 +63,10 @@ render_context make_render_context(const kepler_config& config, const power_mete
 energy_source spawn_energy_source(caf::actor_system& system, const zone_source& zone, const std::string& source,
                                   caf::timespan interval, const std::shared_ptr<actor_stats>& stats) {
   std::string name = source + "_sampler:" + zone.label;
-  // Fast enough to see every wrap at the plausible power (which also bounds each reading).
+  // Fast enough to see every wrap at the plausible power (which also bounds each reading), and
+  // as often as a zone of power readings asks.
   auto period = sampler_poll_period(zone.zone.max_energy_uj, zone.zone.max_plausible_watts, interval);
+  if (zone.zone.sample_period.count() > 0) period = std::min<caf::timespan>(period, zone.zone.sample_period);
   supervisor_config<energy_reading> sup;
   sup.name = name;
   sup.stats = stats;

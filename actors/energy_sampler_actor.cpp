@@ -13,13 +13,13 @@ namespace {
 
 using sampler_ptr = energy_sampler_actor::stateful_pointer<energy_sampler_state>;
 
-/// Counts a rejected reading; logs the first of a run of them.
-void note_rejected(sampler_ptr self, reading_verdict verdict, uint64_t raw_uj) {
+/// Counts a rejected reading; logs the first of a run of them (`what` describes the reading).
+void note_rejected(sampler_ptr self, reading_verdict verdict, const std::string& what) {
   auto& st = self->state;
   if (st.config.stats) st.config.stats->add_rejected(st.config.source, st.config.zone_label, to_string(verdict));
   if (st.rejected_in_a_row++ == 0)
-    spdlog::warn("{}: rejected reading {} µJ of {} ({}; baseline {} µJ); its energy is not counted",
-                 st.config.actor_name, raw_uj, st.config.zone_id, to_string(verdict), st.counter.last_raw_uj());
+    spdlog::warn("{}: rejected {} of {} ({}; baseline {} µJ); its energy is not counted", st.config.actor_name, what,
+                 st.config.zone_id, to_string(verdict), st.counter.last_raw_uj());
 }
 
 /// Reads the zone once; the counter absorbs the reading unless it is rejected.
@@ -28,12 +28,14 @@ result<energy_reading> sample(sampler_ptr self) {
   auto raw = st.config.read_energy();
   if (!raw) {
     st.last_error = raw.error_message();
+    // A meter that judges its own readings (integrated power) rejects them as RAPL's are.
+    if (raw.error().kind == errc::implausible) note_rejected(self, reading_verdict::implausible, raw.error_message());
     return make_error(raw.error_message());
   }
   const auto mono_ns = monotonic_now_ns();
   auto step = st.counter.update(raw.value(), mono_ns);
   if (step.verdict != reading_verdict::accepted) {
-    note_rejected(self, step.verdict, raw.value());
+    note_rejected(self, step.verdict, "reading " + std::to_string(raw.value()) + " µJ");
     st.last_error =
         "rejected reading " + std::to_string(raw.value()) + " µJ (" + std::string(to_string(step.verdict)) + ")";
     return make_error(st.last_error);

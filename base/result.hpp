@@ -26,6 +26,7 @@ namespace kepler {
   X(body_too_large, "body_too_large") /* an answer is larger than allowed */              \
   X(unavailable, "unavailable")       /* the source is not there (restarting, gone) */    \
   X(busy, "busy")                     /* the previous request is still being served */    \
+  X(implausible, "implausible")       /* a reading no real value explains (a sentinel) */ \
   X(stopped, "stopped")               /* the caller asked to stop: nobody failed */
 KEPLER_NAMED_ENUM(errc, KEPLER_ERROR_KINDS)
 

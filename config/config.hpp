@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,7 +33,7 @@ KEPLER_NAMED_ENUM(bpf_mode, KEPLER_BPF_MODES)
 KEPLER_NAMED_ENUM(pod_informer_mode, KEPLER_POD_INFORMER_MODES)
 
 /// An entry of cpu.preferredMeters (Kepler HEAD's key).
-#define KEPLER_METER_KINDS(X) X(rapl, "rapl") X(fake, "fake")
+#define KEPLER_METER_KINDS(X) X(rapl, "rapl") X(msr, "msr") X(hwmon, "hwmon") X(fake, "fake")
 KEPLER_NAMED_ENUM(meter_kind, KEPLER_METER_KINDS)
 
 /// Bit set of exported metric levels (docs/compatibility.md §2.2).
@@ -43,6 +44,18 @@ enum metrics_level : unsigned {
   level_vm = 8,
   level_pod = 16,
   level_all = 31,
+};
+
+/// An entry of experimental.hwmon.chipRules: how to read one hwmon chip. The pairing fields are
+/// Kepler's; `zones` and `energy_range_uj` are ours.
+struct hwmon_chip_rule {
+  std::string chip;                          ///< the chip's `name` file, case-insensitive
+  std::map<int, int> pairings;               ///< inN → currM, for chips whose indices differ
+  std::vector<int> skip_voltages;            ///< inN that are shunt or auxiliary voltages
+  std::vector<int> skip_currents;            ///< currN without a voltage (per-phase currents, ...)
+  bool same_index = false;                   ///< inN pairs with currN
+  std::map<std::string, std::string> zones;  ///< channel (power1, energy2, in1) or its label → zone name
+  uint64_t energy_range_uj = 0;              ///< where the chip's energy counters wrap, 0 = never (64 bit)
 };
 
 struct kepler_config {
@@ -71,9 +84,20 @@ struct kepler_config {
     double max_plausible_watts = 10'000.0;
   } rapl;
   struct {
-    /// Tried in order; ours defaults to RAPL, then the fake meter as the last resort.
-    std::vector<meter_kind> preferred_meters{meter_kind::rapl, meter_kind::fake};
+    /// Tried in order: measured first (RAPL through powercap, then its MSRs, then hwmon), the
+    /// fake meter as the last resort.
+    std::vector<meter_kind> preferred_meters{meter_kind::rapl, meter_kind::msr, meter_kind::hwmon, meter_kind::fake};
   } cpu;
+  struct {
+    /// Kepler's switch; like its later forceEnabled, true means cpu.preferredMeters = [hwmon].
+    bool enabled = false;
+    std::vector<std::string> zones;  ///< zone names to keep, empty = all
+    std::vector<hwmon_chip_rule> chip_rules;
+  } hwmon;
+  struct {
+    /// Ours: each CPU's MSR device, `%d` standing for the CPU number (tests point it at files).
+    std::string device_path = "/dev/cpu/%d/msr";
+  } msr;
   struct {
     struct {
       bool enabled = false;

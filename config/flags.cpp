@@ -144,6 +144,13 @@ void add_core_flags(flag_table& flags) {
       ->default_str(std::to_string(defaults.monitor.max_terminated));
   flags.toggle("--debug.pprof", "Enable pprof debugging", [](kepler_config& c, bool v) { c.debug.pprof_enabled = v; })
       ->default_str(text_of(defaults.debug.pprof_enabled));
+  flags
+      .toggle("--experimental.hwmon.enabled", "Read power from hwmon only (cpu.preferredMeters: [hwmon])",
+              [](kepler_config& c, bool v) {
+                c.hwmon.enabled = v;
+                if (v) c.cpu.preferred_meters = {meter_kind::hwmon};
+              })
+      ->default_str(text_of(defaults.hwmon.enabled));
 }
 
 std::string joined(const std::vector<std::string>& items) {

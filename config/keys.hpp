@@ -72,9 +72,15 @@ choice_list_key choice_list_of(std::vector<E>& field) {
           enum_choices<E>()};
 }
 
+/// experimental.hwmon.chipRules: a list of mappings (yaml.cpp decodes and prints them).
+struct hwmon_rules_key {
+  std::vector<hwmon_chip_rule>* rules;
+};
+
 /// Where a key's value goes.
-using key_target = std::variant<std::string*, bool*, int64_t*, double*, std::chrono::nanoseconds*,
-                                std::vector<std::string>*, level_set, choice_key, choice_list_key, ignored_key>;
+using key_target =
+    std::variant<std::string*, bool*, int64_t*, double*, std::chrono::nanoseconds*, std::vector<std::string>*,
+                 level_set, choice_key, choice_list_key, ignored_key, hwmon_rules_key>;
 
 /// A known key: its full dotted path in Kepler's names and its field.
 struct key_binding {
@@ -101,6 +107,10 @@ inline std::vector<key_binding> known_keys(kepler_config& c) {
       {"rapl.zones", &c.rapl.zones},
       {"rapl.maxPlausibleWatts", &c.rapl.max_plausible_watts},
       {"cpu.preferredMeters", choice_list_of(c.cpu.preferred_meters)},
+      {"experimental.hwmon.enabled", &c.hwmon.enabled},
+      {"experimental.hwmon.zones", &c.hwmon.zones},
+      {"experimental.hwmon.chipRules", hwmon_rules_key{&c.hwmon.chip_rules}},
+      {"msr.devicePath", &c.msr.device_path},
       {"bpf.enabled", choice_of(c.bpf.enabled)},
       {"bpf.runTimeStats", &c.bpf.run_time_stats},
       {"exporter.stdout.enabled", &c.exporter.stdout_exporter.enabled},

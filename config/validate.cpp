@@ -130,6 +130,8 @@ void check_meters(std::vector<std::string>& errors, const kepler_config& c) {
   if (fake.max_watts < 0) errors.push_back("dev.fake-cpu-meter.maxWatts must be ≥ 0");
   if (fake.max_watts < fake.idle_watts)
     errors.push_back("dev.fake-cpu-meter.maxWatts must be ≥ dev.fake-cpu-meter.idleWatts");
+  if (c.msr.device_path.find("%d") == std::string::npos)
+    errors.push_back("msr.devicePath " + in_quotes(c.msr.device_path) + " must hold %d for the CPU number");
 }
 
 void trim_each(std::vector<std::string>& items) {
@@ -157,6 +159,7 @@ void sanitize(kepler_config& config) {
   trim_each(config.rapl.zones);
   trim_each(config.exporter.prometheus.debug_collectors);
   trim_each(config.fake_cpu_meter.zones);
+  trim_each(config.hwmon.zones);
 }
 
 }  // namespace kepler

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <set>
 
 namespace kepler::detail {
@@ -42,6 +43,8 @@ class yaml_decoder {
     walk(root, "");
     // Kepler HEAD: the old switch is a deprecated alias of preferredMeters = [fake].
     if (config_.fake_cpu_meter.enabled) config_.cpu.preferred_meters = {meter_kind::fake};
+    // Kepler HEAD's forceEnabled, which its experimental.hwmon.enabled became, is [hwmon].
+    if (config_.hwmon.enabled) config_.cpu.preferred_meters = {meter_kind::hwmon};
     return std::move(errors_);
   }
 
@@ -92,8 +95,86 @@ class yaml_decoder {
                    [&](const choice_key& key) { choice(node, path, key); },
                    [&](const choice_list_key& key) { choices(node, path, key); },
                    [&](ignored_key key) { ignored(node, path, key); },
+                   [&](hwmon_rules_key key) { chip_rules(node, path, *key.rules); },
                },
                target);
+  }
+
+  void chip_rules(const YAML::Node& node, const std::string& path, std::vector<hwmon_chip_rule>& out) {
+    if (!node.IsSequence()) {
+      errors_.push_back(path + ": expected a list of chip rules " + line_of(node));
+      return;
+    }
+    std::vector<hwmon_chip_rule> rules;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      auto rule = chip_rule(node[i], path + "[" + std::to_string(i) + "]");
+      if (!rule) return;
+      rules.push_back(std::move(*rule));
+    }
+    out = std::move(rules);
+  }
+
+  std::optional<hwmon_chip_rule> chip_rule(const YAML::Node& node, const std::string& path) {
+    if (!node.IsMap()) {
+      errors_.push_back(path + ": expected a mapping " + line_of(node));
+      return std::nullopt;
+    }
+    hwmon_chip_rule rule;
+    std::size_t errors_before = errors_.size();
+    for (const auto& entry : node) {
+      auto key = entry.first.IsScalar() ? entry.first.Scalar() : std::string{"?"};
+      auto at = path + "." + key;
+      if (key == "name") scalar(entry.second, at, rule.chip);
+      else if (key == "useSameIndex") typed(entry.second, at, "a boolean", rule.same_index);
+      else if (key == "skipVoltages") integers(entry.second, at, rule.skip_voltages);
+      else if (key == "skipCurrents") integers(entry.second, at, rule.skip_currents);
+      else if (key == "pairings") integer_map(entry.second, at, rule.pairings);
+      else if (key == "zones") text_map(entry.second, at, rule.zones);
+      else if (key == "energyRangeMicrojoules") typed(entry.second, at, "an integer", rule.energy_range_uj);
+      else warn_unknown(at);
+    }
+    if (trim(rule.chip).empty()) errors_.push_back(path + ": a chip rule needs a name " + line_of(node));
+    if (errors_.size() != errors_before) return std::nullopt;
+    return rule;
+  }
+
+  void integers(const YAML::Node& node, const std::string& path, std::vector<int>& out) {
+    if (!node.IsSequence()) {
+      errors_.push_back(path + ": expected a list of integers " + line_of(node));
+      return;
+    }
+    for (const auto& item : node) {
+      int value = -1;
+      typed(item, path, "an integer", value);
+      if (value < 0) return;
+      out.push_back(value);
+    }
+  }
+
+  void integer_map(const YAML::Node& node, const std::string& path, std::map<int, int>& out) {
+    if (!node.IsMap()) {
+      errors_.push_back(path + ": expected a mapping of voltage to current numbers " + line_of(node));
+      return;
+    }
+    for (const auto& entry : node) {
+      int from = -1, to = -1;
+      typed(entry.first, path, "an integer", from);
+      typed(entry.second, path, "an integer", to);
+      if (from < 0 || to < 0) return;
+      out[from] = to;
+    }
+  }
+
+  void text_map(const YAML::Node& node, const std::string& path, std::map<std::string, std::string>& out) {
+    if (!node.IsMap()) {
+      errors_.push_back(path + ": expected a mapping of channels to zone names " + line_of(node));
+      return;
+    }
+    for (const auto& entry : node) {
+      std::string from, to;
+      if (!scalar(entry.first, path, from) || !scalar(entry.second, path, to)) return;
+      out[trim(from)] = trim(to);
+    }
   }
 
   void choice(const YAML::Node& node, const std::string& path, const choice_key& key) {
@@ -207,6 +288,23 @@ YAML::Node sequence(const std::vector<std::string>& items) {
   return node;
 }
 
+YAML::Node chip_rules_node(const std::vector<hwmon_chip_rule>& rules) {
+  YAML::Node list(YAML::NodeType::Sequence);
+  for (const auto& rule : rules) {
+    YAML::Node node(YAML::NodeType::Map);
+    node["name"] = rule.chip;
+    if (rule.same_index) node["useSameIndex"] = true;
+    for (const auto& [from, to] : rule.pairings) node["pairings"][from] = to;
+    for (int n : rule.skip_voltages) node["skipVoltages"].push_back(n);
+    for (int n : rule.skip_currents) node["skipCurrents"].push_back(n);
+    for (const auto& [from, to] : rule.zones) node["zones"][from] = to;
+    if (rule.energy_range_uj) node["energyRangeMicrojoules"] = rule.energy_range_uj;
+    list.push_back(node);
+  }
+  if (rules.empty()) list.SetStyle(YAML::EmitterStyle::Flow);
+  return list;
+}
+
 YAML::Node to_node(const key_target& target) {
   return std::visit(overloaded{
                         [](std::string* v) { return YAML::Node(*v); },
@@ -222,6 +320,7 @@ YAML::Node to_node(const key_target& target) {
                         [](const choice_key& key) { return YAML::Node(key.text()); },
                         [](const choice_list_key& key) { return sequence(key.texts()); },
                         [](ignored_key) { return YAML::Node(); },
+                        [](hwmon_rules_key key) { return chip_rules_node(*key.rules); },
                     },
                     target);
 }

@@ -1,11 +1,15 @@
 #include "sensors/power/power_meter.hpp"
 
+#include <map>
 #include <memory>
 
 #include <fmt/format.h>
 
 #include "base/clock.hpp"
 #include "sensors/power/fake_meter.hpp"
+#include "sensors/power/hwmon.hpp"
+#include "sensors/power/msr.hpp"
+#include "sensors/power/power_integrator.hpp"
 #include "sensors/power/rapl.hpp"
 
 namespace kepler {
@@ -31,6 +35,67 @@ power_meter rapl_meter(const kepler_config& config) {
   }
   if (meter.zones.empty())
     meter.notes.push_back({true, "no readable RAPL zones under " + config.host.sysfs + "/class/powercap"});
+  return meter;
+}
+
+power_meter msr_meter(const kepler_config& config) {
+  power_meter meter;
+  meter.source = "msr";
+  auto found = discover_msr(config.msr.device_path, config.host.sysfs, config.host.procfs);
+  for (auto& warning : found.warnings) meter.notes.push_back({true, warning});
+  for (const auto& zone : found.zones) {
+    physical_zone physical{zone.name, zone.package, msr_zone_path(zone, config.msr.device_path),
+                           msr_zone_range_uj(zone), config.rapl.max_plausible_watts};
+    std::string device_template = config.msr.device_path;
+    meter.zones.push_back(zone_source{physical, zone.name + "-" + std::to_string(zone.package),
+                                      [zone, device_template] { return msr_zone_reader(zone, device_template); },
+                                      zone_provenance{"counter", "", ""}});
+  }
+  if (meter.zones.empty()) meter.notes.push_back({true, "no readable RAPL MSRs at " + config.msr.device_path});
+  return meter;
+}
+
+/// A fresh reader of one hwmon channel: energy counters as they are, power integrated.
+energy_read_fn hwmon_reader(const hwmon_channel& channel, double max_watts) {
+  if (channel.kind == hwmon_channel_kind::energy) return [channel] { return read_hwmon_value(channel); };
+  auto integrator = std::make_shared<power_integrator>(max_watts);
+  return [channel, integrator]() -> result<uint64_t> {
+    auto microwatts = read_hwmon_value(channel);
+    if (!microwatts) return microwatts.error();
+    return integrator->update(microwatts.value(), monotonic_now_ns());
+  };
+}
+
+zone_source hwmon_zone(const hwmon_channel& channel, int index, double max_watts) {
+  bool counter = channel.kind == hwmon_channel_kind::energy;
+  physical_zone zone{channel.zone, index, channel.path, channel.energy_range_uj, max_watts};
+  if (channel.kind == hwmon_channel_kind::voltage_current) zone.path = channel.path + "*" + channel.current_path;
+  if (!counter)
+    zone.sample_period = channel.average_interval.count() > 0 ? channel.average_interval : hwmon_power_sample_period;
+  zone_provenance provenance{counter ? "counter" : "integrated_power", "", ""};
+  if (channel.kind == hwmon_channel_kind::voltage_current) provenance.parameters = "voltage × current";
+  return zone_source{zone, channel.zone + "-" + std::to_string(index),
+                     [channel, max_watts] { return hwmon_reader(channel, max_watts); }, provenance};
+}
+
+power_meter hwmon_meter(const kepler_config& config) {
+  power_meter meter;
+  meter.source = "hwmon";
+  auto found = discover_hwmon(config.host.sysfs, config.hwmon.chip_rules, config.hwmon.zones);
+  for (auto& warning : found.warnings) meter.notes.push_back({true, warning});
+  std::map<std::string, int> next_index;  // zones of the same name (one per socket) are numbered
+  for (const auto& channel : found.channels) {
+    if (auto first = read_hwmon_value(channel); !first) {
+      meter.notes.push_back({true, "skipping hwmon " + channel.chip + " " + channel.id + ": " + first.error_message()});
+      continue;
+    }
+    meter.zones.push_back(hwmon_zone(channel, next_index[channel.zone]++, config.rapl.max_plausible_watts));
+    meter.notes.push_back({false, "hwmon zone " + meter.zones.back().label + ": " + channel.chip + " " + channel.id +
+                                      " (" + meter.zones.back().provenance.method + ")"});
+  }
+  if (meter.zones.empty())
+    meter.notes.push_back(
+        {true, "no readable hwmon power or energy channels under " + config.host.sysfs + "/class/hwmon"});
   return meter;
 }
 
@@ -67,13 +132,17 @@ power_meter fake_meter(const kepler_config& config) {
 power_meter choose_power_meter(const std::vector<meter_kind>& ladder,
                                const std::function<power_meter(meter_kind)>& discover) {
   power_meter none;
+  std::string skipped;  // the meters before the chosen one, for the start-up log
   for (meter_kind kind : ladder) {
     power_meter meter = discover(kind);
     none.notes.insert(none.notes.end(), meter.notes.begin(), meter.notes.end());
     if (!meter.zones.empty()) {
       meter.notes = std::move(none.notes);
+      if (!skipped.empty())
+        meter.notes.push_back({false, "using " + meter.source + " (" + skipped + " found no usable zone)"});
       return meter;
     }
+    skipped += (skipped.empty() ? "" : ", ") + std::string(to_string(kind));
   }
   none.notes.push_back({true, "no power meter available; serving CPU time and health only"});
   return none;
@@ -83,6 +152,8 @@ power_meter select_power_meter(const kepler_config& config) {
   return choose_power_meter(config.cpu.preferred_meters, [&config](meter_kind kind) {
     switch (kind) {
       case meter_kind::rapl: return rapl_meter(config);
+      case meter_kind::msr: return msr_meter(config);
+      case meter_kind::hwmon: return hwmon_meter(config);
       case meter_kind::fake: return fake_meter(config);
     }
     return power_meter{};

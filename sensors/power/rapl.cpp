@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "base/text.hpp"
+#include "sensors/power/sysfs_value.hpp"
 #include "sensors/proc/procfs.hpp"
 
 namespace kepler {
@@ -194,32 +195,6 @@ rapl_discovery discover_rapl_zones(const std::string& sysfs_root, const std::vec
   return out;
 }
 
-result<uint64_t> read_energy_uj(const std::string& zone_path) {
-  // Read every interval for every zone: build the path and read on the stack.
-  static constexpr char file_name[] = "/energy_uj";
-  char path[PATH_MAX];
-  if (zone_path.size() + sizeof file_name > sizeof path) return make_error("zone path too long: " + zone_path);
-  std::memcpy(path, zone_path.data(), zone_path.size());
-  std::memcpy(path + zone_path.size(), file_name, sizeof file_name);
-
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return make_error(std::string("unable to read ") + path + ": " + errno_text(errno));
-  char buf[64];
-  ssize_t n = 0;
-  do {
-    n = ::read(fd, buf, sizeof buf);
-  } while (n < 0 && errno == EINTR);
-  const int err = errno;
-  ::close(fd);
-  if (n < 0) return make_error(std::string("unable to read ") + path + ": " + errno_text(err));
-  if (static_cast<std::size_t>(n) == sizeof buf) return make_error(std::string("energy counter too long in ") + path);
-
-  const auto text = trim_space(std::string_view(buf, static_cast<std::size_t>(n)));
-  if (text.empty()) return make_error(std::string("empty energy counter in ") + path);
-  uint64_t value = 0;
-  if (!parse_decimal(text, value))
-    return make_error(std::string("invalid energy counter in ") + path + ": '" + std::string(text) + "'");
-  return value;
-}
+result<uint64_t> read_energy_uj(const std::string& zone_path) { return read_unsigned_file(zone_path + "/energy_uj"); }
 
 }  // namespace kepler

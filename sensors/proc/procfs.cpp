@@ -247,6 +247,8 @@ std::vector<cpu_info> parse_cpuinfo(std::string_view text) {
       else if (key == "core id") cpu.core_id = value;
       else if (key == "cpu cores") cpu.cpu_cores = value;
       else if (key == "siblings") cpu.siblings = value;
+      else if (key == "cpu family") cpu.cpu_family = value;
+      else if (key == "model") cpu.model = value;
     }
     return true;
   });

@@ -74,6 +74,7 @@ result<std::string> read_text_file(const std::string& path);
 struct cpu_info {
   std::string processor, vendor_id, model_name, physical_id, core_id;
   std::string cpu_cores, siblings;  ///< per-package core and thread counts as written
+  std::string cpu_family, model;    ///< x86 family and model numbers, decimal as written
 };
 
 /// Parses /proc/cpuinfo into one entry per `processor` block.

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -251,6 +252,18 @@ TEST_CASE("a full process map counts drops instead of losing them silently", "[.
 
 namespace {
 
+/// Processes forked since boot (the `processes` line of /proc/stat).
+uint64_t forks_since_boot() {
+  std::istringstream stat(test::whole_file("/proc/stat"));
+  std::string key;
+  uint64_t value = 0;
+  while (stat >> key) {
+    if (key == "processes" && stat >> value) return value;
+    stat.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  return 0;
+}
+
 std::size_t processes_in_proc() {
   std::size_t count = 0;
   for (const auto& entry : std::filesystem::directory_iterator("/proc"))
@@ -264,6 +277,7 @@ TEST_CASE("slots of exited processes are given back and count again from zero", 
   probe_options options;
   options.max_processes = uint32_t(processes_in_proc() + 64);  // the children need recycled slots
   probe_fixture fixture(options);
+  uint64_t forks_before = forks_since_boot();
   constexpr int children = 200;
   struct ran {
     pid_t pid;
@@ -292,7 +306,11 @@ TEST_CASE("slots of exited processes are given back and count again from zero", 
   INFO(misses.str());
   CHECK(exact == children);
   CHECK(last.charged_after_exit == 0);
-  CHECK(last.drops[CPU_TIME_DROP_PROCESS] == 0);
+  // The table is sized for the children: only processes that others started meanwhile (a busy
+  // machine: builds, other tests) may find it full, never one of ours (all charged exactly).
+  uint64_t others_started = forks_since_boot() - forks_before - children;
+  INFO(others_started << " processes started by others meanwhile");
+  CHECK(last.drops[CPU_TIME_DROP_PROCESS] <= others_started);
   CHECK(last.process_fill.entries <= options.max_processes);
 }
 

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -83,7 +84,7 @@ TEST_CASE("no file and no flags give Kepler's defaults", "[config]") {
   CHECK(c.exporter.prometheus.debug_collectors == strings{"go"});
   CHECK(c.exporter.prometheus.metrics_level == level_all);
   CHECK(c.web.listen_addresses == strings{":28282"});
-  CHECK(c.cpu.preferred_meters == std::vector{meter_kind::rapl, meter_kind::fake});
+  CHECK(c.cpu.preferred_meters == std::vector{meter_kind::rapl, meter_kind::msr, meter_kind::hwmon, meter_kind::fake});
   CHECK(out.warnings.empty());
 }
 
@@ -290,7 +291,8 @@ TEST_CASE("file-only settings are validated", "[config]") {
   auto file = tmp.config(
       "monitor:\n  staleness: -1s\n  minTerminatedEnergyThreshold: -3\n"
       "exporter:\n  prometheus:\n    debugCollectors: [go, gc]\n"
-      "cpu:\n  preferredMeters: [rapl, hwmon]\n"
+      "cpu:\n  preferredMeters: [rapl, nvml]\n"
+      "msr:\n  devicePath: /dev/cpu/0/msr\n"
       "rapl:\n  maxPlausibleWatts: 0\n"
       "dev:\n  fake-cpu-meter:\n    idleWatts: 20\n    maxWatts: 10\n"
       "web:\n  configFile: " +
@@ -302,7 +304,8 @@ TEST_CASE("file-only settings are validated", "[config]") {
   REQUIRE(fails(out));
   for (const char* part : {"monitor.staleness must be ≥ 0", "monitor.minTerminatedEnergyThreshold must be ≥ 0",
                            "exporter.prometheus.debugCollectors \"gc\" is not one of go, process",
-                           "cpu.preferredMeters \"hwmon\" is not one of rapl, fake",
+                           "cpu.preferredMeters \"nvml\" is not one of rapl, msr, hwmon, fake",
+                           "msr.devicePath \"/dev/cpu/0/msr\" must hold %d for the CPU number",
                            "dev.fake-cpu-meter.maxWatts must be ≥ dev.fake-cpu-meter.idleWatts",
                            "rapl.maxPlausibleWatts must be > 0", "web.configFile", "kube.config"})
     CHECK_THAT(out.message, Catch::Contains(part));
@@ -327,12 +330,12 @@ TEST_CASE("unknown keys warn once each and do not fail", "[config]") {
   scratch tmp;
   auto file = tmp.config(
       "monitor:\n  intervall: 3s\n  interval: 3s\nfoo:\n  bar: 1\n"
-      "experimental:\n  hwmon:\n    enabled: true\n");
+      "experimental:\n  gpu:\n    enabled: true\n");
   auto out = load({"--config.file=" + file});
   REQUIRE(runs(out));
   CHECK(out.config.monitor.interval == 3s);
   CHECK(out.warnings == strings{"unknown configuration key \"monitor.intervall\"", "unknown configuration key \"foo\"",
-                                "unknown configuration key \"experimental.hwmon\""});
+                                "unknown configuration key \"experimental.gpu\""});
 }
 
 TEST_CASE("the --help flag lists every flag with its description", "[config]") {
@@ -489,6 +492,59 @@ TEST_CASE("dev.fake-cpu-meter.enabled is an alias of preferredMeters = fake", "[
   CHECK(out.config.fake_cpu_meter.enabled);
   CHECK(out.config.fake_cpu_meter.zones == strings{"package"});
   CHECK(out.warnings.empty());
+}
+
+TEST_CASE("experimental.hwmon.enabled, in the file or as a flag, means preferredMeters = hwmon", "[config]") {
+  scratch tmp;
+  CHECK(load({}).config.cpu.preferred_meters ==
+        std::vector{meter_kind::rapl, meter_kind::msr, meter_kind::hwmon, meter_kind::fake});
+  auto file = load({"--config.file=" + tmp.config("experimental:\n  hwmon:\n    enabled: true\n")});
+  REQUIRE(runs(file));
+  CHECK(file.config.cpu.preferred_meters == std::vector{meter_kind::hwmon});
+  auto flag = load({"--experimental.hwmon.enabled"});
+  REQUIRE(runs(flag));
+  CHECK(flag.config.hwmon.enabled);
+  CHECK(flag.config.cpu.preferred_meters == std::vector{meter_kind::hwmon});
+}
+
+TEST_CASE("hwmon chip rules are read in Kepler's form plus zones and an energy range", "[config]") {
+  scratch tmp;
+  auto file = tmp.config(
+      "experimental:\n  hwmon:\n    zones: [package]\n    chipRules:\n"
+      "      - name: ina3221\n        useSameIndex: true\n        skipVoltages: [4, 5, 6, 7]\n"
+      "        zones: {in1: package, VDD_SOC: platform}\n"
+      "      - name: max20730\n        pairings: {2: 1}\n        skipCurrents: [3]\n"
+      "        energyRangeMicrojoules: 4294967296\n");
+  auto out = load({"--config.file=" + file});
+  REQUIRE(runs(out));
+  const auto& rules = out.config.hwmon.chip_rules;
+  REQUIRE(rules.size() == 2);
+  CHECK(rules[0].chip == "ina3221");
+  CHECK(rules[0].same_index);
+  CHECK(rules[0].skip_voltages == std::vector<int>{4, 5, 6, 7});
+  CHECK(rules[0].zones == std::map<std::string, std::string>{{"in1", "package"}, {"VDD_SOC", "platform"}});
+  CHECK(rules[1].pairings == std::map<int, int>{{2, 1}});
+  CHECK(rules[1].skip_currents == std::vector<int>{3});
+  CHECK(rules[1].energy_range_uj == 4294967296u);
+  CHECK(out.config.hwmon.zones == strings{"package"});
+
+  auto printed = to_yaml(out.config);
+  auto again = load({"--config.file=" + tmp.write("printed.yaml", printed)});
+  REQUIRE(runs(again));
+  CHECK(to_yaml(again.config) == printed);
+}
+
+TEST_CASE("a broken hwmon chip rule is an error naming it and its line", "[config]") {
+  scratch tmp;
+  auto out = load({"--config.file=" + tmp.config("experimental:\n  hwmon:\n    chipRules:\n"
+                                                 "      - useSameIndex: maybe\n"
+                                                 "      - name: x\n        pairings: [1, 2]\n")});
+  REQUIRE(fails(out));
+  CHECK_THAT(out.message, Catch::Contains("experimental.hwmon.chipRules[0].useSameIndex \"maybe\" is not a boolean"));
+  CHECK_THAT(out.message, Catch::Contains("experimental.hwmon.chipRules[0]: a chip rule needs a name (line 7)"));
+  auto not_a_list = load({"--config.file=" + tmp.config("experimental:\n  hwmon:\n    chipRules: ina226\n")});
+  REQUIRE(fails(not_a_list));
+  CHECK_THAT(not_a_list.message, Catch::Contains("experimental.hwmon.chipRules: expected a list of chip rules"));
 }
 
 TEST_CASE("to_yaml prints Kepler's keys and round-trips through load", "[config]") {

@@ -175,7 +175,7 @@ class ValuesSchemaTest(unittest.TestCase):
         self.assert_refused("config.web.listenAddresses[0]=localhost", "config.web.listenAddresses")
 
     def test_unknown_meter(self):
-        self.assert_refused("config.cpu.preferredMeters[0]=msr", "config.cpu.preferredMeters")
+        self.assert_refused("config.cpu.preferredMeters[0]=nvml", "config.cpu.preferredMeters")
 
     def test_metrics_level_typo(self):
         self.assert_refused("config.exporter.prometheus.metricsLevel=nodes",

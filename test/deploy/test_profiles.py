@@ -88,7 +88,7 @@ class ProductionProfileTest(unittest.TestCase):
 
     def test_rapl_zones_and_no_fake_meter(self):
         self.assertEqual(self.config["rapl"]["zones"], ["package", "core", "uncore", "dram"])
-        self.assertEqual(self.config["cpu"]["preferredMeters"], ["rapl"])
+        self.assertEqual(self.config["cpu"]["preferredMeters"], ["rapl", "hwmon"])  # measured only
         self.assertFalse(self.config["dev"]["fake-cpu-meter"]["enabled"])
 
     def test_ebpf_with_only_its_capabilities_and_no_privilege(self):

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "sensors/power/msr.hpp"
+#include "test/sensors/power/msr_machine.hpp"
 #include "test/sensors/test_support.hpp"
 
 using namespace kepler;
@@ -47,7 +49,8 @@ TEST_CASE("a meter without zones passes to the next, and the notes of both are k
   });
   CHECK(chosen.source == "fake");
   CHECK(chosen.zones.size() == 3);
-  CHECK(note_texts(chosen) == std::vector<std::string>{"rapl looked at", "fake looked at"});
+  CHECK(note_texts(chosen) ==
+        std::vector<std::string>{"rapl looked at", "fake looked at", "using fake (rapl found no usable zone)"});
 }
 
 TEST_CASE("no usable meter leaves none, with a warning that says so after the others' notes") {
@@ -93,7 +96,67 @@ TEST_CASE("without powercap the fake meter takes over and says it is an estimate
   }
   auto texts = note_texts(chosen);
   REQUIRE(texts.size() >= 2);  // RAPL's (what it could not list, that it found nothing), then the fake's
-  CHECK(texts[texts.size() - 2] == "no readable RAPL zones under " + config.host.sysfs + "/class/powercap");
-  CHECK(texts.back().starts_with("using fake-cpu-meter: estimated power (10 W idle to 60 W busy"));
+  CHECK(std::find(texts.begin(), texts.end(),
+                  "no readable RAPL zones under " + config.host.sysfs + "/class/powercap") != texts.end());
+  CHECK(std::find(texts.begin(), texts.end(),
+                  "no readable hwmon power or energy channels under " + config.host.sysfs + "/class/hwmon") !=
+        texts.end());
+  CHECK(texts[texts.size() - 2].starts_with("using fake-cpu-meter: estimated power (10 W idle to 60 W busy"));
+  CHECK(texts.back() == "using fake-cpu-meter (rapl, msr, hwmon found no usable zone)");
   CHECK_FALSE(chosen.notes.back().warning);
+}
+
+namespace {
+
+/// A node with none of RAPL's powercap tree: its sysfs and procfs roots, MSR devices, hwmon chips.
+kepler_config node_without_powercap(const kepler::test::msr_machine& machine) {
+  kepler_config config;
+  config.host.sysfs = machine.root.path("sys");
+  config.host.procfs = machine.root.path("proc");
+  machine.root.write("proc/stat", "cpu  100 0 50 800 0 0 0 0 0 0\nbtime 1\n");
+  config.msr.device_path = machine.device_template();
+  return config;
+}
+
+}  // namespace
+
+TEST_CASE("a node whose RAPL registers read but whose powercap tree is gone takes the MSR meter") {
+  kepler::test::msr_machine machine("GenuineIntel", 1, 2);
+  machine.set(0, msr_address::intel_power_unit, 0xa0e03);
+  machine.set(0, msr_address::intel_package_energy, 1234);
+  auto chosen = select_power_meter(node_without_powercap(machine));
+  CHECK(chosen.source == "msr");
+  REQUIRE(chosen.zones.size() == 1);
+  CHECK(chosen.zones[0].label == "package-0");
+  CHECK(chosen.zones[0].provenance.method == "counter");
+  CHECK(chosen.zones[0].zone.max_energy_uj > 0);  // 32-bit counters: the sampler reads before each wrap
+  CHECK(chosen.zones[0].make_reader()().value() == uint64_t(1234 * 61.03515625));
+  CHECK(note_texts(chosen).back() == "using msr (rapl found no usable zone)");
+}
+
+TEST_CASE("a node with hwmon chips only takes the hwmon meter, power channels integrated") {
+  kepler::test::msr_machine machine("GenuineIntel", 1, 1);  // its MSR device reads nothing
+  auto config = node_without_powercap(machine);
+  config.host.sysfs = kepler::test::fixtures_dir() + "/hwmon/sys";
+  auto chosen = select_power_meter(config);
+  CHECK(chosen.source == "hwmon");
+  REQUIRE(chosen.zones.size() == 16);  // every row of hwmon/expected.tsv
+  CHECK(chosen.zones[0].label == "package-0");
+  CHECK(chosen.zones[0].provenance.method == "integrated_power");
+  CHECK(chosen.zones[0].zone.sample_period == std::chrono::milliseconds(100));
+  const auto& counter = *std::find_if(chosen.zones.begin(), chosen.zones.end(),
+                                      [](const zone_source& z) { return z.label == "total-0"; });
+  CHECK(counter.provenance.method == "counter");
+  CHECK(counter.zone.sample_period.count() == 0);
+  CHECK(counter.make_reader()().value() == 500'000'000u);
+  CHECK(note_texts(chosen).back() == "using hwmon (rapl, msr found no usable zone)");
+}
+
+TEST_CASE("experimental.hwmon.enabled puts hwmon alone on the ladder") {
+  kepler::test::msr_machine machine("GenuineIntel", 1, 1);
+  auto config = node_without_powercap(machine);
+  config.host.sysfs = kepler::test::fixtures_dir() + "/powercap/procfs_i7-8650U_laptop/sys";  // RAPL is there
+  config.cpu.preferred_meters = {meter_kind::hwmon};                                          // what the switch sets
+  auto chosen = select_power_meter(config);
+  CHECK(chosen.source.empty());  // no hwmon under that tree, and nothing else is tried
 }

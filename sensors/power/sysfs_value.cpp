@@ -1,0 +1,40 @@
+#include "sensors/power/sysfs_value.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string_view>
+
+#include "base/text.hpp"
+
+namespace kepler {
+namespace {
+
+template <class T>
+result<T> read_decimal_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return make_error(errc::io, "unable to read " + path + ": " + errno_text(errno));
+  char buf[64];
+  ssize_t n = 0;
+  do {
+    n = ::read(fd, buf, sizeof buf);
+  } while (n < 0 && errno == EINTR);
+  const int err = errno;
+  ::close(fd);
+  if (n < 0) return make_error(errc::io, "unable to read " + path + ": " + errno_text(err));
+  if (static_cast<std::size_t>(n) == sizeof buf) return make_error(errc::parse, "value too long in " + path);
+  const auto text = trim_space(std::string_view(buf, static_cast<std::size_t>(n)));
+  if (text.empty()) return make_error(errc::parse, "empty value in " + path);
+  T value{};
+  if (!parse_decimal(text, value))
+    return make_error(errc::parse, "invalid value in " + path + ": '" + std::string(text) + "'");
+  return value;
+}
+
+}  // namespace
+
+result<uint64_t> read_unsigned_file(const std::string& path) { return read_decimal_file<uint64_t>(path); }
+result<int64_t> read_signed_file(const std::string& path) { return read_decimal_file<int64_t>(path); }
+
+}  // namespace kepler

@@ -1,0 +1,17 @@
+#pragma once
+// One decimal value from a sysfs attribute file, read with a single read() into a stack buffer:
+// samplers read these every interval (or every 100 ms), so nothing is allocated on success.
+
+#include <cstdint>
+#include <string>
+
+#include "base/result.hpp"
+
+namespace kepler {
+
+/// The decimal integer in the file at `path` (surrounding whitespace allowed). The error names
+/// the file and what was wrong with it: unreadable, empty, too long, or not a number.
+result<uint64_t> read_unsigned_file(const std::string& path);
+result<int64_t> read_signed_file(const std::string& path);
+
+}  // namespace kepler
