@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "base/clock.hpp"
+#include "sensors/power/estimate_meter.hpp"
 #include "sensors/power/fake_meter.hpp"
 #include "sensors/power/rapl.hpp"
 
@@ -84,6 +85,7 @@ power_meter select_power_meter(const kepler_config& config) {
     switch (kind) {
       case meter_kind::rapl: return rapl_meter(config);
       case meter_kind::fake: return fake_meter(config);
+      case meter_kind::estimate: return discover_estimate_meter(config);
     }
     return power_meter{};
   });
