@@ -52,6 +52,10 @@ void report(const char* label, std::pair<double, double> ns) {
 int main(int argc, char** argv) {
   const int iterations = argc > 1 ? std::max(100, std::atoi(argv[1])) : 20000;
   kepler::kepler_config config;  // this machine's /proc and /sys
+  const double parse_start = cpu_ns();
+  const auto servers = kepler::builtin_estimate_tables().servers.size();
+  std::printf("parsing the built-in tables (first use, once): %.0f us, %zu servers\n", (cpu_ns() - parse_start) / 1000,
+              servers);
 
   // Prepared samples: usage moving across the whole curve, one second apart.
   std::vector<kepler::cpu_times> samples(1024);
