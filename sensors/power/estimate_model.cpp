@@ -140,7 +140,8 @@ estimate_model cloud_model(const kepler_config& config, const estimate_tables& t
 // --- bare metal and other machines ----------------------------------------------------------
 
 /// The fallback for a CPU in no table: CCF's average over every CPU microarchitecture, per vCPU.
-estimate_model fallback_model(const estimate_tables& tables, const node_facts& facts, int threads) {
+estimate_model fallback_model(const estimate_tables& tables, const node_facts& facts, const std::string& architecture,
+                              int threads) {
   const auto* average = find_coefficient(tables, "aws", "", true);
   const double min = average ? average->min_watts : 0.74, max = average ? average->max_watts : 3.5;
   return estimate_model{
@@ -148,8 +149,9 @@ estimate_model fallback_model(const estimate_tables& tables, const node_facts& f
       fmt::format("{}-{} W per thread x {} threads, linear in CPU usage (CCF's average of every CPU "
                   "microarchitecture)",
                   num(min), num(max), threads),
-      fmt::format("CPU \"{}\" is in no table (no SPECpower server with it, microarchitecture unknown)",
-                  facts.cpu_model.empty() ? std::string("unknown") : facts.cpu_model),
+      fmt::format("CPU \"{}\" is in no table (no SPECpower server with it or its microarchitecture, {})",
+                  facts.cpu_model.empty() ? std::string("unknown") : facts.cpu_model,
+                  architecture.empty() ? std::string("unknown") : architecture),
       power_curve::linear(min * threads, max * threads), true};
 }
 
@@ -180,7 +182,7 @@ estimate_model machine_model(const estimate_tables& tables, const node_facts& fa
                                       architecture),
                           curve, false};
   }
-  return fallback_model(tables, facts, threads);
+  return fallback_model(tables, facts, architecture, threads);
 }
 
 }  // namespace

@@ -189,7 +189,14 @@ TEST_CASE("an unknown CPU takes the documented fallback and says so", "[estimate
   CHECK(model.name == "fallback-ccf-average");
   CHECK(model.fallback);
   CHECK(model.curve.watts_at(0.5) == within_1pc(16.96));
-  CHECK_THAT(model.basis, Contains("i7-1165G7") && Contains("is in no table"));
+  CHECK_THAT(model.basis,
+             Contains("i7-1165G7") && Contains("is in no table") && Contains("microarchitecture, unknown"));
+
+  // A known generation without SPECpower servers (EPYC Genoa, by CPUID: family 25, model 17)
+  // falls back too, and says which generation it is.
+  auto genoa = model_for(test::x86_cpuinfo("AMD EPYC", 1, 2, "AuthenticAMD", 25, 17, 1, true));
+  CHECK(genoa.name == "fallback-ccf-average");
+  CHECK_THAT(genoa.basis, Contains("microarchitecture, epyc-gen4"));
 }
 
 // --- the configuration's overrides -------------------------------------------------------------
