@@ -33,7 +33,7 @@ KEPLER_NAMED_ENUM(bpf_mode, KEPLER_BPF_MODES)
 KEPLER_NAMED_ENUM(pod_informer_mode, KEPLER_POD_INFORMER_MODES)
 
 /// An entry of cpu.preferredMeters (Kepler HEAD's key).
-#define KEPLER_METER_KINDS(X) X(rapl, "rapl") X(msr, "msr") X(hwmon, "hwmon") X(fake, "fake")
+#define KEPLER_METER_KINDS(X) X(rapl, "rapl") X(msr, "msr") X(hwmon, "hwmon") X(fake, "fake") X(estimate, "estimate")
 KEPLER_NAMED_ENUM(meter_kind, KEPLER_METER_KINDS)
 
 /// Bit set of exported metric levels (docs/compatibility.md §2.2).
@@ -56,6 +56,13 @@ struct hwmon_chip_rule {
   bool same_index = false;                   ///< inN pairs with currN
   std::map<std::string, std::string> zones;  ///< channel (power1, energy2, in1) or its label → zone name
   uint64_t energy_range_uj = 0;              ///< where the chip's energy counters wrap, 0 = never (64 bit)
+};
+
+/// One point of estimate.curve (ours): the node's watts at a CPU load in percent.
+struct load_watts {
+  double load_percent = 0;
+  double watts = 0;
+  bool operator==(const load_watts&) const = default;
 };
 
 struct kepler_config {
@@ -84,9 +91,10 @@ struct kepler_config {
     double max_plausible_watts = 10'000.0;
   } rapl;
   struct {
-    /// Tried in order: measured first (RAPL through powercap, then its MSRs, then hwmon), the
-    /// fake meter as the last resort.
-    std::vector<meter_kind> preferred_meters{meter_kind::rapl, meter_kind::msr, meter_kind::hwmon, meter_kind::fake};
+    /// Tried in order: measured first (RAPL through powercap, then its MSRs, then hwmon), an
+    /// estimate from published measurements as the last resort (the fake meter is for demos).
+    std::vector<meter_kind> preferred_meters{meter_kind::rapl, meter_kind::msr, meter_kind::hwmon,
+                                             meter_kind::estimate};
   } cpu;
   struct {
     /// Kepler's switch; like its later forceEnabled, true means cpu.preferredMeters = [hwmon].
@@ -146,6 +154,15 @@ struct kepler_config {
     double idle_watts = 10.0;        ///< ours: package watts at 0 % CPU
     double max_watts = 60.0;         ///< ours: package watts at 100 % CPU
   } fake_cpu_meter;
+  /// Ours: the estimate meter (docs/estimate.md). Unset overrides (0, empty) leave the model to
+  /// the node's DMI and /proc/cpuinfo; at most one kind of override may be given.
+  struct {
+    double tdp_watts = 0;           ///< TDP of one CPU package, with the Teads curve
+    double idle_watts = 0;          ///< node watts at 0 % CPU; only with max_watts
+    double max_watts = 0;           ///< node watts at 100 % CPU, linear in between
+    std::vector<load_watts> curve;  ///< node watts at loads from 0 % to 100 %, interpolated
+    std::string instance_type;      ///< cloud instance or machine type where DMI does not say it
+  } estimate;
 };
 
 /// What parsing the command line decided.

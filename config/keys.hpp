@@ -80,7 +80,7 @@ struct hwmon_rules_key {
 /// Where a key's value goes.
 using key_target =
     std::variant<std::string*, bool*, int64_t*, double*, std::chrono::nanoseconds*, std::vector<std::string>*,
-                 level_set, choice_key, choice_list_key, ignored_key, hwmon_rules_key>;
+                 std::vector<load_watts>*, level_set, choice_key, choice_list_key, ignored_key, hwmon_rules_key>;
 
 /// A known key: its full dotted path in Kepler's names and its field.
 struct key_binding {
@@ -135,6 +135,11 @@ inline std::vector<key_binding> known_keys(kepler_config& c) {
       {"dev.fake-cpu-meter.zones", &c.fake_cpu_meter.zones},
       {"dev.fake-cpu-meter.idleWatts", &c.fake_cpu_meter.idle_watts},
       {"dev.fake-cpu-meter.maxWatts", &c.fake_cpu_meter.max_watts},
+      {"estimate.tdpWatts", &c.estimate.tdp_watts},
+      {"estimate.idleWatts", &c.estimate.idle_watts},
+      {"estimate.maxWatts", &c.estimate.max_watts},
+      {"estimate.curve", &c.estimate.curve},
+      {"estimate.instanceType", &c.estimate.instance_type},
       {"experimental.platform.redfish.enabled", ignored_key{redfish_warning}},
       {"experimental.platform.redfish.nodeName", ignored_key{}},
       {"experimental.platform.redfish.configFile", ignored_key{}},

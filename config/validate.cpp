@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 
 namespace kepler {
 
@@ -134,6 +135,41 @@ void check_meters(std::vector<std::string>& errors, const kepler_config& c) {
     errors.push_back("msr.devicePath " + in_quotes(c.msr.device_path) + " must hold %d for the CPU number");
 }
 
+/// estimate.curve: at least two points, loads rising from 0 % to 100 %, watts ≥ 0.
+void check_estimate_curve(std::vector<std::string>& errors, const std::vector<load_watts>& curve) {
+  if (curve.empty()) return;
+  if (curve.size() < 2) {
+    errors.push_back("estimate.curve needs at least two points (0 % and 100 % load)");
+    return;
+  }
+  for (std::size_t i = 0; i < curve.size(); ++i) {
+    const auto& point = curve[i];
+    auto where = "estimate.curve entry " + std::to_string(i + 1);
+    if (!std::isfinite(point.load_percent) || point.load_percent < 0 || point.load_percent > 100)
+      errors.push_back(where + ": load must be 0..100 %");
+    else if (i > 0 && !(point.load_percent > curve[i - 1].load_percent))
+      errors.push_back(where + ": loads must rise from one point to the next");
+    if (!std::isfinite(point.watts) || point.watts < 0) errors.push_back(where + ": watts must be ≥ 0");
+  }
+  if (curve.front().load_percent != 0 || curve.back().load_percent != 100)
+    errors.push_back("estimate.curve must start at 0 % load and end at 100 %");
+}
+
+/// The estimate's overrides: non-negative finite watts, and one kind of override at most.
+void check_estimate(std::vector<std::string>& errors, const kepler_config& c) {
+  const auto& e = c.estimate;
+  for (auto [name, value] : {std::pair{"estimate.tdpWatts", e.tdp_watts}, std::pair{"estimate.idleWatts", e.idle_watts},
+                             std::pair{"estimate.maxWatts", e.max_watts}})
+    if (!std::isfinite(value) || value < 0) errors.push_back(std::string(name) + " must be a number ≥ 0");
+  if (e.idle_watts > 0 && !(e.max_watts > 0)) errors.push_back("estimate.idleWatts needs estimate.maxWatts");
+  if (e.max_watts > 0 && e.max_watts < e.idle_watts) errors.push_back("estimate.maxWatts must be ≥ estimate.idleWatts");
+  check_estimate_curve(errors, e.curve);
+  const int kinds = (e.tdp_watts > 0 ? 1 : 0) + (e.max_watts > 0 ? 1 : 0) + (e.curve.empty() ? 0 : 1);
+  if (kinds > 1)
+    errors.push_back(
+        "set only one of estimate.curve, estimate.maxWatts (with estimate.idleWatts) and estimate.tdpWatts");
+}
+
 void trim_each(std::vector<std::string>& items) {
   for (auto& item : items) item = detail::trim(item);
 }
@@ -149,11 +185,13 @@ std::vector<std::string> validate(const kepler_config& config) {
   check_exporters(errors, config);
   check_kube(errors, config);
   check_meters(errors, config);
+  check_estimate(errors, config);
   return errors;
 }
 
 void sanitize(kepler_config& config) {
-  for (auto* text : {&config.host.sysfs, &config.host.procfs, &config.web.config_file, &config.kube.config})
+  for (auto* text : {&config.host.sysfs, &config.host.procfs, &config.web.config_file, &config.kube.config,
+                     &config.estimate.instance_type})
     *text = detail::trim(*text);
   trim_each(config.web.listen_addresses);
   trim_each(config.rapl.zones);

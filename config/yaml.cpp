@@ -91,6 +91,7 @@ class yaml_decoder {
                    [&](double* out) { typed(node, path, "a number", *out); },
                    [&](std::chrono::nanoseconds* out) { duration(node, path, *out); },
                    [&](std::vector<std::string>* out) { list(node, path, *out); },
+                   [&](std::vector<load_watts>* out) { curve(node, path, *out); },
                    [&](level_set out) { levels(node, path, *out.bits); },
                    [&](const choice_key& key) { choice(node, path, key); },
                    [&](const choice_list_key& key) { choices(node, path, key); },
@@ -233,6 +234,35 @@ class yaml_decoder {
     return true;
   }
 
+  /// A list of [load %, watts] pairs; their ranges and order are validate()'s to check.
+  void curve(const YAML::Node& node, const std::string& path, std::vector<load_watts>& out) {
+    if (!node.IsSequence()) {
+      errors_.push_back(path + ": expected a list of [load %, watts] pairs, e.g. [[0, 15], [100, 128]] " +
+                        line_of(node));
+      return;
+    }
+    std::vector<load_watts> points;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const auto item = node[i];
+      auto where = path + " entry " + std::to_string(i + 1);
+      if (!item.IsSequence() || item.size() != 2) {
+        errors_.push_back(where + ": expected a pair [load %, watts] " + line_of(item));
+        return;
+      }
+      load_watts point;
+      if (!number(item[0], where, point.load_percent) || !number(item[1], where, point.watts)) return;
+      points.push_back(point);
+    }
+    out = std::move(points);
+  }
+
+  bool number(const YAML::Node& node, const std::string& where, double& out) {
+    if (node.IsScalar() && YAML::convert<double>::decode(node, out)) return true;
+    auto text = node.IsScalar() ? in_quotes(node.Scalar()) : std::string("a list or mapping");
+    errors_.push_back(where + ": " + text + " is not a number " + line_of(node));
+    return false;
+  }
+
   void levels(const YAML::Node& node, const std::string& path, unsigned& out) {
     std::vector<std::string> names;
     if (node.IsScalar()) {
@@ -305,6 +335,20 @@ YAML::Node chip_rules_node(const std::vector<hwmon_chip_rule>& rules) {
   return list;
 }
 
+/// `[[0, 15], [100, 128]]`: each pair in flow style.
+YAML::Node curve_node(const std::vector<load_watts>& points) {
+  YAML::Node node(YAML::NodeType::Sequence);
+  for (const auto& point : points) {
+    YAML::Node pair(YAML::NodeType::Sequence);
+    pair.push_back(shortest(point.load_percent));
+    pair.push_back(shortest(point.watts));
+    pair.SetStyle(YAML::EmitterStyle::Flow);
+    node.push_back(pair);
+  }
+  node.SetStyle(YAML::EmitterStyle::Flow);
+  return node;
+}
+
 YAML::Node to_node(const key_target& target) {
   return std::visit(overloaded{
                         [](std::string* v) { return YAML::Node(*v); },
@@ -313,6 +357,7 @@ YAML::Node to_node(const key_target& target) {
                         [](double* v) { return YAML::Node(shortest(*v)); },
                         [](std::chrono::nanoseconds* v) { return YAML::Node(format_duration(*v)); },
                         [](std::vector<std::string>* v) { return sequence(*v); },
+                        [](std::vector<load_watts>* v) { return curve_node(*v); },
                         [](level_set v) {
                           auto names = metrics_level_names(*v.bits);
                           return names.size() == 1 ? YAML::Node(names.front()) : sequence(names);

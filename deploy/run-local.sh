@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds Kepler in build-run/ (the exporter only: no tests, no benchmarks) and runs it on this
-# machine with its defaults: RAPL when the machine has it, otherwise the fake CPU meter (it says
-# so in its log). Metrics: http://localhost:28282/metrics
+# machine with its defaults: a meter when the machine has one (RAPL, its MSRs, hwmon), otherwise
+# an estimate (it says so in its log). Metrics: http://localhost:28282/metrics
 # Extra arguments go to kepler, e.g. --monitor.interval=2s or --config.file=my.yaml.
 set -euo pipefail
 cd "$(dirname "$0")/.."

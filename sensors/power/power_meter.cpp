@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "base/clock.hpp"
+#include "sensors/power/estimate_meter.hpp"
 #include "sensors/power/fake_meter.hpp"
 #include "sensors/power/hwmon.hpp"
 #include "sensors/power/msr.hpp"
@@ -155,6 +156,7 @@ power_meter select_power_meter(const kepler_config& config) {
       case meter_kind::msr: return msr_meter(config);
       case meter_kind::hwmon: return hwmon_meter(config);
       case meter_kind::fake: return fake_meter(config);
+      case meter_kind::estimate: return discover_estimate_meter(config);
     }
     return power_meter{};
   });

@@ -1,6 +1,6 @@
 #pragma once
-// Chooses the power source along the ladder of cpu.preferredMeters (RAPL, then the fake
-// meter) and describes each zone with a way to read it.
+// Chooses the power source along the ladder of cpu.preferredMeters (RAPL, the estimate, the
+// fake meter) and describes each zone with a way to read it.
 
 #include <cstdint>
 #include <functional>
@@ -33,7 +33,7 @@ struct zone_source {
 };
 
 struct power_meter {
-  std::string source;  ///< rapl, fake-cpu-meter, or empty when no meter works
+  std::string source;  ///< rapl, estimate, fake-cpu-meter, or empty when no meter works
   std::vector<zone_source> zones;
   std::vector<log_note> notes;  ///< what selection found or decided, for the start-up log
 };
@@ -44,7 +44,8 @@ struct power_meter {
 power_meter choose_power_meter(const std::vector<meter_kind>& ladder,
                                const std::function<power_meter(meter_kind)>& discover);
 
-/// The meter cpu.preferredMeters chooses on this machine (RAPL under host.sysfs, the fake meter).
+/// The meter cpu.preferredMeters chooses on this machine (RAPL under host.sysfs, the estimate,
+/// the fake meter).
 power_meter select_power_meter(const kepler_config& config);
 
 }  // namespace kepler

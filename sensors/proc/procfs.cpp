@@ -230,6 +230,17 @@ result<std::string> read_text_file(const std::string& path) {
   return text;
 }
 
+namespace {
+
+/// Whether the space-separated `list` holds `word`.
+bool has_word(std::string_view list, std::string_view word) {
+  for (auto token = next_token(list); !token.empty(); token = next_token(list))
+    if (token == word) return true;
+  return false;
+}
+
+}  // namespace
+
 std::vector<cpu_info> parse_cpuinfo(std::string_view text) {
   std::vector<cpu_info> cpus;
   for_each_line(text, [&](std::string_view line) {
@@ -249,6 +260,10 @@ std::vector<cpu_info> parse_cpuinfo(std::string_view text) {
       else if (key == "siblings") cpu.siblings = value;
       else if (key == "cpu family") cpu.cpu_family = value;
       else if (key == "model") cpu.model = value;
+      else if (key == "stepping") cpu.stepping = value;
+      else if (key == "CPU implementer") cpu.cpu_implementer = value;
+      else if (key == "CPU part") cpu.cpu_part = value;
+      else if (key == "flags") cpu.hypervisor = has_word(value, "hypervisor");
     }
     return true;
   });

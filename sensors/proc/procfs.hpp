@@ -70,11 +70,14 @@ long clock_ticks_per_second();
 /// Reads a whole (small) file; the error names the path and errno text.
 result<std::string> read_text_file(const std::string& path);
 
-/// One logical CPU of /proc/cpuinfo (x86 field names; missing fields are empty).
+/// One logical CPU of /proc/cpuinfo (x86 field names, plus Arm's CPU identity; missing fields
+/// are empty).
 struct cpu_info {
   std::string processor, vendor_id, model_name, physical_id, core_id;
-  std::string cpu_cores, siblings;  ///< per-package core and thread counts as written
-  std::string cpu_family, model;    ///< x86 family and model numbers, decimal as written
+  std::string cpu_cores, siblings;          ///< per-package core and thread counts as written
+  std::string cpu_family, model, stepping;  ///< x86 CPUID numbers, decimal as written
+  std::string cpu_implementer, cpu_part;    ///< Arm: e.g. 0x41 (Arm Ltd) and 0xd0c (Neoverse N1)
+  bool hypervisor = false;                  ///< x86 `flags` holds `hypervisor`: a virtual machine
 };
 
 /// Parses /proc/cpuinfo into one entry per `processor` block.

@@ -84,7 +84,8 @@ TEST_CASE("no file and no flags give Kepler's defaults", "[config]") {
   CHECK(c.exporter.prometheus.debug_collectors == strings{"go"});
   CHECK(c.exporter.prometheus.metrics_level == level_all);
   CHECK(c.web.listen_addresses == strings{":28282"});
-  CHECK(c.cpu.preferred_meters == std::vector{meter_kind::rapl, meter_kind::msr, meter_kind::hwmon, meter_kind::fake});
+  CHECK(c.cpu.preferred_meters ==
+        std::vector{meter_kind::rapl, meter_kind::msr, meter_kind::hwmon, meter_kind::estimate});
   CHECK(out.warnings.empty());
 }
 
@@ -304,7 +305,7 @@ TEST_CASE("file-only settings are validated", "[config]") {
   REQUIRE(fails(out));
   for (const char* part : {"monitor.staleness must be ≥ 0", "monitor.minTerminatedEnergyThreshold must be ≥ 0",
                            "exporter.prometheus.debugCollectors \"gc\" is not one of go, process",
-                           "cpu.preferredMeters \"nvml\" is not one of rapl, msr, hwmon, fake",
+                           "cpu.preferredMeters \"nvml\" is not one of rapl, msr, hwmon, fake, estimate",
                            "msr.devicePath \"/dev/cpu/0/msr\" must hold %d for the CPU number",
                            "dev.fake-cpu-meter.maxWatts must be ≥ dev.fake-cpu-meter.idleWatts",
                            "rapl.maxPlausibleWatts must be > 0", "web.configFile", "kube.config"})
@@ -497,7 +498,7 @@ TEST_CASE("dev.fake-cpu-meter.enabled is an alias of preferredMeters = fake", "[
 TEST_CASE("experimental.hwmon.enabled, in the file or as a flag, means preferredMeters = hwmon", "[config]") {
   scratch tmp;
   CHECK(load({}).config.cpu.preferred_meters ==
-        std::vector{meter_kind::rapl, meter_kind::msr, meter_kind::hwmon, meter_kind::fake});
+        std::vector{meter_kind::rapl, meter_kind::msr, meter_kind::hwmon, meter_kind::estimate});
   auto file = load({"--config.file=" + tmp.config("experimental:\n  hwmon:\n    enabled: true\n")});
   REQUIRE(runs(file));
   CHECK(file.config.cpu.preferred_meters == std::vector{meter_kind::hwmon});
@@ -575,4 +576,81 @@ TEST_CASE("to_yaml prints Kepler's keys and round-trips through load", "[config]
   CHECK(second.config.fake_cpu_meter.idle_watts == 2.5);
 
   CHECK_THAT(to_yaml(kepler_config{}), Catch::Contains("- container"));
+}
+
+TEST_CASE("estimate.* overrides are read from the file", "[config]") {
+  scratch tmp;
+  auto out = load({"--config.file=" + tmp.config("cpu:\n  preferredMeters: [rapl, estimate]\n"
+                                                 "estimate:\n  curve: [[0, 15], [10, 40], [50, 93.75], [100, 127.5]]\n"
+                                                 "  instanceType: '  n1-standard-4 '\n")});
+  REQUIRE(runs(out));
+  CHECK(out.config.cpu.preferred_meters == std::vector{meter_kind::rapl, meter_kind::estimate});
+  CHECK(out.config.estimate.curve == std::vector<load_watts>{{0, 15}, {10, 40}, {50, 93.75}, {100, 127.5}});
+  CHECK(out.config.estimate.instance_type == "n1-standard-4");  // trimmed
+  CHECK(out.config.estimate.tdp_watts == 0);
+
+  auto linear = load({"--config.file=" + tmp.config("estimate:\n  idleWatts: 20\n  maxWatts: 80.5\n")});
+  REQUIRE(runs(linear));
+  CHECK(linear.config.estimate.idle_watts == 20);
+  CHECK(linear.config.estimate.max_watts == 80.5);
+
+  auto tdp = load({"--config.file=" + tmp.config("estimate:\n  tdpWatts: 125\n")});
+  REQUIRE(runs(tdp));
+  CHECK(tdp.config.estimate.tdp_watts == 125);
+}
+
+TEST_CASE("a malformed estimate.curve is an error naming the entry", "[config]") {
+  scratch tmp;
+  auto message = [&tmp](const std::string& curve) {
+    auto out = load({"--config.file=" + tmp.config("estimate:\n  curve: " + curve + "\n")});
+    CHECK(fails(out));
+    return out.message;
+  };
+  CHECK_THAT(message("15"), Catch::Contains("estimate.curve: expected a list of [load %, watts] pairs"));
+  CHECK_THAT(message("[[0, 15], [100]]"), Catch::Contains("estimate.curve entry 2: expected a pair [load %, watts]"));
+  CHECK_THAT(message("[[0, 15], {a: 1}]"), Catch::Contains("estimate.curve entry 2: expected a pair"));
+  CHECK_THAT(message("[[0, 15], [100, lots]]"), Catch::Contains("estimate.curve entry 2: \"lots\" is not a number"));
+  CHECK_THAT(message("[[0, 15]]"), Catch::Contains("estimate.curve needs at least two points"));
+  CHECK_THAT(message("[[0, 15], [50, 30], [50, 40], [100, 50]]"),
+             Catch::Contains("estimate.curve entry 3: loads must rise from one point to the next"));
+  CHECK_THAT(message("[[0, 15], [120, 30]]"), Catch::Contains("estimate.curve entry 2: load must be 0..100 %"));
+  CHECK_THAT(message("[[10, 15], [100, 30]]"),
+             Catch::Contains("estimate.curve must start at 0 % load and end at 100 %"));
+  CHECK_THAT(message("[[0, -1], [100, 30]]"), Catch::Contains("estimate.curve entry 1: watts must be ≥ 0"));
+  CHECK_THAT(message("[[0, .nan], [100, 30]]"), Catch::Contains("estimate.curve entry 1: watts must be ≥ 0"));
+}
+
+TEST_CASE("estimate overrides must be non-negative, complete and one at a time", "[config]") {
+  scratch tmp;
+  auto message = [&tmp](const std::string& estimate) {
+    auto out = load({"--config.file=" + tmp.config("estimate:\n" + estimate)});
+    CHECK(fails(out));
+    return out.message;
+  };
+  CHECK_THAT(message("  tdpWatts: -5\n"), Catch::Contains("estimate.tdpWatts must be a number ≥ 0"));
+  CHECK_THAT(message("  tdpWatts: many\n"), Catch::Contains("estimate.tdpWatts \"many\" is not a number"));
+  CHECK_THAT(message("  maxWatts: .inf\n"), Catch::Contains("estimate.maxWatts must be a number ≥ 0"));
+  CHECK_THAT(message("  idleWatts: 20\n"), Catch::Contains("estimate.idleWatts needs estimate.maxWatts"));
+  CHECK_THAT(message("  idleWatts: 90\n  maxWatts: 80\n"),
+             Catch::Contains("estimate.maxWatts must be ≥ estimate.idleWatts"));
+  CHECK_THAT(message("  tdpWatts: 125\n  maxWatts: 80\n"),
+             Catch::Contains("set only one of estimate.curve, estimate.maxWatts (with estimate.idleWatts) and "
+                             "estimate.tdpWatts"));
+  CHECK_THAT(message("  curve: [[0, 1], [100, 2]]\n  tdpWatts: 125\n"), Catch::Contains("set only one of"));
+  CHECK_THAT(message("  curve: [[0, 1], [100, 2]]\n  tdpWatts: 125\n"),
+             !Catch::Contains("estimate.curve entry"));  // the curve itself is fine
+}
+
+TEST_CASE("to_yaml prints estimate.curve as pairs that load back", "[config]") {
+  scratch tmp;
+  auto first = load({"--config.file=" + tmp.config("estimate:\n  curve: [[0, 30], [50, 100.5], [100, 150]]\n")});
+  REQUIRE(runs(first));
+  auto printed = to_yaml(first.config);
+  CHECK_THAT(printed, Catch::Contains("curve: [[0, 30], [50, 100.5], [100, 150]]"));
+  CHECK_THAT(printed, Catch::Contains("tdpWatts: 0"));
+  auto second = load({"--config.file=" + tmp.write("printed.yaml", printed)});
+  REQUIRE(runs(second));
+  CHECK(second.config.estimate.curve == first.config.estimate.curve);
+  CHECK(to_yaml(second.config) == printed);
+  CHECK_THAT(to_yaml(kepler_config{}), Catch::Contains("curve: []"));
 }

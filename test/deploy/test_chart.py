@@ -177,6 +177,9 @@ class ValuesSchemaTest(unittest.TestCase):
     def test_unknown_meter(self):
         self.assert_refused("config.cpu.preferredMeters[0]=nvml", "config.cpu.preferredMeters")
 
+    def test_negative_estimate_watts(self):
+        self.assert_refused("config.estimate.tdpWatts=-1", "config.estimate.tdpWatts")
+
     def test_metrics_level_typo(self):
         self.assert_refused("config.exporter.prometheus.metricsLevel=nodes",
                             "config.exporter.prometheus.metricsLevel")

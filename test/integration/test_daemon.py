@@ -461,12 +461,27 @@ class RaplDaemonTest(unittest.TestCase):
         self.assertEqual(self.daemon.get("/healthz")[0], 200)
 
 
-class FakeMeterFallbackTest(unittest.TestCase):
-    """No powercap tree at all: the daemon degrades to the fake meter instead of exiting."""
+class NoMeterFallbackTest(unittest.TestCase):
+    """No powercap tree, MSR or hwmon at all: the daemon degrades to an estimate instead of
+    exiting, and says so; the fake meter when asked for."""
 
-    def test_starts_on_the_fake_meter(self):
+    def test_starts_on_the_estimate_meter(self):
+        with h.TestBed("kepler-it-estimate-") as bed:
+            daemon = bed.add_daemon(bed.sysfs_without_powercap(), extra="msr:\n  devicePath: /nonexistent/%d/msr\n")
+            daemon.start()
+            metrics = daemon.scrape()
+            zones = {s.labels["zone"] for s in metrics.series("kepler_node_cpu_joules_total")}
+            self.assertEqual(zones, {"package"})
+            self.assertEqual(metrics.value("kepler_source_up", source="estimate", zone="package-0"), 1)
+            self.assertIn("using estimate: estimated, not measured", daemon.log_text())
+            info = metrics.series("kepler_source_info", source="estimate")
+            self.assertEqual([s.labels["method"] for s in info], ["estimate"])
+            self.assertTrue(info[0].labels["model"], "the estimate names its model")
+            daemon.stop(signal.SIGTERM)
+
+    def test_starts_on_the_fake_meter_when_asked(self):
         with h.TestBed("kepler-it-fake-") as bed:
-            daemon = bed.add_daemon(bed.sysfs_without_powercap())
+            daemon = bed.add_daemon(bed.sysfs_without_powercap(), extra="dev:\n  fake-cpu-meter:\n    enabled: true\n")
             daemon.start()
             metrics = daemon.scrape()
             zones = {s.labels["zone"] for s in metrics.series("kepler_node_cpu_joules_total")}

@@ -228,10 +228,10 @@ class ReadOnlyProcfsModeTest(unittest.TestCase):
         zone = os.path.dirname(self.bed.energy)
         self.assertIn(f"skipping RAPL zone {zone}: unable to read {self.bed.energy}: Permission denied",
                       daemon.log_text())
-        # cpu.preferredMeters' default goes on to the fake meter, and says so.
+        # cpu.preferredMeters' default goes on to the estimate meter, and says so.
         self.assertEqual(metrics.series("kepler_source_up", source="rapl"), [])
-        self.assertEqual(metrics.value("kepler_source_up", source="fake-cpu-meter", zone="package"), 1)
-        self.assertIn("using fake-cpu-meter", daemon.log_text())
+        self.assertEqual(metrics.value("kepler_source_up", source="estimate", zone="package-0"), 1)
+        self.assertIn("using estimate: estimated, not measured", daemon.log_text())
         self.assertGreater(len(metrics.series("kepler_process_cpu_seconds_total")), 1, "serves /proc data")
         daemon.stop()
 

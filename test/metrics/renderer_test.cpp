@@ -39,7 +39,13 @@ render_context context(unsigned level = level_all) {
   ctx.metrics_level = level;
   ctx.version = "0.1.0";
   ctx.arch = "amd64";
-  ctx.cpus.push_back(cpu_info{"0", "GenuineIntel", "Intel(R) Xeon(R)", "0", "0", "", "", "", ""});
+  cpu_info cpu;
+  cpu.processor = "0";
+  cpu.vendor_id = "GenuineIntel";
+  cpu.model_name = "Intel(R) Xeon(R)";
+  cpu.physical_id = "0";
+  cpu.core_id = "0";
+  ctx.cpus.push_back(cpu);
   ctx.zone_sources.push_back(zone_source_info{"rapl", "package-0", "counter", "", ""});
   ctx.zone_sources.push_back(
       zone_source_info{"fake-cpu-meter", "dram", "estimate", "fake-cpu-meter", "idle 10 W, max 60 W, linear"});

@@ -19,7 +19,13 @@ namespace {
 power_meter meter_with(const std::string& source, int zones) {
   power_meter meter;
   meter.source = source;
-  for (int i = 0; i < zones; ++i) meter.zones.push_back(zone_source{physical_zone{"package", i}, "package", {}});
+  for (int i = 0; i < zones; ++i) {
+    zone_source zone;
+    zone.zone.name = "package";
+    zone.zone.index = i;
+    zone.label = "package";
+    meter.zones.push_back(zone);
+  }
   meter.notes.push_back({zones == 0, source + " looked at"});
   return meter;
 }
@@ -79,13 +85,14 @@ TEST_CASE("on a real powercap tree RAPL is chosen with each readable zone") {
   }
 }
 
-TEST_CASE("without powercap the fake meter takes over and says it is an estimate") {
+TEST_CASE("with the fake meter last on the ladder and no meter found, it takes over and says it is an estimate") {
   temp_dir empty_sysfs;
   temp_dir procfs;
   procfs.write("stat", "cpu  100 0 50 800 0 0 0 0 0 0\nbtime 1\n");
   kepler_config config;
   config.host.sysfs = empty_sysfs.root();
   config.host.procfs = procfs.root();
+  config.cpu.preferred_meters = {meter_kind::rapl, meter_kind::msr, meter_kind::hwmon, meter_kind::fake};
   auto chosen = select_power_meter(config);
   CHECK(chosen.source == "fake-cpu-meter");
   CHECK(chosen.zones.size() == 3);  // package, core, dram
