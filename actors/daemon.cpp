@@ -57,6 +57,18 @@ render_context make_render_context(const kepler_config& config, const std::strin
   return ctx;
 }
 
+/// The page's settings: exporter.ui.enabled, and what the summary says beside each snapshot.
+ui_settings make_ui_settings(const kepler_config& config, const power_meter& meter, caf::timespan interval) {
+  ui_settings ui;
+  ui.enabled = config.exporter.ui.enabled;
+  ui.summary.node_name = node_name_for(config);
+  ui.summary.version = KEPLER_VERSION;
+  ui.summary.interval_seconds = std::chrono::duration<double>(interval).count();
+  ui.summary.meters = provenance_of(meter);
+  ui.page.metrics_link = config.exporter.prometheus.enabled;
+  return ui;
+}
+
 energy_source spawn_energy_source(caf::actor_system& system, const zone_source& zone, const std::string& source,
                                   caf::timespan interval, const std::shared_ptr<actor_stats>& stats) {
   std::string name = source + "_sampler:" + zone.label;
@@ -162,8 +174,8 @@ std::vector<caf::actor> spawn_pipeline(caf::actor_system& system, const kepler_c
   }
   engine.cpu_source = spawn_cpu_source(system, config, std::move(probe), stats);
   roots.push_back(caf::actor_cast<caf::actor>(engine.cpu_source));
-  engine.sinks.push_back(
-      system.spawn(http_server, std::move(http_endpoint), make_render_context(config, meter.source), stats));
+  engine.sinks.push_back(system.spawn(http_server, std::move(http_endpoint), make_render_context(config, meter.source),
+                                      stats, make_ui_settings(config, meter, interval)));
   if (config.exporter.stdout_exporter.enabled)
     engine.sinks.push_back(system.spawn<caf::detached>(stdout_exporter, stdout));
   for (const auto& sink : engine.sinks) roots.push_back(caf::actor_cast<caf::actor>(sink));
@@ -256,6 +268,8 @@ int run_daemon(const kepler_config& config) {
   auto stats = std::make_shared<actor_stats>();
   metrics_server::options web{config.web.listen_addresses, config.exporter.prometheus.enabled};
   web.web_config_file = config.web.config_file;
+  web.ui_enabled = config.exporter.ui.enabled;
+  if (web.ui_enabled) web.ui_waiting_page = ui_page(nullptr, {config.exporter.prometheus.enabled});
   web.on_drop = http_drop_observer(stats);
   web.on_web_config_reload = [](bool ok, const std::string& message) {
     if (ok) spdlog::info("{}", message);

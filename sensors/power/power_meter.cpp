@@ -26,7 +26,7 @@ power_meter rapl_meter(const kepler_config& config) {
     meter.zones.push_back(zone_source{physical_zone{zone.name, zone.index, zone.path, zone.max_energy_uj,
                                                     config.rapl.max_plausible_watts},
                                       zone.name + "-" + std::to_string(zone.index),
-                                      [path] { return energy_read_fn([path] { return read_energy_uj(path); }); }});
+                                      [path] { return energy_read_fn([path] { return read_energy_uj(path); }); }, ""});
   }
   if (meter.zones.empty())
     meter.notes.push_back({true, "no readable RAPL zones under " + config.host.sysfs + "/class/powercap"});
@@ -36,6 +36,7 @@ power_meter rapl_meter(const kepler_config& config) {
 power_meter fake_meter(const kepler_config& config) {
   power_meter meter;
   meter.source = "fake-cpu-meter";
+  meter.method = meter_method::estimate;
   auto names = config.fake_cpu_meter.zones;
   if (names.empty()) names = {"package", "core", "dram"};
   fake_meter_model model{config.fake_cpu_meter.idle_watts, config.fake_cpu_meter.max_watts};
@@ -43,13 +44,16 @@ power_meter fake_meter(const kepler_config& config) {
   for (std::size_t i = 0; i < names.size(); ++i) {
     fake_zone probe(names[i], model, procfs, [] { return std::chrono::nanoseconds(monotonic_now_ns()); });
     std::string name = names[i];
-    meter.zones.push_back(
-        zone_source{physical_zone{name, static_cast<int>(i), probe.path(), 0}, name, [name, model, procfs] {
-                      auto zone = std::make_shared<fake_zone>(name, model, procfs, [] {
-                        return std::chrono::nanoseconds(monotonic_now_ns());
-                      });
-                      return energy_read_fn([zone] { return zone->read_energy_uj(); });
-                    }});
+    std::string described = fmt::format("{} × ({} W + {} W × CPU usage)", fake_zone_scale(name), model.idle_watts,
+                                        model.max_watts - model.idle_watts);
+    meter.zones.push_back(zone_source{physical_zone{name, static_cast<int>(i), probe.path(), 0}, name,
+                                      [name, model, procfs] {
+                                        auto zone = std::make_shared<fake_zone>(name, model, procfs, [] {
+                                          return std::chrono::nanoseconds(monotonic_now_ns());
+                                        });
+                                        return energy_read_fn([zone] { return zone->read_energy_uj(); });
+                                      },
+                                      std::move(described)});
   }
   meter.notes.push_back({false, fmt::format("using fake-cpu-meter: estimated power ({} W idle to {} W "
                                             "busy, following CPU usage), not a measurement",

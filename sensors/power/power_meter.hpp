@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/log_note.hpp"
+#include "base/named_enum.hpp"
 #include "base/result.hpp"
 #include "config/config.hpp"
 #include "sensors/power/physical_zone.hpp"
@@ -16,16 +17,23 @@ namespace kepler {
 
 using energy_read_fn = std::function<result<uint64_t>()>;
 
+/// How a meter's numbers are obtained, as the page and /api/v1/summary say: a measured energy
+/// counter (RAPL), measured power integrated over time, or an estimate from a model.
+#define KEPLER_METER_METHODS(X) X(counter, "counter") X(integrated, "integrated") X(estimate, "estimate")
+KEPLER_NAMED_ENUM(meter_method, KEPLER_METER_METHODS)
+
 /// One zone of the chosen meter. `make_reader` builds a fresh reader for each sampler
 /// incarnation, so a restarted sampler never inherits broken state.
 struct zone_source {
   physical_zone zone;
   std::string label;  ///< zone label in self-metrics, e.g. package-0
   std::function<energy_read_fn()> make_reader;
+  std::string model;  ///< for an estimate, its model in words; empty for a measurement
 };
 
 struct power_meter {
   std::string source;  ///< rapl, fake-cpu-meter, or empty when no meter works
+  meter_method method = meter_method::counter;
   std::vector<zone_source> zones;
   std::vector<log_note> notes;  ///< what selection found or decided, for the start-up log
 };

@@ -17,7 +17,7 @@ namespace {
 power_meter meter_with(const std::string& source, int zones) {
   power_meter meter;
   meter.source = source;
-  for (int i = 0; i < zones; ++i) meter.zones.push_back(zone_source{physical_zone{"package", i}, "package", {}});
+  for (int i = 0; i < zones; ++i) meter.zones.push_back(zone_source{physical_zone{"package", i}, "package", {}, ""});
   meter.notes.push_back({zones == 0, source + " looked at"});
   return meter;
 }
