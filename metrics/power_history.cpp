@@ -40,12 +40,13 @@ uint64_t power_history::record(const snapshot& snap) {
   double* row = watts_.data() + at * zones_.size();
   for (std::size_t z = 0; z < zones_.size(); ++z) {
     // The same zones in the same order, as the engine keeps them, is the fast path.
-    if (z < snap.zones.size() && snap.zones[z].name == zones_[z]) {
-      row[z] = snap.zones[z].watts;
-      continue;
+    const node_zone_stats* zone = z < snap.zones.size() && snap.zones[z].name == zones_[z] ? &snap.zones[z] : nullptr;
+    if (!zone) {
+      auto found = std::find_if(snap.zones.begin(), snap.zones.end(), [&](const auto& s) { return s.name == zones_[z]; });
+      zone = found == snap.zones.end() ? nullptr : &*found;
     }
-    auto found = std::find_if(snap.zones.begin(), snap.zones.end(), [&](const auto& s) { return s.name == zones_[z]; });
-    row[z] = found == snap.zones.end() ? unknown : found->watts;
+    // Before its first window a zone's power is unknown, not 0 W.
+    row[z] = zone && zone->total_uj > 0 ? zone->watts : unknown;
   }
   return mark;
 }

@@ -80,17 +80,18 @@ struct html {
 
 void zones_section(html& page, const summary& s) {
   page.raw("<section class=\"wide\" id=\"power\"><h2>Node power now</h2><div class=\"scroll\"><table id=\"zones\">")
-      .raw("<thead><tr><th>Zone</th><th class=\"num\">Power</th><th class=\"num\">Active</th>")
-      .raw("<th class=\"num\">Idle</th><th class=\"num\">Energy since start</th><th>Meter</th></tr></thead><tbody>");
+      .raw("<thead><tr><th>Zone</th><th class=\"num\">Power</th><th class=\"num opt\">Active</th>")
+      .raw("<th class=\"num opt\">Idle</th><th class=\"num\">Energy since start</th><th class=\"opt\">Meter</th>")
+      .raw("</tr></thead><tbody>");
   for (const auto& zone : s.zones) {
     page.raw("<tr data-zone=\"").text(zone.name).raw("\">").cell("td", "", zone.name);
     page.cell("td", "num watts big", watts_text(zone.watts))
-        .cell("td", "num", watts_text(zone.active_watts))
-        .cell("td", "num", watts_text(zone.idle_watts))
+        .cell("td", "num opt", watts_text(zone.active_watts))
+        .cell("td", "num opt", watts_text(zone.idle_watts))
         .cell("td", "num", joules_text(zone.joules));
     std::string meter = zone.source.empty() ? "unknown" : zone.source + ": " + std::string(method_text(zone.method));
     if (!zone.model.empty()) meter += " " + zone.model;
-    page.cell("td", "meter", meter).raw("</tr>");
+    page.cell("td", "meter opt", meter).raw("</tr>");
   }
   if (s.zones.empty())
     page.raw("<tr><td colspan=\"6\" class=\"muted\">No power meter: CPU time and health only.</td></tr>");
@@ -104,14 +105,16 @@ void zones_section(html& page, const summary& s) {
       .raw("<p class=\"muted\">The chart needs JavaScript.</p></div></section>");
 }
 
-/// One level's columns besides the numbers: a heading and the entry's text.
+/// One level's columns besides the numbers: a heading, the entry's text, and whether a narrow
+/// screen leaves it out.
 struct column {
   std::string_view heading;
   std::string (*value)(const top_entry&);
+  bool optional = false;
 };
 
 std::string entry_id(const top_entry& e) { return e.id; }
-std::string entry_name(const top_entry& e) { return e.name; }
+std::string entry_name(const top_entry& e) { return e.name.empty() ? e.id.substr(0, 12) : e.name; }
 std::string entry_kind(const top_entry& e) { return e.kind; }
 std::string entry_ns(const top_entry& e) { return e.ns; }
 std::string entry_pod(const top_entry& e) {
@@ -123,7 +126,7 @@ void list_section(html& page, std::string_view id, std::string_view title, const
   page.raw("<section id=\"").raw(id).raw("\"><h2>").text(title);
   page.raw(" <small class=\"muted\">").text(fmt::format("{} running", list.count)).raw("</small></h2>");
   page.raw("<div class=\"scroll\"><table><thead><tr>");
-  for (const auto& c : columns) page.cell("th", "", c.heading);
+  for (const auto& c : columns) page.cell("th", c.optional ? "opt" : "", c.heading);
   page.raw("<th class=\"num\">Power</th><th class=\"num\">Share</th><th class=\"num\">Energy</th></tr></thead><tbody>");
   const auto numbers = [&](double watts, double share, std::string energy) {
     page.cell("td", "num watts", watts_text(watts));
@@ -132,11 +135,12 @@ void list_section(html& page, std::string_view id, std::string_view title, const
   };
   for (const auto& entry : list.top) {
     page.raw("<tr>");
-    for (const auto& c : columns) page.cell("td", c.heading == "Name" ? "name" : "", c.value(entry));
+    for (const auto& c : columns) page.cell("td", c.heading == "Name" ? "name" : c.optional ? "opt" : "", c.value(entry));
     numbers(entry.watts, entry.share, joules_text(entry.joules));
     page.raw("</tr>");
   }
   const auto span = fmt::format("{}", columns.size());
+  if (list.count == 0) page.raw("<tr><td colspan=\"").raw(span).raw("\" class=\"muted\">none running</td></tr>");
   if (list.others_count > 0) {
     page.raw("<tr class=\"rest\"><td colspan=\"").raw(span).raw("\">");
     page.text(fmt::format("{} more", list.others_count)).raw("</td>");
@@ -148,7 +152,6 @@ void list_section(html& page, std::string_view id, std::string_view title, const
     numbers(list.outside_watts, list.outside_share, "");
     page.raw("</tr>");
   }
-  if (list.count == 0) page.raw("<tr><td colspan=\"").raw(span).raw("\" class=\"muted\">none running</td></tr>");
   page.raw("</tbody></table></div></section>");
 }
 
@@ -205,7 +208,7 @@ void header(html& page, const summary* s, const ui_page_options& options) {
   page.raw("<a href=\"/api/v1/summary\">Summary (JSON)</a><a href=\"/healthz\">Health</a>")
       .raw("<a href=\"/readyz\">Ready</a></nav><p id=\"status\">");
   if (s) {
-    page.text(fmt::format("Snapshot {} of {}, every {} s.", s->sequence, time_text(s->time), s->interval_seconds));
+    page.text(fmt::format("Snapshot {} at {}, every {} s.", s->sequence, time_text(s->time), s->interval_seconds));
     page.raw("<noscript> Reload to refresh: JavaScript is off.</noscript>");
   } else {
     page.text("Waiting for the first snapshot.");
@@ -232,11 +235,12 @@ std::string ui_page(const summary* s, const ui_page_options& options) {
   if (s) {
     zones_section(page, *s);
     list_section(page, "processes", "Top processes", s->processes,
-                 {{"PID", entry_id}, {"Name", entry_name}, {"Type", entry_kind}, {"Pod", entry_pod}}, "unattributed");
+                 {{"PID", entry_id}, {"Name", entry_name}, {"Type", entry_kind, true}, {"Pod", entry_pod, true}}, "unattributed");
     list_section(page, "containers", "Top containers", s->containers,
-                 {{"Name", entry_name}, {"Pod", entry_pod}, {"Runtime", entry_kind}}, "outside containers");
+                 {{"Name", entry_name}, {"Pod", entry_pod}, {"Runtime", entry_kind, true}}, "outside containers");
     list_section(page, "pods", "Top pods", s->pods, {{"Name", entry_name}, {"Namespace", entry_ns}}, "outside pods");
-    list_section(page, "vms", "Top VMs", s->vms, {{"Name", entry_name}, {"Hypervisor", entry_kind}}, "outside VMs");
+    list_section(page, "vms", "Top VMs", s->vms, {{"Name", entry_name}, {"Hypervisor", entry_kind, true}},
+                 "outside VMs");
     provenance_section(page, *s);
     exporter_section(page, *s);
   }

@@ -47,7 +47,7 @@
   }
   function table(headings, rows, id) {
     var head = el("tr");
-    headings.forEach(function (h) { head.appendChild(el("th", h.num ? {class: "num"} : {}, h.text)); });
+    headings.forEach(function (h) { head.appendChild(el("th", h.cls ? {class: h.cls} : {}, h.text)); });
     var tbody = el("tbody");
     rows.forEach(function (r) { tbody.appendChild(r); });
     return el("div", {class: "scroll"}, el("table", id ? {id: id} : {}, el("thead", {}, head), tbody));
@@ -62,15 +62,16 @@
   function zones(s) {
     var rows = s.zones.map(function (z) {
       return el("tr", {"data-zone": z.name}, el("td", {}, z.name), el("td", {class: "num watts big"}, watts(z.watts)),
-                el("td", {class: "num"}, watts(z.active_watts)), el("td", {class: "num"}, watts(z.idle_watts)),
-                el("td", {class: "num"}, joules(z.joules)), el("td", {class: "meter"}, meterText(z)));
+                el("td", {class: "num opt"}, watts(z.active_watts)), el("td", {class: "num opt"}, watts(z.idle_watts)),
+                el("td", {class: "num"}, joules(z.joules)), el("td", {class: "meter opt"}, meterText(z)));
     });
     if (!rows.length) rows.push(el("tr", {}, el("td", {colspan: 6, class: "muted"}, "No power meter: CPU time and health only.")));
     var note = "CPU usage " + percent(s.usage_ratio) + ".";
     if (s.ranked_zone) note += " Workloads are ranked by their power in the " + s.ranked_zone + " zone; shares are of its active power.";
     var out = section("power", el("h2", {}, "Node power now"), true);
-    out.appendChild(table([{text: "Zone"}, {text: "Power", num: 1}, {text: "Active", num: 1}, {text: "Idle", num: 1},
-                           {text: "Energy since start", num: 1}, {text: "Meter"}], rows, "zones"));
+    out.appendChild(table([{text: "Zone"}, {text: "Power", cls: "num"}, {text: "Active", cls: "num opt"},
+                           {text: "Idle", cls: "num opt"}, {text: "Energy since start", cls: "num"},
+                           {text: "Meter", cls: "opt"}], rows, "zones"));
     out.appendChild(el("p", {class: "note"}, note));
     return out;
   }
@@ -81,7 +82,8 @@
     var box = el("div", {id: "chart"});
     out.appendChild(box);
     if (points.length < 2) { box.appendChild(el("p", {class: "muted"}, "Collecting: the chart starts with the second snapshot.")); return out; }
-    var w = 1000, h = 220, left = 52, bottom = 20, top = 8;
+    // As wide as the screen allows, so the labels keep their size on a phone.
+    var w = Math.max(300, Math.min(1150, window.innerWidth - 60)), h = 220, left = 52, bottom = 20, top = 8;
     var t0 = points[0][0], t1 = points[points.length - 1][0], max = 0;
     points.forEach(function (p) { for (var z = 1; z <= n; z++) if (p[z] > max) max = p[z]; });
     max = max > 0 ? max * 1.1 : 1;
@@ -121,16 +123,17 @@
   }
 
   function name(e) { return e.name || e.id.slice(0, 12); }
+  function kind(e) { return e.kind; }
   function pod(e) { return e.pod ? (e.namespace ? e.namespace + "/" + e.pod : e.pod) : ""; }
   var levels = [
     {key: "processes", title: "Top processes", outside: "unattributed",
-     columns: [["PID", function (e) { return e.id; }], ["Name", name], ["Type", function (e) { return e.kind; }], ["Pod", pod]]},
+     columns: [["PID", function (e) { return e.id; }], ["Name", name], ["Type", kind, 1], ["Pod", pod, 1]]},
     {key: "containers", title: "Top containers", outside: "outside containers",
-     columns: [["Name", name], ["Pod", pod], ["Runtime", function (e) { return e.kind; }]]},
+     columns: [["Name", name], ["Pod", pod], ["Runtime", kind, 1]]},
     {key: "pods", title: "Top pods", outside: "outside pods",
      columns: [["Name", name], ["Namespace", function (e) { return e.namespace; }]]},
     {key: "vms", title: "Top VMs", outside: "outside VMs",
-     columns: [["Name", name], ["Hypervisor", function (e) { return e.kind; }]]}
+     columns: [["Name", name], ["Hypervisor", kind, 1]]}
   ];
 
   function numbers(row, w, share, energy) {
@@ -144,18 +147,20 @@
     var span = level.columns.length;
     var rows = data.top.map(function (e) {
       var row = el("tr");
-      level.columns.forEach(function (c) { row.appendChild(el("td", c[0] === "Name" ? {class: "name"} : {}, c[1](e))); });
+      level.columns.forEach(function (c) {
+        row.appendChild(el("td", c[0] === "Name" ? {class: "name"} : c[2] ? {class: "opt"} : {}, c[1](e)));
+      });
       return numbers(row, e.watts, e.share, joules(e.joules));
     });
+    if (data.count === 0) rows.push(el("tr", {}, el("td", {colspan: span, class: "muted"}, "none running")));
     if (data.others.count > 0)
       rows.push(numbers(el("tr", {class: "rest"}, el("td", {colspan: span}, data.others.count + " more")),
                         data.others.watts, data.others.share, ""));
     if (data.outside.watts > 0)
       rows.push(numbers(el("tr", {class: "rest"}, el("td", {colspan: span}, level.outside)),
                         data.outside.watts, data.outside.share, ""));
-    if (data.count === 0) rows.push(el("tr", {}, el("td", {colspan: span, class: "muted"}, "none running")));
-    var headings = level.columns.map(function (c) { return {text: c[0]}; })
-      .concat([{text: "Power", num: 1}, {text: "Share", num: 1}, {text: "Energy", num: 1}]);
+    var headings = level.columns.map(function (c) { return c[2] ? {text: c[0], cls: "opt"} : {text: c[0]}; })
+      .concat([{text: "Power", cls: "num"}, {text: "Share", cls: "num"}, {text: "Energy", cls: "num"}]);
     var out = section(level.key, el("h2", {}, level.title + " ", el("small", {class: "muted"}, data.count + " running")));
     out.appendChild(table(headings, rows));
     return out;
@@ -193,7 +198,7 @@
     });
     var out = section("exporter", el("h2", {}, "Exporter health and cost"));
     out.appendChild(dl);
-    out.appendChild(table([{text: "Source"}, {text: "Zone"}, {text: "State"}, {text: "Errors", num: 1},
+    out.appendChild(table([{text: "Source"}, {text: "Zone"}, {text: "State"}, {text: "Errors", cls: "num"},
                            {text: "Last success"}], rows, "sources"));
     return out;
   }
@@ -206,7 +211,7 @@
     document.getElementById("main").replaceWith(main);
     document.getElementById("node").textContent = s.node;
     document.title = "Kepler " + s.node;
-    document.getElementById("status").textContent = "Snapshot " + s.sequence + " of " +
+    document.getElementById("status").textContent = "Snapshot " + s.sequence + " at " +
       new Date(s.time * 1000).toLocaleTimeString() + ", every " + s.interval_seconds + " s; live.";
     interval = Math.max(1, s.interval_seconds) * 1000;
     body.dataset.sequence = s.sequence;

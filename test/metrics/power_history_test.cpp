@@ -20,8 +20,10 @@ snapshot at(int second, double watts, double cpu_seconds = 0) {
   snap.zones.resize(2);
   snap.zones[0].name = "package";
   snap.zones[0].watts = watts;
+  snap.zones[0].total_uj = 1'000'000;
   snap.zones[1].name = "dram";
   snap.zones[1].watts = watts / 10;
+  snap.zones[1].total_uj = 1'000'000;
   snap.self.cpu_seconds = cpu_seconds;
   return snap;
 }
@@ -76,6 +78,16 @@ TEST_CASE("a later snapshot's zones are matched by name; a missing zone is unkno
   CHECK(points.watts[3] == 5);
   CHECK(points.watts[4] == 60);
   CHECK(std::isnan(points.watts[5]));
+}
+
+TEST_CASE("a zone's power is unknown until its first energy window", "[metrics][history]") {
+  power_history history(4);
+  auto first = at(0, 0);
+  first.zones[1].total_uj = 0;  // the first snapshot: dram has no window yet
+  const auto mark = history.record(first);
+  const auto points = history.until(mark);
+  CHECK(points.watts[0] == 0);  // package: measured, 0 W
+  CHECK(std::isnan(points.watts[1]));
 }
 
 TEST_CASE("the exporter's CPU is its CPU time over the monotonic time between points", "[metrics][history]") {
