@@ -42,7 +42,8 @@ uint64_t power_history::record(const snapshot& snap) {
     // The same zones in the same order, as the engine keeps them, is the fast path.
     const node_zone_stats* zone = z < snap.zones.size() && snap.zones[z].name == zones_[z] ? &snap.zones[z] : nullptr;
     if (!zone) {
-      auto found = std::find_if(snap.zones.begin(), snap.zones.end(), [&](const auto& s) { return s.name == zones_[z]; });
+      auto found =
+          std::find_if(snap.zones.begin(), snap.zones.end(), [&](const auto& s) { return s.name == zones_[z]; });
       zone = found == snap.zones.end() ? nullptr : &*found;
     }
     // Before its first window a zone's power is unknown, not 0 W.

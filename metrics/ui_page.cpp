@@ -135,7 +135,8 @@ void list_section(html& page, std::string_view id, std::string_view title, const
   };
   for (const auto& entry : list.top) {
     page.raw("<tr>");
-    for (const auto& c : columns) page.cell("td", c.heading == "Name" ? "name" : c.optional ? "opt" : "", c.value(entry));
+    for (const auto& c : columns)
+      page.cell("td", c.heading == "Name" ? "name" : c.optional ? "opt" : "", c.value(entry));
     numbers(entry.watts, entry.share, joules_text(entry.joules));
     page.raw("</tr>");
   }
@@ -235,7 +236,8 @@ std::string ui_page(const summary* s, const ui_page_options& options) {
   if (s) {
     zones_section(page, *s);
     list_section(page, "processes", "Top processes", s->processes,
-                 {{"PID", entry_id}, {"Name", entry_name}, {"Type", entry_kind, true}, {"Pod", entry_pod, true}}, "unattributed");
+                 {{"PID", entry_id}, {"Name", entry_name}, {"Type", entry_kind, true}, {"Pod", entry_pod, true}},
+                 "unattributed");
     list_section(page, "containers", "Top containers", s->containers,
                  {{"Name", entry_name}, {"Pod", entry_pod}, {"Runtime", entry_kind, true}}, "outside containers");
     list_section(page, "pods", "Top pods", s->pods, {{"Name", entry_name}, {"Namespace", entry_ns}}, "outside pods");

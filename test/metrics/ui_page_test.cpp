@@ -120,8 +120,9 @@ TEST_CASE("without JavaScript the page shows the numbers as tables", "[metrics][
   CHECK_THAT(page, Contains("<tr data-zone=\"package\"><td>package</td><td class=\"num watts big\">40.0 W</td>"));
   CHECK_THAT(page, Contains("123 kJ"));
   CHECK_THAT(page, Contains("fake-cpu-meter: estimate 1 × (10 W + 50 W × CPU usage)"));
-  CHECK_THAT(page, Contains("<td>4242</td><td class=\"name\">burner</td><td class=\"opt\">regular</td><td class=\"opt\"></td>"
-                            "<td class=\"num watts\">24.0 W</td>"));
+  CHECK_THAT(page,
+             Contains("<td>4242</td><td class=\"name\">burner</td><td class=\"opt\">regular</td><td class=\"opt\"></td>"
+                      "<td class=\"num watts\">24.0 W</td>"));
   CHECK_THAT(page, Contains("80.0 %"));
   CHECK_THAT(page, Contains("0.004 W"));
   CHECK_THAT(page, Contains("<td colspan=\"4\">unattributed</td>"));

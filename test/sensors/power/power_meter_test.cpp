@@ -17,7 +17,8 @@ namespace {
 power_meter meter_with(const std::string& source, int zones) {
   power_meter meter;
   meter.source = source;
-  for (int i = 0; i < zones; ++i) meter.zones.push_back(zone_source{physical_zone{"package", i}, "package", {}, ""});
+  for (int i = 0; i < zones; ++i)
+    meter.zones.push_back(zone_source{physical_zone{"package", i, "", 0, 0}, "package", {}, ""});
   meter.notes.push_back({zones == 0, source + " looked at"});
   return meter;
 }
@@ -64,6 +65,7 @@ TEST_CASE("on a real powercap tree RAPL is chosen with each readable zone") {
   config.host.sysfs = kepler::test::fixtures_dir() + "/powercap/procfs_i7-8650U_laptop/sys";
   auto chosen = select_power_meter(config);
   CHECK(chosen.source == "rapl");
+  CHECK(chosen.method == meter_method::counter);  // a measurement: no model
   std::vector<std::string> labels;
   for (const auto& zone : chosen.zones) labels.push_back(zone.label);
   CHECK(labels == std::vector<std::string>{"core-0", "package-0", "package-10"});
@@ -71,6 +73,7 @@ TEST_CASE("on a real powercap tree RAPL is chosen with each readable zone") {
     auto read = zone.make_reader()();
     REQUIRE(read.ok());
     CHECK(read.value() > 0);
+    CHECK(zone.model.empty());
   }
 }
 
@@ -83,7 +86,12 @@ TEST_CASE("without powercap the fake meter takes over and says it is an estimate
   config.host.procfs = procfs.root();
   auto chosen = select_power_meter(config);
   CHECK(chosen.source == "fake-cpu-meter");
-  CHECK(chosen.zones.size() == 3);  // package, core, dram
+  CHECK(chosen.method == meter_method::estimate);
+  REQUIRE(chosen.zones.size() == 3);  // package, core, dram
+  // The page says what each estimate is: the zone's scale of the package model.
+  CHECK(chosen.zones[0].model == "1 × (10 W + 50 W × CPU usage)");
+  CHECK(chosen.zones[1].model == "0.7 × (10 W + 50 W × CPU usage)");
+  CHECK(chosen.zones[2].model == "0.15 × (10 W + 50 W × CPU usage)");
   auto texts = note_texts(chosen);
   REQUIRE(texts.size() >= 2);  // RAPL's (what it could not list, that it found nothing), then the fake's
   CHECK(texts[texts.size() - 2] == "no readable RAPL zones under " + config.host.sysfs + "/class/powercap");
