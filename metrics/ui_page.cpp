@@ -140,16 +140,25 @@ void list_section(html& page, std::string_view id, std::string_view title, const
     numbers(entry.watts, entry.share, joules_text(entry.joules));
     page.raw("</tr>");
   }
-  const auto span = fmt::format("{}", columns.size());
-  if (list.count == 0) page.raw("<tr><td colspan=\"").raw(span).raw("\" class=\"muted\">none running</td></tr>");
+  // A row labelled across the columns a narrow screen keeps; the optional ones (last) stay apart.
+  const auto label_row = [&](std::string_view cls, std::string_view label) {
+    std::size_t optional = 0;
+    for (const auto& c : columns) optional += c.optional ? 1 : 0;
+    page.raw("<tr class=\"").raw(cls).raw("\"><td colspan=\"").raw(fmt::format("{}", columns.size() - optional));
+    page.raw("\">").text(label).raw("</td>");
+    for (std::size_t i = 0; i < optional; ++i) page.raw("<td class=\"opt\"></td>");
+  };
+  if (list.count == 0) {
+    label_row("muted", "none running");
+    page.raw("</tr>");
+  }
   if (list.others_count > 0) {
-    page.raw("<tr class=\"rest\"><td colspan=\"").raw(span).raw("\">");
-    page.text(fmt::format("{} more", list.others_count)).raw("</td>");
+    label_row("rest", fmt::format("{} more", list.others_count));
     numbers(list.others_watts, list.others_share, "");
     page.raw("</tr>");
   }
   if (list.outside_watts > 0) {
-    page.raw("<tr class=\"rest\"><td colspan=\"").raw(span).raw("\">").text(outside).raw("</td>");
+    label_row("rest", outside);
     numbers(list.outside_watts, list.outside_share, "");
     page.raw("</tr>");
   }

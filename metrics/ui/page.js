@@ -144,7 +144,13 @@
   }
 
   function list(level, data) {
-    var span = level.columns.length;
+    // A row labelled across the columns a narrow screen keeps; the optional ones (last) stay apart.
+    function labelRow(cls, label) {
+      var optional = level.columns.filter(function (c) { return c[2]; }).length;
+      var row = el("tr", {class: cls}, el("td", {colspan: level.columns.length - optional}, label));
+      for (var i = 0; i < optional; i++) row.appendChild(el("td", {class: "opt"}));
+      return row;
+    }
     var rows = data.top.map(function (e) {
       var row = el("tr");
       level.columns.forEach(function (c) {
@@ -152,13 +158,11 @@
       });
       return numbers(row, e.watts, e.share, joules(e.joules));
     });
-    if (data.count === 0) rows.push(el("tr", {}, el("td", {colspan: span, class: "muted"}, "none running")));
+    if (data.count === 0) rows.push(labelRow("muted", "none running"));
     if (data.others.count > 0)
-      rows.push(numbers(el("tr", {class: "rest"}, el("td", {colspan: span}, data.others.count + " more")),
-                        data.others.watts, data.others.share, ""));
+      rows.push(numbers(labelRow("rest", data.others.count + " more"), data.others.watts, data.others.share, ""));
     if (data.outside.watts > 0)
-      rows.push(numbers(el("tr", {class: "rest"}, el("td", {colspan: span}, level.outside)),
-                        data.outside.watts, data.outside.share, ""));
+      rows.push(numbers(labelRow("rest", level.outside), data.outside.watts, data.outside.share, ""));
     var headings = level.columns.map(function (c) { return c[2] ? {text: c[0], cls: "opt"} : {text: c[0]}; })
       .concat([{text: "Power", cls: "num"}, {text: "Share", cls: "num"}, {text: "Energy", cls: "num"}]);
     var out = section(level.key, el("h2", {}, level.title + " ", el("small", {class: "muted"}, data.count + " running")));
