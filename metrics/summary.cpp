@@ -201,6 +201,12 @@ summary make_summary(const snapshot& snap, const summary_context& context, const
     name_pods(out.pods, rows, snap);
     out.vms = rank(snap.vms.running_watts, snap.vms.running_energy_uj, zones, z, active, top_n, rows);
     name_vms(out.vms, rows, snap);
+  } else {
+    // No meter: nothing to rank by, but the workloads still run.
+    for (auto [list, count] :
+         {std::pair{&out.processes, snap.running.size()}, std::pair{&out.containers, snap.containers.running.size()},
+          std::pair{&out.pods, snap.pods.running.size()}, std::pair{&out.vms, snap.vms.running.size()}})
+      list->count = list->others_count = count;
   }
   out.cpu_time_source = snap.cpu_source;
   if (snap.bpf) out.bpf_attach_mode = snap.bpf->attach_mode;

@@ -235,6 +235,14 @@ TEST_CASE("the summary of a node without meters or workloads is empty, not an er
   CHECK(s.processes.count == 0);
   CHECK(s.processes.top.empty());
   CHECK_FALSE(s.pod_source);
+  auto unmetered = known_snapshot();
+  unmetered.zones.clear();
+  unmetered.running_watts.clear();
+  const auto without_meter = make_summary(unmetered, known_context());
+  CHECK(without_meter.processes.count == 12);  // still counted, nothing to rank them by
+  CHECK(without_meter.processes.others_count == 12);
+  CHECK(without_meter.processes.top.empty());
+  CHECK(without_meter.containers.count == 3);
   snapshot idle = known_snapshot();
   for (auto& z : idle.zones) z.active_watts = 0;
   const auto shares_of_idle = make_summary(idle, known_context());
