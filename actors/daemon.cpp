@@ -42,7 +42,8 @@ render_context make_render_context(const kepler_config& config, const power_mete
   ctx.legacy_metrics = config.exporter.prometheus.legacy_metrics;
   ctx.power_source = meter.source;
   for (const auto& zone : meter.zones)
-    ctx.zone_sources.push_back(zone_source_info{meter.source, zone.label, zone.provenance.method, zone.provenance.model,
+    ctx.zone_sources.push_back(zone_source_info{meter.source, zone.label,
+                                                std::string(to_string(zone.provenance.method)), zone.provenance.model,
                                                 zone.provenance.parameters});
   ctx.version = KEPLER_VERSION;
   ctx.revision = KEPLER_REVISION;
@@ -58,6 +59,18 @@ render_context make_render_context(const kepler_config& config, const power_mete
 #endif
   if (auto cpuinfo = read_text_file(config.host.procfs + "/cpuinfo")) ctx.cpus = parse_cpuinfo(cpuinfo.value());
   return ctx;
+}
+
+/// The page's settings: exporter.ui.enabled, and what the summary says beside each snapshot.
+ui_settings make_ui_settings(const kepler_config& config, const power_meter& meter, caf::timespan interval) {
+  ui_settings ui;
+  ui.enabled = config.exporter.ui.enabled;
+  ui.summary.node_name = node_name_for(config);
+  ui.summary.version = KEPLER_VERSION;
+  ui.summary.interval_seconds = std::chrono::duration<double>(interval).count();
+  ui.summary.meters = provenance_of(meter);
+  ui.page.metrics_link = config.exporter.prometheus.enabled;
+  return ui;
 }
 
 energy_source spawn_energy_source(caf::actor_system& system, const zone_source& zone, const std::string& source,
@@ -167,8 +180,8 @@ std::vector<caf::actor> spawn_pipeline(caf::actor_system& system, const kepler_c
   }
   engine.cpu_source = spawn_cpu_source(system, config, std::move(probe), stats);
   roots.push_back(caf::actor_cast<caf::actor>(engine.cpu_source));
-  engine.sinks.push_back(
-      system.spawn(http_server, std::move(http_endpoint), make_render_context(config, meter), stats));
+  engine.sinks.push_back(system.spawn(http_server, std::move(http_endpoint), make_render_context(config, meter), stats,
+                                      make_ui_settings(config, meter, interval)));
   if (config.exporter.stdout_exporter.enabled)
     engine.sinks.push_back(system.spawn<caf::detached>(stdout_exporter, stdout));
   for (const auto& sink : engine.sinks) roots.push_back(caf::actor_cast<caf::actor>(sink));
@@ -261,6 +274,8 @@ int run_daemon(const kepler_config& config) {
   auto stats = std::make_shared<actor_stats>();
   metrics_server::options web{config.web.listen_addresses, config.exporter.prometheus.enabled};
   web.web_config_file = config.web.config_file;
+  web.ui_enabled = config.exporter.ui.enabled;
+  if (web.ui_enabled) web.ui_waiting_page = ui_page(nullptr, {config.exporter.prometheus.enabled});
   web.on_drop = http_drop_observer(stats);
   web.on_web_config_reload = [](bool ok, const std::string& message) {
     if (ok) spdlog::info("{}", message);

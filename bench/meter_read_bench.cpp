@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
   }
   measure(rapl.zones[0], "rapl energy_uj", readings);
   for (const auto& zone : hwmon.zones)
-    measure(zone, "hwmon " + zone.label + " (" + zone.provenance.method + ")", readings);
+    measure(zone, "hwmon " + zone.label + " (" + std::string(to_string(zone.provenance.method)) + ")", readings);
   measure(msr.zones[0], "msr package register", readings);
   return 0;
 }

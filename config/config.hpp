@@ -117,6 +117,11 @@ struct kepler_config {
       /// Ours: also export Kepler ≤ 0.9's per-zone families for old dashboards (docs/compatibility.md difference #17).
       bool legacy_metrics = false;
     } prometheus;
+    struct {
+      /// Ours: the page at `/` (where the node's power goes, live) and /api/v1/summary behind
+      /// it; false serves the plain list of endpoints at `/` and no summary.
+      bool enabled = true;
+    } ui;
   } exporter;
   struct {
     bool pprof_enabled = false;

@@ -26,6 +26,7 @@ test_packages=(  # what testing adds
   nodejs unzip  # deploy tests: npm packages with helm, kubectl and the Kubernetes schemas
   libclang-rt-14-dev  # sanitizer and libFuzzer runtimes for clang (test/run_sanitized.sh, test/run_fuzz.sh)
   util-linux libcap2-bin  # least-privilege tests: setpriv, unshare, setcap
+  chromium  # the page at / in a real browser (test/integration/test_ui.py, headless)
 )
 case "$what" in
   run) ;;

@@ -374,11 +374,12 @@ class http_session final : public connection, public std::enable_shared_from_thi
 
 }  // namespace
 
-void served_state::publish(std::shared_ptr<const metrics_document> document) {
-  if (!document) document = std::make_shared<const metrics_document>(std::make_shared<const std::string>());
+void served_state::publish(published_documents documents) {
+  if (!documents.metrics)
+    documents.metrics = std::make_shared<const metrics_document>(std::make_shared<const std::string>());
   {
     std::lock_guard guard(mutex_);
-    metrics_.swap(document);
+    std::swap(documents_, documents);
   }
   ready_.store(true, std::memory_order_release);
 }
@@ -386,9 +387,13 @@ void served_state::publish(std::shared_ptr<const metrics_document> document) {
 route_state served_state::snapshot() const {
   route_state state;
   state.metrics_enabled = metrics_enabled_;
+  state.ui_enabled = ui_enabled_;
+  state.waiting_page = waiting_page_;
   state.ready = ready_.load(std::memory_order_acquire);
   std::lock_guard guard(mutex_);
-  state.metrics = metrics_;
+  state.metrics = documents_.metrics;
+  state.page = documents_.page;
+  state.summary = documents_.summary;
   return state;
 }
 

@@ -22,18 +22,22 @@ namespace kepler {
 /// What publish() (any thread) shares with the I/O thread.
 class served_state {
  public:
-  explicit served_state(bool metrics_enabled) : metrics_enabled_(metrics_enabled) {}
+  explicit served_state(bool metrics_enabled, bool ui_enabled = false,
+                        std::shared_ptr<const std::string> waiting_page = nullptr)
+      : metrics_enabled_(metrics_enabled), ui_enabled_(ui_enabled), waiting_page_(std::move(waiting_page)) {}
 
-  /// Swaps in a new document; the old one is released outside the lock.
-  void publish(std::shared_ptr<const metrics_document> metrics);
-  /// Copies what a request needs; holds the lock only for a pointer copy.
+  /// Swaps in a new snapshot's documents; the old ones are released outside the lock.
+  void publish(published_documents documents);
+  /// Copies what a request needs; holds the lock only for pointer copies.
   route_state snapshot() const;
 
  private:
   const bool metrics_enabled_;
+  const bool ui_enabled_;
+  const std::shared_ptr<const std::string> waiting_page_;
   std::atomic<bool> ready_{false};
   mutable std::mutex mutex_;
-  std::shared_ptr<const metrics_document> metrics_;
+  published_documents documents_;
 };
 
 /// What every connection of one server shares. The worker pool runs what would stall the I/O

@@ -1,5 +1,6 @@
 #pragma once
-// One /metrics document, shared by every scrape until the next one replaces it.
+// One served document (the /metrics text, the page, the summary JSON), shared by every request
+// until the next snapshot's replaces it.
 
 #include <atomic>
 #include <functional>
@@ -43,6 +44,13 @@ class metrics_document {
   mutable std::once_flag gzip_once_;
   mutable std::shared_ptr<const std::string> gzip_;  // written once, under gzip_once_
   mutable std::atomic<bool> gzip_ready_{false};
+};
+
+/// What one snapshot is served as; each document is made on its first request.
+struct published_documents {
+  std::shared_ptr<const metrics_document> metrics;  ///< /metrics
+  std::shared_ptr<const metrics_document> page;     ///< `/` (with the page on)
+  std::shared_ptr<const metrics_document> summary;  ///< /api/v1/summary (with the page on)
 };
 
 }  // namespace kepler

@@ -64,7 +64,10 @@ struct metrics_server::impl {
   };
 
   impl(const options& opts, web_config_watcher web)
-      : state(std::make_shared<served_state>(opts.metrics_enabled)),
+      : state(std::make_shared<served_state>(opts.metrics_enabled, opts.ui_enabled,
+                                             opts.ui_waiting_page.empty()
+                                                 ? nullptr
+                                                 : std::make_shared<const std::string>(opts.ui_waiting_page))),
         web(std::move(web)),
         on_reload(opts.on_web_config_reload) {
     auto shared = std::make_shared<session_env>();
@@ -236,8 +239,10 @@ metrics_server::metrics_server(std::unique_ptr<impl> state) : impl_(std::move(st
 
 metrics_server::~metrics_server() { stop(); }
 
+void metrics_server::publish(published_documents documents) { impl_->state->publish(std::move(documents)); }
+
 void metrics_server::publish(std::shared_ptr<const metrics_document> document) {
-  impl_->state->publish(std::move(document));
+  publish(published_documents{std::move(document), nullptr, nullptr});
 }
 
 void metrics_server::publish(std::shared_ptr<const std::string> metrics_text) {

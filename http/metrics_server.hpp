@@ -1,5 +1,6 @@
 #pragma once
-// The HTTP endpoint (Boost.Beast): /metrics from a cached document, /, /healthz, /readyz,
+// The HTTP endpoint (Boost.Beast): /metrics, the page at / and /api/v1/summary from cached
+// documents, /healthz, /readyz,
 // over plain HTTP or TLS, with basic auth, gzip and limits on what a client may cost.
 
 #include <functional>
@@ -24,6 +25,10 @@ class metrics_server {
 
     std::vector<std::string> listen_addresses;  ///< `host:port`, host may be empty or [v6]
     bool metrics_enabled = true;                ///< exporter.prometheus.enabled
+    /// exporter.ui.enabled: `/` serves the published page and /api/v1/summary the summary;
+    /// `ui_waiting_page` is `/` until the first publish. Off: `/` lists the endpoints.
+    bool ui_enabled = false;
+    std::string ui_waiting_page;
     /// web.configFile (exporter-toolkit format): TLS, basic auth, extra headers; empty: plain
     /// HTTP for everyone. The file and the files it names are watched: a valid change applies
     /// to connections accepted after it, an invalid one is reported and the old config kept.
@@ -43,7 +48,10 @@ class metrics_server {
   metrics_server(const metrics_server&) = delete;
   metrics_server& operator=(const metrics_server&) = delete;
 
-  /// Replaces the document served at /metrics; the first call makes /readyz answer 200.
+  /// Replaces the documents served (/metrics, the page, the summary); the first call makes
+  /// /readyz answer 200.
+  void publish(published_documents documents);
+  /// Replaces the document served at /metrics only.
   void publish(std::shared_ptr<const metrics_document> document);
   /// The same with a document whose text is already made.
   void publish(std::shared_ptr<const std::string> metrics_text);

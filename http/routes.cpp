@@ -18,6 +18,14 @@ route_response text(unsigned status, const text_ptr& body) {
   return route_response{status, text_content_type, body, false, nullptr};
 }
 
+/// The page (the one waiting for a snapshot before the first), or the links with the page off.
+route_response landing_page(const route_state& state) {
+  if (!state.ui_enabled) return route_response{200, html_content_type, page_for(state.metrics_enabled), false, nullptr};
+  if (state.page) return route_response{200, html_content_type, nullptr, false, state.page};
+  if (state.waiting_page) return route_response{200, html_content_type, state.waiting_page, false, nullptr};
+  return route_response{200, html_content_type, page_for(state.metrics_enabled), false, nullptr};
+}
+
 }  // namespace
 
 std::string index_page(bool metrics_enabled) {
@@ -50,7 +58,8 @@ route_response route(std::string_view method, std::string_view target, const rou
 
   const auto path = target.substr(0, target.find('?'));
   const bool is_metrics = path == "/metrics" && state.metrics_enabled;
-  if (!is_metrics && path != "/" && path != "/healthz" && path != "/readyz") {
+  const bool is_summary = path == summary_path && state.ui_enabled;
+  if (!is_metrics && !is_summary && path != "/" && path != "/healthz" && path != "/readyz") {
     return text(404, not_found);
   }
   // Path before method, so an unknown path is a 404 whatever the method.
@@ -63,7 +72,11 @@ route_response route(std::string_view method, std::string_view target, const rou
     if (!state.metrics) return text(503, no_snapshot);
     return route_response{200, metrics_content_type, nullptr, false, state.metrics};
   }
-  if (path == "/") return route_response{200, html_content_type, page_for(state.metrics_enabled), false, nullptr};
+  if (is_summary) {
+    if (!state.summary) return text(503, no_snapshot);
+    return route_response{200, json_content_type, nullptr, false, state.summary};
+  }
+  if (path == "/") return landing_page(state);
   if (path == "/healthz") return text(200, ok);
   return state.ready ? text(200, ready) : text(503, not_ready);
 }

@@ -29,7 +29,7 @@ zone_source estimate_source(const estimate_model& model, const std::string& proc
                        });
                        return energy_read_fn([zone] { return zone->read_energy_uj(); });
                      },
-                     zone_provenance{"estimate", model.name, model.parameters}};
+                     zone_provenance{meter_method::estimate, model.name, model.parameters}};
 }
 
 }  // namespace

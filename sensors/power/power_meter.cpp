@@ -32,7 +32,7 @@ power_meter rapl_meter(const kepler_config& config) {
                                                     config.rapl.max_plausible_watts},
                                       zone.name + "-" + std::to_string(zone.index),
                                       [path] { return energy_read_fn([path] { return read_energy_uj(path); }); },
-                                      zone_provenance{"counter", "", ""}});
+                                      zone_provenance{meter_method::counter, "", ""}});
   }
   if (meter.zones.empty())
     meter.notes.push_back({true, "no readable RAPL zones under " + config.host.sysfs + "/class/powercap"});
@@ -50,7 +50,7 @@ power_meter msr_meter(const kepler_config& config) {
     std::string device_template = config.msr.device_path;
     meter.zones.push_back(zone_source{physical, zone.name + "-" + std::to_string(zone.package),
                                       [zone, device_template] { return msr_zone_reader(zone, device_template); },
-                                      zone_provenance{"counter", "", ""}});
+                                      zone_provenance{meter_method::counter, "", ""}});
   }
   if (meter.zones.empty()) meter.notes.push_back({true, "no readable RAPL MSRs at " + config.msr.device_path});
   return meter;
@@ -73,7 +73,7 @@ zone_source hwmon_zone(const hwmon_channel& channel, int index, double max_watts
   if (channel.kind == hwmon_channel_kind::voltage_current) zone.path = channel.path + "*" + channel.current_path;
   if (!counter)
     zone.sample_period = channel.average_interval.count() > 0 ? channel.average_interval : hwmon_power_sample_period;
-  zone_provenance provenance{counter ? "counter" : "integrated_power", "", ""};
+  zone_provenance provenance{counter ? meter_method::counter : meter_method::integrated_power, "", ""};
   if (channel.kind == hwmon_channel_kind::voltage_current) provenance.parameters = "voltage × current";
   return zone_source{zone, channel.zone + "-" + std::to_string(index),
                      [channel, max_watts] { return hwmon_reader(channel, max_watts); }, provenance};
@@ -92,7 +92,7 @@ power_meter hwmon_meter(const kepler_config& config) {
     }
     meter.zones.push_back(hwmon_zone(channel, next_index[channel.zone]++, config.rapl.max_plausible_watts));
     meter.notes.push_back({false, "hwmon zone " + meter.zones.back().label + ": " + channel.chip + " " + channel.id +
-                                      " (" + meter.zones.back().provenance.method + ")"});
+                                      " (" + std::string(to_string(meter.zones.back().provenance.method)) + ")"});
   }
   if (meter.zones.empty())
     meter.notes.push_back(
@@ -107,7 +107,7 @@ power_meter fake_meter(const kepler_config& config) {
   if (names.empty()) names = {"package", "core", "dram"};
   fake_meter_model model{config.fake_cpu_meter.idle_watts, config.fake_cpu_meter.max_watts};
   std::string procfs = config.host.procfs;
-  zone_provenance provenance{"estimate", "fake-cpu-meter",
+  zone_provenance provenance{meter_method::estimate, "fake-cpu-meter",
                              fmt::format("idle {} W, max {} W, linear in CPU usage", model.idle_watts,
                                          model.max_watts)};
   for (std::size_t i = 0; i < names.size(); ++i) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/log_note.hpp"
+#include "base/named_enum.hpp"
 #include "base/result.hpp"
 #include "config/config.hpp"
 #include "sensors/power/physical_zone.hpp"
@@ -16,9 +17,14 @@ namespace kepler {
 
 using energy_read_fn = std::function<result<uint64_t>()>;
 
-/// How a zone's energy is obtained: what the start-up log and the provenance info metric say.
+/// How a zone's energy is obtained: a measured energy counter, measured power integrated over
+/// time, or an estimate from a model.
+#define KEPLER_METER_METHODS(X) X(counter, "counter") X(integrated_power, "integrated_power") X(estimate, "estimate")
+KEPLER_NAMED_ENUM(meter_method, KEPLER_METER_METHODS)
+
+/// How a zone's energy is obtained, as the start-up log, kepler_source_info and the page say.
 struct zone_provenance {
-  std::string method;      ///< counter (an energy counter), integrated_power (power readings over time) or estimate
+  meter_method method = meter_method::counter;
   std::string model;       ///< for an estimate: the model's name, to look it up in the docs; else empty
   std::string parameters;  ///< for an estimate: its parameters, e.g. "idle 10 W, max 60 W"; else empty
 };

@@ -120,6 +120,19 @@ TEST_CASE("legacy metric families are off by default and switched on in the file
   CHECK(out.warnings.empty());
 }
 
+TEST_CASE("the page is on by default, off in the file, and must be a boolean", "[config]") {
+  CHECK(load({}).config.exporter.ui.enabled);
+  scratch tmp;
+  auto off = load({"--config.file=" + tmp.config("exporter:\n  ui:\n    enabled: false\n")});
+  REQUIRE(runs(off));
+  CHECK_FALSE(off.config.exporter.ui.enabled);
+  CHECK(off.warnings.empty());
+  CHECK(to_yaml(off.config).find("  ui:\n    enabled: false\n") != std::string::npos);
+  auto bad = load({"--config.file=" + tmp.config("exporter:\n  ui:\n    enabled: sometimes\n")});
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.message.find("exporter.ui.enabled") != std::string::npos);
+}
+
 TEST_CASE("bpf.enabled is auto by default and only auto, true or false", "[config]") {
   CHECK(load({}).config.bpf.enabled == bpf_mode::automatic);
   scratch tmp;

@@ -42,9 +42,16 @@ const basic_auth& auth() {
 route_state served(bool ready) {
   static const auto document = std::make_shared<const metrics_document>(std::make_shared<const std::string>(
       "# TYPE kepler_node_cpu_watts gauge\nkepler_node_cpu_watts{zone=\"package\"} 1\n"));
+  static const auto page = std::make_shared<const metrics_document>(std::make_shared<const std::string>("<html>"));
+  static const auto summary = std::make_shared<const metrics_document>(std::make_shared<const std::string>("{}"));
+  static const auto waiting = std::make_shared<const std::string>("<html>waiting");
   route_state state;
   state.ready = ready;
   state.metrics = ready ? document : nullptr;
+  state.ui_enabled = true;  // the page and /api/v1/summary are routes too
+  state.page = ready ? page : nullptr;
+  state.summary = ready ? summary : nullptr;
+  state.waiting_page = waiting;
   return state;
 }
 

@@ -6,10 +6,27 @@ using namespace kepler;
 
 namespace {
 
+std::shared_ptr<const metrics_document> document_of(std::string text) {
+  return std::make_shared<const metrics_document>(std::make_shared<const std::string>(std::move(text)));
+}
+
 route_state published(std::string document) {
-  return route_state{true, true,
-                     std::make_shared<const metrics_document>(
-                         std::make_shared<const std::string>(std::move(document)))};
+  route_state state;
+  state.ready = true;
+  state.metrics = document_of(std::move(document));
+  return state;
+}
+
+/// With the page on: before the first snapshot (`waiting` page only), or with its documents.
+route_state with_ui(bool snapshot) {
+  route_state state = snapshot ? published("m 1\n") : route_state{};
+  state.ui_enabled = true;
+  state.waiting_page = std::make_shared<const std::string>("<html>waiting</html>");
+  if (snapshot) {
+    state.page = document_of("<html>page</html>");
+    state.summary = document_of("{\"version\":1}");
+  }
+  return state;
 }
 
 }  // namespace
@@ -92,7 +109,53 @@ TEST_CASE("methods other than GET and HEAD are refused with Allow", "[http][rout
   CHECK(route("POST", "/nowhere", route_state{}).status == 404);
 }
 
-TEST_CASE("only the metrics document is offered for gzip", "[http][routes]") {
+TEST_CASE("with the page on, / serves the published page, the waiting page before it", "[http][routes]") {
+  const auto before = route("GET", "/", with_ui(false));
+  CHECK(before.status == 200);
+  CHECK(before.content_type == "text/html; charset=utf-8");
+  CHECK(*before.body == "<html>waiting</html>");
+  const auto state = with_ui(true);
+  const auto after = route("GET", "/", state);
+  CHECK(after.status == 200);
+  CHECK(after.content_type == "text/html; charset=utf-8");
+  CHECK(after.document == state.page);  // made on demand, may go out gzipped
+  CHECK(route("HEAD", "/?refresh=1", state).document == state.page);
+  CHECK(route("POST", "/", state).status == 405);
+}
+
+TEST_CASE("the summary is served as JSON with the page on, 503 before a snapshot, 404 with it off", "[http][routes]") {
+  const auto state = with_ui(true);
+  const auto reply = route("GET", "/api/v1/summary", state);
+  CHECK(reply.status == 200);
+  CHECK(reply.content_type == "application/json");
+  CHECK(reply.document == state.summary);
+  CHECK(route("GET", "/api/v1/summary?x=1", state).document == state.summary);
+  const auto before = route("GET", "/api/v1/summary", with_ui(false));
+  CHECK(before.status == 503);
+  CHECK(*before.body == "no snapshot yet");
+  CHECK(route("PUT", "/api/v1/summary", state).status == 405);
+  for (const char* target : {"/api/v1/summary/", "/api/v1", "/api/v2/summary", "/api/v1/summaryx"}) {
+    INFO(target);
+    CHECK(route("GET", target, state).status == 404);
+  }
+
+  auto off = with_ui(true);
+  off.ui_enabled = false;
+  CHECK(route("GET", "/api/v1/summary", off).status == 404);
+  const auto links = route("GET", "/", off);
+  CHECK_FALSE(links.document);
+  CHECK(links.body->find("Kepler Service") != std::string::npos);
+}
+
+TEST_CASE("the page and the summary stay with /metrics turned off", "[http][routes]") {
+  auto state = with_ui(true);
+  state.metrics_enabled = false;
+  CHECK(route("GET", "/metrics", state).status == 404);
+  CHECK(route("GET", "/", state).document == state.page);
+  CHECK(route("GET", "/api/v1/summary", state).document == state.summary);
+}
+
+TEST_CASE("only the published documents are offered for gzip", "[http][routes]") {
   const auto state = published("m 1\n");
   for (const char* target : {"/", "/healthz", "/readyz", "/nope"}) {
     INFO(target);

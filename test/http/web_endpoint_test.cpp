@@ -184,6 +184,38 @@ TEST_CASE("gzip over TLS with basic auth, as Prometheus scrapes", "[http][web]")
   CHECK(gunzip(reply.body) == *text);
 }
 
+TEST_CASE("the page and the summary obey TLS and basic auth as /metrics does, and go out gzipped", "[http][web]") {
+  web_server web(tls_yaml() + "basic_auth_users:\n  viewer: " + bcrypt_hash("look") + "\n", {}, "<p>waiting</p>");
+  tls_client c(web.port);
+  for (const char* path : {"/", "/api/v1/summary"}) {
+    INFO(path);
+    CHECK(c.get(path).status == 401);
+    CHECK(c.get(path, basic("viewer:wrong")).status == 401);
+  }
+  CHECK(c.get("/", basic("viewer:look")).body == "<p>waiting</p>");
+  CHECK(c.get("/api/v1/summary", basic("viewer:look")).status == 503);
+
+  const std::string page = "<html>" + std::string(50'000, 'p') + "</html>";
+  const std::string summary = "{\"version\":1,\"pad\":\"" + std::string(50'000, 's') + "\"}";
+  const auto made = [](const std::string& text) { return std::make_shared<const metrics_document>(document(text)); };
+  web.server->publish(published_documents{made("m 1\n"), made(page), made(summary)});
+  auto headers = basic("viewer:look");
+  headers.push_back(accept_gzip.front());
+  for (const auto& [path, body, type] : {std::tuple{"/", page, "text/html; charset=utf-8"},
+                                         std::tuple{"/api/v1/summary", summary, "application/json"}}) {
+    INFO(path);
+    const auto plain = c.get(path, basic("viewer:look"));
+    CHECK(plain.status == 200);
+    CHECK(plain.header("content-type") == type);
+    CHECK(plain.body == body);
+    const auto zipped = c.get(path, headers);
+    CHECK(zipped.header("content-encoding") == "gzip");
+    CHECK(zipped.body.size() * 5 < body.size());
+    CHECK(gunzip(zipped.body) == body);
+  }
+  CHECK(c.get("/metrics", basic("viewer:look")).body == "m 1\n");
+}
+
 TEST_CASE("stop waits for a bcrypt check in flight and then closes", "[http][web]") {
   web_server web("basic_auth_users:\n  slow: " + bcrypt_hash("pw", 12) + "\n");
   client slow(web.port);

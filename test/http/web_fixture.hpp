@@ -106,13 +106,16 @@ inline std::string tls_yaml() {
   return "tls_server_config:\n  cert_file: " + certs.server_cert + "\n  key_file: " + certs.server_key + "\n";
 }
 
-/// A server on a loopback port started from `yaml` (written as web.yml in its own folder).
+/// A server on a loopback port started from `yaml` (written as web.yml in its own folder);
+/// `waiting_page` non-empty turns the page on (exporter.ui.enabled) with that page before a snapshot.
 struct web_server {
-  explicit web_server(const std::string& yaml, server_limits limits = {}) {
+  explicit web_server(const std::string& yaml, server_limits limits = {}, const std::string& waiting_page = "") {
     config_path = dir.write("web.yml", yaml);
     metrics_server::options opts{{"127.0.0.1:0"}, true};
     opts.web_config_file = config_path;
     opts.limits = limits;
+    opts.ui_enabled = !waiting_page.empty();
+    opts.ui_waiting_page = waiting_page;
     opts.on_drop = drops.observer();
     opts.on_web_config_reload = [this](bool ok, const std::string& message) {
       std::lock_guard guard(mutex);

@@ -43,7 +43,7 @@ TEST_CASE("an m5.large moving from 0 % to 50 % CPU moves the energy as CCF's mod
   CHECK(meter.source == "estimate");
   CHECK(zone.zone.name == "package");
   CHECK(zone.label == "package-0");
-  CHECK(zone.provenance.method == "estimate");
+  CHECK(zone.provenance.method == meter_method::estimate);
   CHECK(zone.provenance.model == "ccf-aws-skylake");
   CHECK(zone.provenance.parameters == "0.65-4.26 W per vCPU x 2 vCPUs, linear in CPU usage");
 

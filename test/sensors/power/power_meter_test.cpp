@@ -80,7 +80,7 @@ TEST_CASE("on a real powercap tree RAPL is chosen with each readable zone") {
     auto read = zone.make_reader()();
     REQUIRE(read.ok());
     CHECK(read.value() > 0);
-    CHECK(zone.provenance.method == "counter");
+    CHECK(zone.provenance.method == meter_method::counter);
     CHECK(zone.provenance.model.empty());
   }
 }
@@ -97,7 +97,7 @@ TEST_CASE("with the fake meter last on the ladder and no meter found, it takes o
   CHECK(chosen.source == "fake-cpu-meter");
   CHECK(chosen.zones.size() == 3);  // package, core, dram
   for (const auto& zone : chosen.zones) {
-    CHECK(zone.provenance.method == "estimate");
+    CHECK(zone.provenance.method == meter_method::estimate);
     CHECK(zone.provenance.model == "fake-cpu-meter");
     CHECK(zone.provenance.parameters == "idle 10 W, max 60 W, linear in CPU usage");
   }
@@ -135,7 +135,7 @@ TEST_CASE("a node whose RAPL registers read but whose powercap tree is gone take
   CHECK(chosen.source == "msr");
   REQUIRE(chosen.zones.size() == 1);
   CHECK(chosen.zones[0].label == "package-0");
-  CHECK(chosen.zones[0].provenance.method == "counter");
+  CHECK(chosen.zones[0].provenance.method == meter_method::counter);
   CHECK(chosen.zones[0].zone.max_energy_uj > 0);  // 32-bit counters: the sampler reads before each wrap
   CHECK(chosen.zones[0].make_reader()().value() == uint64_t(1234 * 61.03515625));
   CHECK(note_texts(chosen).back() == "using msr (rapl found no usable zone)");
@@ -149,11 +149,11 @@ TEST_CASE("a node with hwmon chips only takes the hwmon meter, power channels in
   CHECK(chosen.source == "hwmon");
   REQUIRE(chosen.zones.size() == 16);  // every row of hwmon/expected.tsv
   CHECK(chosen.zones[0].label == "package-0");
-  CHECK(chosen.zones[0].provenance.method == "integrated_power");
+  CHECK(chosen.zones[0].provenance.method == meter_method::integrated_power);
   CHECK(chosen.zones[0].zone.sample_period == std::chrono::milliseconds(100));
   const auto& counter = *std::find_if(chosen.zones.begin(), chosen.zones.end(),
                                       [](const zone_source& z) { return z.label == "total-0"; });
-  CHECK(counter.provenance.method == "counter");
+  CHECK(counter.provenance.method == meter_method::counter);
   CHECK(counter.zone.sample_period.count() == 0);
   CHECK(counter.make_reader()().value() == 500'000'000u);
   CHECK(note_texts(chosen).back() == "using hwmon (rapl, msr found no usable zone)");
