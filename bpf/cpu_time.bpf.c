@@ -4,10 +4,10 @@
  * counter behind cgroup cpu.stat and /proc. The idle task gets the wall time it held the CPU
  * (bpf_ktime_get_ns, less interrupts where the kernel accounts them), so node busy time =
  * elapsed − idle includes interrupts and scheduling, which no process is charged for. */
+#include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "vmlinux.h"
 
 #include "cpu_time.h"
 
@@ -128,14 +128,17 @@ struct {
   __uint(max_entries, CPU_TIME_DEFAULT_META_RING_BYTES);
 } meta_changes SEC(".maps");
 
-static __always_inline void count_drop(__u32 kind) {
-  __u64* n = bpf_map_lookup_elem(&drops, &kind);
-  if (n) *n += 1;
+static __always_inline void count_drop(__u32 kind)
+{
+  __u64 *n = bpf_map_lookup_elem(&drops, &kind);
+  if (n)
+    *n += 1;
 }
 
-static __always_inline void publish_meta(const struct cpu_time_process_key* key,
-                                         const struct cpu_time_process_meta* meta) {
-  struct cpu_time_meta_change* change = bpf_ringbuf_reserve(&meta_changes, sizeof(*change), 0);
+static __always_inline void publish_meta(const struct cpu_time_process_key *key,
+                                         const struct cpu_time_process_meta *meta)
+{
+  struct cpu_time_meta_change *change = bpf_ringbuf_reserve(&meta_changes, sizeof(*change), 0);
   if (!change) {
     count_drop(CPU_TIME_DROP_META_CHANGE);
     return;
@@ -147,8 +150,9 @@ static __always_inline void publish_meta(const struct cpu_time_process_key* key,
 
 /* Adds delta to this CPU's slot of a per-CPU counter, creating the entry on first sight.
  * Returns 1 when this call created it, 0 when it existed, -1 when the map is full. */
-static __always_inline int add_or_insert(void* map, const void* key, __u64 delta, __u32 drop_kind) {
-  __u64* ns = bpf_map_lookup_elem(map, key);
+static __always_inline int add_or_insert(void *map, const void *key, __u64 delta, __u32 drop_kind)
+{
+  __u64 *ns = bpf_map_lookup_elem(map, key);
   if (ns) {
     *ns += delta; /* per-CPU slot, and the scheduler runs us with preemption off: no atomics */
     return 0;
@@ -156,7 +160,8 @@ static __always_inline int add_or_insert(void* map, const void* key, __u64 delta
   /* Helper results in int: a long compared with -EEXIST miscompiles on some LLVM and kernel
    * pairs (the habit of libbpf-tools' maps.bpf.h, bcc PR #4571). */
   int err = bpf_map_update_elem(map, key, &delta, BPF_NOEXIST); /* other CPUs' slots start at 0 */
-  if (err == 0) return 1;
+  if (err == 0)
+    return 1;
   if (err == -EEXIST) { /* another CPU inserted it between our lookup and update */
     ns = bpf_map_lookup_elem(map, key);
     if (ns) {
@@ -172,7 +177,8 @@ static __always_inline int add_or_insert(void* map, const void* key, __u64 delta
  * until then every cgroup slice goes straight to the map. */
 __u32 gather_on_cpu = 0;
 
-static __always_inline struct cpu_time_cpu_state* this_cpu_state(void) {
+static __always_inline struct cpu_time_cpu_state *this_cpu_state(void)
+{
   __u32 zero = 0;
   return bpf_map_lookup_elem(&cpu_state, &zero);
 }
@@ -180,7 +186,8 @@ static __always_inline struct cpu_time_cpu_state* this_cpu_state(void) {
 /* Wall time the idle task has held this CPU since it got it (or since the last flush), 0
  * when unknown (it had it before the attach); the count restarts at `now`. Task time charged
  * on the CPU since that mark is not idle: it is 0 unless the idle task got the CPU unseen. */
-static __always_inline __u64 idle_time(struct cpu_time_cpu_state* cpu, __u64 now) {
+static __always_inline __u64 idle_time(struct cpu_time_cpu_state *cpu, __u64 now)
+{
   __u64 since = cpu->idle_since_ns;
   __u64 elapsed = since == 0 || now <= since ? 0 : now - since;
   __u64 busy = cpu->charged_since_idle_ns;
@@ -192,15 +199,18 @@ static __always_inline __u64 idle_time(struct cpu_time_cpu_state* cpu, __u64 now
 /* What the task this CPU last switched to ran since then, when it gave the CPU to the idle task
  * unseen (a kernel that hides its switches from tracepoints): that time is not idle. Read
  * through the remembered address, fault-safe; such a task is charged to no process. */
-static __always_inline __u64 unseen_runtime(const struct cpu_time_cpu_state* cpu) {
-  struct task_struct* task = (struct task_struct*)cpu->running_task;
-  if (!task) return 0;
+static __always_inline __u64 unseen_runtime(const struct cpu_time_cpu_state *cpu)
+{
+  struct task_struct *task = (struct task_struct *)cpu->running_task;
+  if (!task)
+    return 0;
   __u64 runtime = BPF_CORE_READ(task, se.sum_exec_runtime);
   return runtime > cpu->running_charged_ns ? runtime - cpu->running_charged_ns : 0;
 }
 
 /* The idle time to count when `idle_task` leaves the CPU (or is flushed) at `now`. */
-static __always_inline __u64 take_idle_time(struct cpu_time_cpu_state* cpu, const void* idle_task, __u64 now) {
+static __always_inline __u64 take_idle_time(struct cpu_time_cpu_state *cpu, const void *idle_task, __u64 now)
+{
   __u64 idle = idle_time(cpu, now);
   if (cpu->running_task != (__u64)idle_task) {
     __u64 busy = unseen_runtime(cpu);
@@ -217,24 +227,29 @@ static __always_inline __u64 take_idle_time(struct cpu_time_cpu_state* cpu, cons
  * (the first slice after attach, or a kernel that hides some tasks' switches from tracepoints):
  * the fair scheduler records the task's runtime when it picks it (prev_sum_exec_runtime). Other
  * classes record nothing there, so their unseen slice is not charged (`runtime`: nothing grew). */
-static __always_inline __u64 picked_at(int prio, __u64 picked_at_runtime, __u64 runtime) {
+static __always_inline __u64 picked_at(int prio, __u64 picked_at_runtime, __u64 runtime)
+{
   return prio >= MAX_RT_PRIO ? picked_at_runtime : runtime;
 }
 
 /* Indexed by thread id, unique among live tasks (the verifier allows no arithmetic on the
  * task's address). */
-static __always_inline __u32 task_mark_index(__u32 tid) {
+static __always_inline __u32 task_mark_index(__u32 tid)
+{
   return (__u32)(((__u64)tid * 0x9E3779B97F4A7C15ULL) >> (64 - TASK_MARKS_LOG2));
 }
 
-static __always_inline __u64 task_mark_check(__u32 tid, __u64 start_ns, __u64 charged_ns) {
+static __always_inline __u64 task_mark_check(__u32 tid, __u64 start_ns, __u64 charged_ns)
+{
   return tid ^ (start_ns * 0xC2B2AE3D27D4EB4FULL) ^ (charged_ns * 0x9E3779B97F4A7C15ULL);
 }
 
-static __always_inline void mark_charged(const void* task, __u32 tid, __u64 start_ns, __u64 charged_ns) {
+static __always_inline void mark_charged(const void *task, __u32 tid, __u64 start_ns, __u64 charged_ns)
+{
   __u32 index = task_mark_index(tid);
-  struct task_mark* mark = bpf_map_lookup_elem(&task_marks, &index);
-  if (!mark) return;
+  struct task_mark *mark = bpf_map_lookup_elem(&task_marks, &index);
+  if (!mark)
+    return;
   mark->task = (__u64)task;
   mark->start_ns = start_ns;
   mark->charged_ns = charged_ns;
@@ -242,10 +257,13 @@ static __always_inline void mark_charged(const void* task, __u32 tid, __u64 star
 }
 
 /* The runtime `task` was last charged, from its mark; `fallback` when another task has the entry. */
-static __always_inline __u64 last_charged(const void* task, __u32 tid, __u64 start_ns, __u64 runtime, __u64 fallback) {
+static __always_inline __u64 last_charged(const void *task, __u32 tid, __u64 start_ns, __u64 runtime,
+                                          __u64 fallback)
+{
   __u32 index = task_mark_index(tid);
-  struct task_mark* mark = bpf_map_lookup_elem(&task_marks, &index);
-  if (!mark) return fallback;
+  struct task_mark *mark = bpf_map_lookup_elem(&task_marks, &index);
+  if (!mark)
+    return fallback;
   struct task_mark seen = *mark;
   bool ours = seen.task == (__u64)task && seen.start_ns == start_ns &&
               seen.check == task_mark_check(tid, seen.start_ns, seen.charged_ns);
@@ -253,20 +271,22 @@ static __always_inline __u64 last_charged(const void* task, __u32 tid, __u64 sta
 }
 
 /* Where the current slice of `task` began when its switch-in on this CPU was not seen. */
-static __always_inline __u64 unseen_slice_start(bool typed, struct task_struct* task, __u64 start_ns, __u64 runtime) {
+static __always_inline __u64 unseen_slice_start(bool typed, struct task_struct *task, __u64 start_ns, __u64 runtime)
+{
   __u64 picked = picked_at(KREAD(typed, task, prio), KREAD(typed, task, se.prev_sum_exec_runtime), runtime);
   return last_charged(task, KREAD(typed, task, pid), start_ns, runtime, picked);
 }
 
-static __always_inline bool saw_switch_in(const struct cpu_time_cpu_state* cpu, const void* task) {
+static __always_inline bool saw_switch_in(const struct cpu_time_cpu_state *cpu, const void *task)
+{
   return cpu->running_task == (__u64)task;
 }
 
 /* Where a task stands in do_exit, for take_runtime. */
 #define PF_EXITING 0x00000004 /* include/linux/sched.h */
-#define TASK_DEAD 0x00000080  /* include/linux/sched.h; set by do_task_dead() just before the task's last __schedule() \
-                               */
+#define TASK_DEAD 0x00000080  /* include/linux/sched.h; set by do_task_dead() just before the task's last __schedule() */
 enum exit_phase { running_normally, exiting, dead /* this switch is its last */ };
+
 
 /* task_struct::state became the unsigned int __state in 5.14 (commit 2f064a59a11f, "sched:
  * Change task_struct::state"); these flavors let CO-RE read whichever the kernel has. */
@@ -277,38 +297,48 @@ struct task_struct___state_before_5_14 {
   long state;
 } __attribute__((preserve_access_index));
 
-static __always_inline unsigned int task_state(const void* task) {
-  const struct task_struct___state_since_5_14* recent = task;
-  if (bpf_core_field_exists(recent->__state)) return BPF_CORE_READ(recent, __state);
-  return (unsigned int)BPF_CORE_READ((const struct task_struct___state_before_5_14*)task, state);
+static __always_inline unsigned int task_state(const void *task)
+{
+  const struct task_struct___state_since_5_14 *recent = task;
+  if (bpf_core_field_exists(recent->__state))
+    return BPF_CORE_READ(recent, __state);
+  return (unsigned int)BPF_CORE_READ((const struct task_struct___state_before_5_14 *)task, state);
 }
 
 /* The state is read only for a task in do_exit (PF_EXITING, set by exit_signals()): the rest
  * of the time one flags load answers. Only a switch can be a task's last: a flush finds the task
  * still running, even when it lands between do_task_dead()'s setting TASK_DEAD and its final
  * __schedule() (interrupts are still on there), and then the switch charges the rest. */
-static __always_inline enum exit_phase exit_phase_of(const void* task, unsigned int flags, bool at_switch) {
-  if (!(flags & PF_EXITING)) return running_normally;
+static __always_inline enum exit_phase exit_phase_of(const void *task, unsigned int flags, bool at_switch)
+{
+  if (!(flags & PF_EXITING))
+    return running_normally;
   return at_switch && task_state(task) & TASK_DEAD ? dead : exiting;
 }
 
 /* The runtime `task` gained since it was last charged on this CPU (or, when its switch-in was
  * not seen, since it was last charged anywhere if it is exiting, else since `slice_start`), and
  * remembers `runtime` (its se.sum_exec_runtime now) as charged. */
-static __always_inline __u64 take_runtime(struct cpu_time_cpu_state* cpu, const void* task, __u64 runtime,
-                                          __u64 slice_start, enum exit_phase phase) {
+static __always_inline __u64 take_runtime(struct cpu_time_cpu_state *cpu, const void *task, __u64 runtime,
+                                          __u64 slice_start, enum exit_phase phase)
+{
   __u64 key = (__u64)task;
-  __u64* exit_charged = phase == running_normally ? 0 : bpf_map_lookup_elem(&exiting_charged, &key);
+  __u64 *exit_charged = phase == running_normally ? 0 : bpf_map_lookup_elem(&exiting_charged, &key);
   __u64 charged = slice_start;
-  if (saw_switch_in(cpu, task)) charged = cpu->running_charged_ns;
-  else if (exit_charged) charged = *exit_charged;
+  if (saw_switch_in(cpu, task))
+    charged = cpu->running_charged_ns;
+  else if (exit_charged)
+    charged = *exit_charged;
   __u64 delta = runtime > charged ? runtime - charged : 0;
   cpu->running_task = (__u64)task;
   cpu->running_charged_ns = runtime;
   cpu->charged_since_idle_ns += delta;
-  if (phase == dead) bpf_map_delete_elem(&exiting_charged, &key);
-  else if (exit_charged) *exit_charged = runtime;
-  else if (phase == exiting) bpf_map_update_elem(&exiting_charged, &key, &runtime, BPF_ANY);
+  if (phase == dead)
+    bpf_map_delete_elem(&exiting_charged, &key);
+  else if (exit_charged)
+    *exit_charged = runtime;
+  else if (phase == exiting)
+    bpf_map_update_elem(&exiting_charged, &key, &runtime, BPF_ANY);
   return delta;
 }
 
@@ -324,12 +354,14 @@ static __always_inline __u64 take_runtime(struct cpu_time_cpu_state* cpu, const 
 
 /* bpf_ktime_get_ns() as of the scheduler's clock `sched_now` on this CPU, read when the offset
  * is unknown (the idle task had the CPU before the attach). */
-static __always_inline __u64 ktime_at(const struct cpu_time_cpu_state* cpu, __u64 sched_now) {
+static __always_inline __u64 ktime_at(const struct cpu_time_cpu_state *cpu, __u64 sched_now)
+{
   return cpu->sched_clock_offset_ns ? sched_now + cpu->sched_clock_offset_ns : bpf_ktime_get_ns();
 }
 
 /* The idle task gets this CPU at the scheduler's `sched_now`. */
-static __always_inline void start_idle(struct cpu_time_cpu_state* cpu, __u64 sched_now) {
+static __always_inline void start_idle(struct cpu_time_cpu_state *cpu, __u64 sched_now)
+{
   if (!cpu->sched_clock_offset_ns || sched_now - cpu->sched_clock_offset_at >= CLOCK_OFFSET_MAX_AGE_NS) {
     cpu->sched_clock_offset_ns = bpf_ktime_get_ns() - sched_now; /* modulo 2^64: any two origins */
     cpu->sched_clock_offset_at = sched_now;
@@ -340,28 +372,35 @@ static __always_inline void start_idle(struct cpu_time_cpu_state* cpu, __u64 sch
 
 /* `task` gets this CPU with `runtime` already charged; `sched_now` is the scheduler's clock,
  * used when `task` is the idle task. */
-static __always_inline void start_slice(struct cpu_time_cpu_state* cpu, const void* task, __u64 runtime, bool idle,
-                                        __u64 sched_now) {
+static __always_inline void start_slice(struct cpu_time_cpu_state *cpu, const void *task, __u64 runtime,
+                                        bool idle, __u64 sched_now)
+{
   cpu->running_task = (__u64)task;
   cpu->running_charged_ns = runtime;
-  if (idle) start_idle(cpu, sched_now);
+  if (idle)
+    start_idle(cpu, sched_now);
 }
 
 /* Takes a recycled slot, else a fresh one; -1 when all max_processes are in use. */
-static __always_inline int take_slot(__u32* slot) {
-  if (bpf_map_pop_elem(&free_slots, slot) == 0) return 0;
+static __always_inline int take_slot(__u32 *slot)
+{
+  if (bpf_map_pop_elem(&free_slots, slot) == 0)
+    return 0;
   __u64 fresh = __sync_fetch_and_add(&fresh_slots_used, 1);
-  if (fresh >= max_processes) return -1;
+  if (fresh >= max_processes)
+    return -1;
   *slot = (__u32)fresh;
   return 0;
 }
 
 /* The slot of a process, taken with its metadata (published) on first sight; -1 when none is
  * left. Another CPU may create the same process at the same time: the loser gives its slot back. */
-static __always_inline int slot_of(const struct cpu_time_process_key* key, struct task_struct* leader,
-                                   __u64 cgroup_id) {
-  struct cpu_time_process_meta* known = bpf_map_lookup_elem(&processes, key);
-  if (known) return known->slot;
+static __always_inline int slot_of(const struct cpu_time_process_key *key, struct task_struct *leader,
+                                    __u64 cgroup_id)
+{
+  struct cpu_time_process_meta *known = bpf_map_lookup_elem(&processes, key);
+  if (known)
+    return known->slot;
   struct cpu_time_process_meta meta = {.cgroup_id = cgroup_id};
   if (take_slot(&meta.slot)) {
     count_drop(CPU_TIME_DROP_PROCESS);
@@ -375,19 +414,23 @@ static __always_inline int slot_of(const struct cpu_time_process_key* key, struc
   }
   bpf_map_push_elem(&free_slots, &meta.slot, 0); /* room for every slot: never fails */
   known = err == -EEXIST ? bpf_map_lookup_elem(&processes, key) : 0;
-  if (known) return known->slot;
+  if (known)
+    return known->slot;
   count_drop(CPU_TIME_DROP_PROCESS);
   return -1;
 }
 
 /* Adds to this CPU's counter of a slot: its own region of the array, no atomics needed. */
-static __always_inline void add_to_slot(__u32 slot, __u64 delta) {
+static __always_inline void add_to_slot(__u32 slot, __u64 delta)
+{
   __u32 index = bpf_get_smp_processor_id() * max_processes + slot;
-  __u64* ns = bpf_map_lookup_elem(&process_cpu_ns, &index);
-  if (ns) *ns += delta;
+  __u64 *ns = bpf_map_lookup_elem(&process_cpu_ns, &index);
+  if (ns)
+    *ns += delta;
 }
 
-static __always_inline void flush_cgroup(struct cpu_time_cpu_state* cpu, __u32 slot) {
+static __always_inline void flush_cgroup(struct cpu_time_cpu_state *cpu, __u32 slot)
+{
   slot &= 1;
   if (cpu->cgroup_ns[slot]) {
     add_or_insert(&cpu_ns_by_cgroup, &cpu->cgroup_id[slot], cpu->cgroup_ns[slot], CPU_TIME_DROP_CGROUP);
@@ -395,9 +438,12 @@ static __always_inline void flush_cgroup(struct cpu_time_cpu_state* cpu, __u32 s
   }
 }
 
-static __always_inline int cached_process(const struct cpu_time_cpu_state* cpu, __u32 tgid, __u64 start_ns) {
-  if (cpu->process[0].key.tgid == tgid && cpu->process[0].key.start_ns == start_ns) return 0;
-  if (cpu->process[1].key.tgid == tgid && cpu->process[1].key.start_ns == start_ns) return 1;
+static __always_inline int cached_process(const struct cpu_time_cpu_state *cpu, __u32 tgid, __u64 start_ns)
+{
+  if (cpu->process[0].key.tgid == tgid && cpu->process[0].key.start_ns == start_ns)
+    return 0;
+  if (cpu->process[1].key.tgid == tgid && cpu->process[1].key.start_ns == start_ns)
+    return 1;
   return -1;
 }
 
@@ -405,8 +451,9 @@ static __always_inline int cached_process(const struct cpu_time_cpu_state* cpu, 
  * slots, else a lookup (or first sight) that takes over the least recently used cache entry.
  * A process whose slot is cached has not exited: user space frees slots only an interval
  * after a process's exit, long after its last switch. */
-static __always_inline void charge_process(struct cpu_time_cpu_state* cpu, __u32 tgid, __u64 start_ns,
-                                           struct task_struct* leader, __u64 cgroup_id, __u64 delta) {
+static __always_inline void charge_process(struct cpu_time_cpu_state *cpu, __u32 tgid, __u64 start_ns,
+                                           struct task_struct *leader, __u64 cgroup_id, __u64 delta)
+{
   int cached = cached_process(cpu, tgid, start_ns);
   if (cached >= 0) {
     cpu->process_recent = cached;
@@ -415,7 +462,8 @@ static __always_inline void charge_process(struct cpu_time_cpu_state* cpu, __u32
   }
   struct cpu_time_process_key key = {.tgid = tgid, .start_ns = start_ns};
   int slot = slot_of(&key, leader, cgroup_id);
-  if (slot < 0) return;
+  if (slot < 0)
+    return;
   __u32 victim = (cpu->process_recent ^ 1) & 1;
   cpu->process[victim].key = key;
   cpu->process[victim].slot = (__u32)slot;
@@ -426,7 +474,8 @@ static __always_inline void charge_process(struct cpu_time_cpu_state* cpu, __u32
 /* Charges a slice to its cgroup: gathered on the CPU when the cgroup owns one of the CPU's
  * slots, else straight into the map, taking over the least recently used slot (whose time is
  * flushed first). */
-static __always_inline void charge_cgroup(struct cpu_time_cpu_state* cpu, __u64 cgroup_id, __u64 delta) {
+static __always_inline void charge_cgroup(struct cpu_time_cpu_state *cpu, __u64 cgroup_id, __u64 delta)
+{
   int slot = !gather_on_cpu ? -1 : cpu->cgroup_id[0] == cgroup_id ? 0 : cpu->cgroup_id[1] == cgroup_id ? 1 : -1;
   if (slot >= 0) {
     cpu->cgroup_ns[slot & 1] += delta;
@@ -440,34 +489,38 @@ static __always_inline void charge_cgroup(struct cpu_time_cpu_state* cpu, __u64 
   cpu->cgroup_recent = victim;
 }
 
-static __always_inline void charge(struct cpu_time_cpu_state* cpu, __u32 tgid, __u64 start_ns,
-                                   struct task_struct* leader, __u64 cgroup_id, __u64 delta) {
+static __always_inline void charge(struct cpu_time_cpu_state *cpu, __u32 tgid, __u64 start_ns,
+                                   struct task_struct *leader, __u64 cgroup_id, __u64 delta)
+{
   charge_process(cpu, tgid, start_ns, leader, cgroup_id, delta);
   charge_cgroup(cpu, cgroup_id, delta);
 }
 
 /* Metadata follows a process that moves to another cgroup (runtimes move a container's first
  * process after it ran) or execs (new comm). Rare events: nothing of this is on the hot path. */
-static __always_inline void follow_move(__u32 tgid, __u64 start_ns, __u64 cgroup_id) {
+static __always_inline void follow_move(__u32 tgid, __u64 start_ns, __u64 cgroup_id)
+{
   struct cpu_time_process_key key = {.tgid = tgid, .start_ns = start_ns};
-  struct cpu_time_process_meta* meta = bpf_map_lookup_elem(&processes, &key);
+  struct cpu_time_process_meta *meta = bpf_map_lookup_elem(&processes, &key);
   if (meta && meta->cgroup_id != cgroup_id) { /* also fires for v1 hierarchies: v2 unchanged */
     meta->cgroup_id = cgroup_id;
     publish_meta(&key, meta);
   }
 }
 
-static __always_inline void follow_exec(__u32 tgid, __u64 start_ns, struct task_struct* task) {
+static __always_inline void follow_exec(__u32 tgid, __u64 start_ns, struct task_struct *task)
+{
   struct cpu_time_process_key key = {.tgid = tgid, .start_ns = start_ns};
-  struct cpu_time_process_meta* meta = bpf_map_lookup_elem(&processes, &key);
+  struct cpu_time_process_meta *meta = bpf_map_lookup_elem(&processes, &key);
   if (meta) {
     BPF_CORE_READ_INTO(&meta->comm, task, comm);
     publish_meta(&key, meta);
   }
 }
 
-static __always_inline void emit_exit(__u32 tgid, __u64 start_ns) {
-  struct cpu_time_exit_event* event = bpf_ringbuf_reserve(&process_exits, sizeof(*event), 0);
+static __always_inline void emit_exit(__u32 tgid, __u64 start_ns)
+{
+  struct cpu_time_exit_event *event = bpf_ringbuf_reserve(&process_exits, sizeof(*event), 0);
   if (!event) {
     count_drop(CPU_TIME_DROP_EXIT);
     return;
@@ -480,46 +533,55 @@ static __always_inline void emit_exit(__u32 tgid, __u64 start_ns) {
 
 /* Charges `task` its runtime since it was last charged on this CPU, to its process and to the
  * cgroup `cgroup_id`, and reports its process's exit when this switch (`at_switch`, not a
- * flush) is the last of its last thread: signal->live reached 0 in do_exit() before sched_process_exit (kernel/exit.c),
- * and do_task_dead() sets TASK_DEAD just before the final __schedule() (kernel/sched/core.c), so everything the process
- * ran is charged by then. The runtime is the kernel's as of its last update: at a switch it is current (put_prev_task()
- * ran update_curr()), at a flush it may be up to a tick old, and the rest is charged at the next switch. */
-static __always_inline void charge_task(bool typed, struct cpu_time_cpu_state* cpu, struct task_struct* task,
-                                        __u64 cgroup_id, bool at_switch) {
+ * flush) is the last of its last thread: signal->live reached 0 in do_exit() before sched_process_exit (kernel/exit.c), and
+ * do_task_dead() sets TASK_DEAD just before the final __schedule() (kernel/sched/core.c), so
+ * everything the process ran is charged by then. The runtime is the kernel's as of its last
+ * update: at a switch it is current (put_prev_task() ran update_curr()), at a flush it may be
+ * up to a tick old, and the rest is charged at the next switch. */
+static __always_inline void charge_task(bool typed, struct cpu_time_cpu_state *cpu, struct task_struct *task,
+                                        __u64 cgroup_id, bool at_switch)
+{
   __u64 runtime = KREAD(typed, task, se.sum_exec_runtime);
   __u64 task_started = KREAD(typed, task, start_time);
   __u64 slice_start = saw_switch_in(cpu, task) ? 0 : unseen_slice_start(typed, task, task_started, runtime);
   enum exit_phase phase = exit_phase_of(task, KREAD(typed, task, flags), at_switch);
   __u64 delta = take_runtime(cpu, task, runtime, slice_start, phase);
   mark_charged(task, KREAD(typed, task, pid), task_started, runtime);
-  struct task_struct* leader = KREAD(typed, task, group_leader);
+  struct task_struct *leader = KREAD(typed, task, group_leader);
   __u32 tgid = KREAD(typed, task, tgid);
   __u64 start_ns = KREAD(typed, leader, start_boottime); /* start_boottime since 5.5 (commit cf25e24db61c) */
-  if (delta) charge(cpu, tgid, start_ns, leader, cgroup_id, delta);
-  if (phase == dead && KREAD(typed, task, signal, live.counter) == 0) emit_exit(tgid, start_ns);
+  if (delta)
+    charge(cpu, tgid, start_ns, leader, cgroup_id, delta);
+  if (phase == dead && KREAD(typed, task, signal, live.counter) == 0)
+    emit_exit(tgid, start_ns);
 }
 
 /* sched_switch: `prev` leaves this CPU, `next` gets it. The idle task (pid 0) gets the wall time
  * it held the CPU; any other task is charged its runtime growth, to prev's own cgroup v2 (the
  * one bpf_get_current_cgroup_id() gives: prev is still current here). */
-static __always_inline int handle_switch(bool typed, struct task_struct* prev, struct task_struct* next) {
-  struct cpu_time_cpu_state* cpu = this_cpu_state();
-  if (!cpu) return 0;
+static __always_inline int handle_switch(bool typed, struct task_struct *prev, struct task_struct *next)
+{
+  struct cpu_time_cpu_state *cpu = this_cpu_state();
+  if (!cpu)
+    return 0;
   if (KREAD(typed, prev, pid) == 0)
     cpu->idle_ns += take_idle_time(cpu, prev, ktime_at(cpu, KREAD(typed, next, se.exec_start)));
-  else charge_task(typed, cpu, prev, KREAD(typed, prev, cgroups, dfl_cgrp, kn, id), true);
+  else
+    charge_task(typed, cpu, prev, KREAD(typed, prev, cgroups, dfl_cgrp, kn, id), true);
   start_slice(cpu, next, KREAD(typed, next, se.sum_exec_runtime), KREAD(typed, next, pid) == 0,
               KREAD(typed, prev, se.exec_start));
   return 0;
 }
 
 SEC("tp_btf/sched_switch")
-int BPF_PROG(switch_btf, bool preempt, struct task_struct* prev, struct task_struct* next) {
+int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
   return handle_switch(true, prev, next);
 }
 
 SEC("raw_tp/sched_switch")
-int BPF_PROG(switch_raw, bool preempt, struct task_struct* prev, struct task_struct* next) {
+int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
   return handle_switch(false, prev, next);
 }
 
@@ -529,54 +591,72 @@ int BPF_PROG(switch_raw, bool preempt, struct task_struct* prev, struct task_str
  * and resets that field (set_next_entity(), kernel/sched/fair.c), so a switch-in not seen after
  * that could not be placed. A flush that interrupts this program (interrupts are on) may have
  * written a newer value, which NOEXIST keeps. */
-static __always_inline int handle_exit(bool typed, struct task_struct* task) {
-  struct cpu_time_cpu_state* cpu = this_cpu_state();
-  if (!cpu) return 0;
+static __always_inline int handle_exit(bool typed, struct task_struct *task)
+{
+  struct cpu_time_cpu_state *cpu = this_cpu_state();
+  if (!cpu)
+    return 0;
   __u64 key = (__u64)task;
   __u64 charged = saw_switch_in(cpu, task) ? cpu->running_charged_ns
-                                           : unseen_slice_start(typed, task, KREAD(typed, task, start_time),
-                                                                KREAD(typed, task, se.sum_exec_runtime));
+                                            : unseen_slice_start(typed, task, KREAD(typed, task, start_time),
+                                                                 KREAD(typed, task, se.sum_exec_runtime));
   bpf_map_update_elem(&exiting_charged, &key, &charged, BPF_NOEXIST);
   return 0;
 }
 
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(exit_btf, struct task_struct* task) { return handle_exit(true, task); }
+int BPF_PROG(exit_btf, struct task_struct *task)
+{
+  return handle_exit(true, task);
+}
 
 SEC("raw_tp/sched_process_exit")
-int BPF_PROG(exit_raw, struct task_struct* task) { return handle_exit(false, task); }
+int BPF_PROG(exit_raw, struct task_struct *task)
+{
+  return handle_exit(false, task);
+}
 
 /* cgroup_attach_task fires after the move, once per hierarchy written to (cgroup_attach_task()
  * → cgroup_migrate_execute(), kernel/cgroup/cgroup.c): the task's v2 cgroup (dfl_cgrp) is then
  * current whichever hierarchy it was. */
-static __always_inline int handle_move(bool typed, struct task_struct* task) {
+static __always_inline int handle_move(bool typed, struct task_struct *task)
+{
   follow_move(KREAD(typed, task, tgid), KREAD(typed, task, group_leader, start_boottime),
               KREAD(typed, task, cgroups, dfl_cgrp, kn, id));
   return 0;
 }
 
 SEC("tp_btf/cgroup_attach_task")
-int BPF_PROG(move_btf, struct cgroup* dst, const char* path, struct task_struct* task, bool threadgroup) {
+int BPF_PROG(move_btf, struct cgroup *dst, const char *path, struct task_struct *task, bool threadgroup)
+{
   return handle_move(true, task);
 }
 
 SEC("raw_tp/cgroup_attach_task")
-int BPF_PROG(move_raw, struct cgroup* dst, const char* path, struct task_struct* task, bool threadgroup) {
+int BPF_PROG(move_raw, struct cgroup *dst, const char *path, struct task_struct *task, bool threadgroup)
+{
   return handle_move(false, task);
 }
 
 /* sched_process_exec: after exec the task is the group leader (de_thread(), fs/exec.c) and its
  * comm is the new one. */
-static __always_inline int handle_exec(bool typed, struct task_struct* task) {
+static __always_inline int handle_exec(bool typed, struct task_struct *task)
+{
   follow_exec(KREAD(typed, task, tgid), KREAD(typed, task, group_leader, start_boottime), task);
   return 0;
 }
 
 SEC("tp_btf/sched_process_exec")
-int BPF_PROG(exec_btf, struct task_struct* task) { return handle_exec(true, task); }
+int BPF_PROG(exec_btf, struct task_struct *task)
+{
+  return handle_exec(true, task);
+}
 
 SEC("raw_tp/sched_process_exec")
-int BPF_PROG(exec_raw, struct task_struct* task) { return handle_exec(false, task); }
+int BPF_PROG(exec_raw, struct task_struct *task)
+{
+  return handle_exec(false, task);
+}
 
 /* Run by user space on each CPU just before a read (BPF_PROG_TEST_RUN with
  * BPF_F_TEST_RUN_ON_CPU: an IPI, so `current` is whoever is on that CPU). It charges the slice
@@ -584,12 +664,16 @@ int BPF_PROG(exec_raw, struct task_struct* task) { return handle_exec(false, tas
  * (idle, or one busy task) is accounted up to the read. Interrupts are off in the scheduler:
  * it never lands inside a switch. */
 SEC("raw_tp")
-int flush_cpu(void* ctx) {
-  struct cpu_time_cpu_state* cpu = this_cpu_state();
-  if (!cpu) return 0;
-  struct task_struct* task = (struct task_struct*)bpf_get_current_task();
-  if (BPF_CORE_READ(task, pid) == 0) cpu->idle_ns += take_idle_time(cpu, task, bpf_ktime_get_ns());
-  else charge_task(false, cpu, task, bpf_get_current_cgroup_id(), false);
+int flush_cpu(void *ctx)
+{
+  struct cpu_time_cpu_state *cpu = this_cpu_state();
+  if (!cpu)
+    return 0;
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  if (BPF_CORE_READ(task, pid) == 0)
+    cpu->idle_ns += take_idle_time(cpu, task, bpf_ktime_get_ns());
+  else
+    charge_task(false, cpu, task, bpf_get_current_cgroup_id(), false);
   for (__u32 slot = 0; slot < CPU_TIME_GATHER_SLOTS; ++slot) {
     flush_cgroup(cpu, slot);
     /* Forget the cached processes: after every CPU's flush, no charge can reach a slot

@@ -315,8 +315,10 @@ TEST_CASE("slots of exited processes are given back and count again from zero", 
              << exec_ns << " ns run\n";
   }
   INFO(misses.str());
+  // Each child exact: a charge into a recycled slot, or one after a child's exit, would show
+  // here. (charged_after_exit is machine-wide: another process's threads exiting together may
+  // leave a straggler's last slice after its exit report, bpf/README.md.)
   CHECK(exact == children);
-  CHECK(last.charged_after_exit == 0);
   // The table is sized for the children: only processes that others started meanwhile (a busy
   // machine: builds, other tests) may find it full, never one of ours (all charged exactly).
   uint64_t others_started = forks_since_boot() - forks_before - children;
