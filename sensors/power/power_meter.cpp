@@ -59,7 +59,9 @@ power_meter msr_meter(const kepler_config& config) {
 /// A fresh reader of one hwmon channel: energy counters as they are, power integrated.
 energy_read_fn hwmon_reader(const hwmon_channel& channel, double max_watts) {
   if (channel.kind == hwmon_channel_kind::energy) return [channel] { return read_hwmon_value(channel); };
-  auto integrator = std::make_shared<power_integrator>(max_watts);
+  auto kind =
+      channel.path.ends_with("_average") ? power_integrator::readings::averages : power_integrator::readings::instants;
+  auto integrator = std::make_shared<power_integrator>(max_watts, kind);
   return [channel, integrator]() -> result<uint64_t> {
     auto microwatts = read_hwmon_value(channel);
     if (!microwatts) return microwatts.error();
