@@ -17,9 +17,10 @@ namespace kepler {
 /// used when no configured rule names the chip.
 const std::vector<hwmon_chip_rule>& builtin_hwmon_chip_rules();
 
-/// How often a power reading without an averaging interval is taken to integrate it: a power
-/// that changes faster than this is sampled, not averaged.
-inline constexpr std::chrono::milliseconds hwmon_power_sample_period{100};
+/// How often a power reading without an averaging interval is taken to integrate it: twice as
+/// often as the 100 ms at which power monitors commonly update, so each step is seen (a power
+/// that changes faster than this is sampled, not averaged). About 20 reads of ≤ 10 µs a second.
+inline constexpr std::chrono::milliseconds hwmon_power_sample_period{50};
 
 enum class hwmon_channel_kind { energy, power, voltage_current };
 

@@ -150,7 +150,7 @@ TEST_CASE("a node with hwmon chips only takes the hwmon meter, power channels in
   REQUIRE(chosen.zones.size() == 16);  // every row of hwmon/expected.tsv
   CHECK(chosen.zones[0].label == "package-0");
   CHECK(chosen.zones[0].provenance.method == meter_method::integrated_power);
-  CHECK(chosen.zones[0].zone.sample_period == std::chrono::milliseconds(100));
+  CHECK(chosen.zones[0].zone.sample_period == std::chrono::milliseconds(50));
   const auto& counter = *std::find_if(chosen.zones.begin(), chosen.zones.end(),
                                       [](const zone_source& z) { return z.label == "total-0"; });
   CHECK(counter.provenance.method == meter_method::counter);
