@@ -115,7 +115,7 @@ import_image() {
     "${podman[@]}" import --change 'CMD ["bash"]' \
       --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
       --message "debootstrap --variant=minbase $suite $mirror (deploy/image/build.sh)" - "$name" >/dev/null
-  echo "build.sh: made $name ($("${podman[@]}" image inspect --format '{{.Size}}' "$name") bytes)"
+  echo "build.sh: made $name ($("${podman[@]}" image inspect --format '{{.Size}}' "$name") bytes; ${SECONDS} s so far)"
 }
 
 needed=()
@@ -142,4 +142,4 @@ branch=$(git rev-parse --abbrev-ref HEAD 2>/dev/null || true)
   --build-arg "KEPLER_BRANCH=$branch" --build-arg "KEPLER_SOURCE=$source_url" \
   --build-arg "KEPLER_BUILD_JOBS=$jobs" \
   -f deploy/Dockerfile -t "$tag" .
-echo "build.sh: built $tag ($("${podman[@]}" image inspect --format '{{.Size}}' "$tag") bytes, revision ${revision:-none})"
+echo "build.sh: built $tag ($("${podman[@]}" image inspect --format '{{.Size}}' "$tag") bytes, revision ${revision:-none}) in ${SECONDS} s"

@@ -24,6 +24,7 @@ from profile_daemon import PinnedHTTPSConnection
 from plumbing import free_port, log
 
 PODMAN = os.path.join(d.DEPLOY, "image", "podman.sh")
+PODMAN_SECCOMP = "/usr/share/containers/seccomp.json"      # podman's default profile (containers-common)
 NODE_NAME = "worker-7"
 NODE_IP = "127.0.0.1"                 # status.hostIP: the kubelet there is not running
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -63,9 +64,12 @@ class ImagePod:
     """`profile`'s pod as a podman container in `workdir`. `start()` returns once the startup
     probe (else the readiness probe) passes, as the kubelet would mark the pod ready."""
 
-    def __init__(self, profile, workdir):
+    def __init__(self, profile, workdir, podman_seccomp=False):
+        """`podman_seccomp`: podman's own default seccomp profile for RuntimeDefault, unchanged
+        (see runtime_default_seccomp)."""
         self.profile = profile
         self.workdir = workdir
+        self.podman_seccomp = podman_seccomp
         self.port = free_port()
         self.objects, _ = d.rendered(profile, sets=(f"config.web.listenAddresses={{:{self.port}}}",))
         self.daemonset = d.find(self.objects, "DaemonSet", d.RELEASE)
@@ -99,14 +103,42 @@ class ImagePod:
         if unknown:
             raise AssertionError(f"the pod spec has fields this test cannot run: {sorted(unknown)}")
         pod_security = dict(self.pod.get("securityContext", {}))
-        seccomp = pod_security.pop("seccompProfile", {"type": "RuntimeDefault"})
-        if pod_security or seccomp != {"type": "RuntimeDefault"}:
+        seccomp = pod_security.pop("seccompProfile", None)
+        if pod_security or seccomp not in (None, {"type": "RuntimeDefault"}):
             raise AssertionError(f"pod securityContext this test cannot run: {self.pod['securityContext']}")
-        # RuntimeDefault: podman's default seccomp profile, which it applies unless told otherwise.
         arguments = ["--stop-timeout", str(self.grace_period_s())]
+        if seccomp is None:           # the kubelet's default: no profile
+            arguments += ["--security-opt", "seccomp=unconfined"]
+        elif not self.podman_seccomp:
+            arguments += ["--security-opt", f"seccomp={self.runtime_default_seccomp()}"]
         if self.pod.get("hostPID"):
             arguments.append("--pid=host")
         return arguments
+
+    def runtime_default_seccomp(self):
+        """RuntimeDefault as containerd (and Docker) define it: podman's default profile, but
+        bpf() allowed with CAP_BPF and perf_event_open() with CAP_PERFMON, as containerd's
+        profile allows them; Debian 12's podman profile allows them only with CAP_SYS_ADMIN."""
+        with open(PODMAN_SECCOMP) as source:
+            profile = json.load(source)
+        gated = {"bpf": "CAP_BPF", "perf_event_open": "CAP_PERFMON"}
+        rules = []
+        for rule in profile["syscalls"]:
+            if rule["action"] == "SCMP_ACT_ERRNO" and set(gated) & set(rule["names"]):
+                # "refused unless CAP_SYS_ADMIN" becomes "refused unless CAP_SYS_ADMIN or the
+                # syscall's own capability"; excludes skips a rule when any cap listed is held.
+                for name in set(gated) & set(rule["names"]):
+                    caps = rule.get("excludes", {}).get("caps", []) + [gated[name]]
+                    rules.append(dict(rule, names=[name], excludes=dict(rule.get("excludes", {}), caps=caps)))
+                rule = dict(rule, names=[n for n in rule["names"] if n not in gated])
+            rules.append(rule)
+        rules += [{"names": [name], "action": "SCMP_ACT_ALLOW", "includes": {"caps": [capability]}}
+                  for name, capability in gated.items()]
+        profile["syscalls"] = rules
+        path = os.path.join(self.workdir, "runtime-default-seccomp.json")
+        with open(path, "w") as out:
+            json.dump(profile, out)
+        return path
 
     def _security_arguments(self):
         context = dict(self.container.get("securityContext", {}))

@@ -142,12 +142,13 @@ class ProfileChecks:
     """Checks both profiles share; a subclass names PROFILE."""
 
     PROFILE = None
+    PODMAN_SECCOMP = False
 
     @classmethod
     def setUpClass(cls):
         cls.directory = tempfile.TemporaryDirectory(prefix=f"kepler-image-{cls.PROFILE}-")
         require_image(chart_image())
-        cls.pod = image_pod.ImagePod(cls.PROFILE, cls.directory.name)
+        cls.pod = image_pod.ImagePod(cls.PROFILE, cls.directory.name, podman_seccomp=cls.PODMAN_SECCOMP)
         try:
             cls.pod.start()
             cls.look()
@@ -269,6 +270,19 @@ class ProductionProfileTest(ProfileChecks, unittest.TestCase):
             z.startswith("intel-rapl") for z in os.listdir("/sys/class/powercap"))
         if not has_rapl:
             self.assertIn("no readable RAPL zones under /host/sys/class/powercap", self.log_text)
+
+
+class ProductionUnderPodmansSeccompTest(ProductionProfileTest):
+    """The production pod under Debian 12 podman's own default seccomp profile, which refuses
+    bpf() and perf_event_open() without CAP_SYS_ADMIN (containerd's RuntimeDefault allows them
+    with CAP_BPF and CAP_PERFMON): the probe cannot load, the daemon says why, falls back to /proc
+    and serves as before."""
+
+    PODMAN_SECCOMP = True
+
+    def test_ebpf_loads_where_the_host_allows_else_says_why(self):
+        self.assertEqual(self.metrics.value("kepler_bpf_up"), 0)
+        self.assertRegex(self.log_text, re.escape(FALLBACK_WARNING) + r"[^)]+\); falling back to /proc")
 
 
 class SimpleProfileTest(ProfileChecks, unittest.TestCase):
