@@ -32,6 +32,7 @@ while [ $# -gt 0 ]; do
     --jobs) jobs=${2:?--jobs needs a number}; shift 2 ;;
     --source) source_url=${2:?--source needs a URL}; shift 2 ;;
     --refresh-base) refresh_base=true; shift ;;
+    -h | --help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
     *) echo "usage: $0 [--tag NAME] [--jobs N] [--source URL] [--refresh-base]" >&2; exit 2 ;;
   esac
 done

@@ -239,7 +239,7 @@ class ImagePod:
         return int(self.pod.get("terminationGracePeriodSeconds", 30))
 
     def tls(self):
-        return self.config.get("web", {}).get("configFile") is not None
+        return bool(self.config.get("web", {}).get("configFile"))
 
     def start(self):
         arguments = self.run_arguments()
