@@ -264,8 +264,10 @@ class ProductionProfileTest(ProfileChecks, unittest.TestCase):
         self.assertIn("Read-only file system", output)
 
     def test_no_rapl_no_estimate(self):
-        # preferredMeters: [rapl]: node energy only where this host has RAPL, never the fake meter.
-        self.assertEqual(self.metrics.series("kepler_source_up", source="fake-cpu-meter"), [])
+        # The profile's preferredMeters measure only: node energy only where this host has a
+        # meter, never the fake meter or an estimate.
+        for source in ("fake-cpu-meter", "estimate"):
+            self.assertEqual(self.metrics.series("kepler_source_up", source=source), [], source)
         has_rapl = os.path.isdir("/sys/class/powercap") and any(
             z.startswith("intel-rapl") for z in os.listdir("/sys/class/powercap"))
         if not has_rapl:
