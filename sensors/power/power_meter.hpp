@@ -39,7 +39,7 @@ struct zone_source {
 };
 
 struct power_meter {
-  std::string source;  ///< rapl, estimate, fake-cpu-meter, or empty when no meter works
+  std::string source;  ///< rapl, msr, hwmon, estimate, fake-cpu-meter, or empty when no meter works
   std::vector<zone_source> zones;
   std::vector<log_note> notes;  ///< what selection found or decided, for the start-up log
 };
@@ -50,7 +50,7 @@ struct power_meter {
 power_meter choose_power_meter(const std::vector<meter_kind>& ladder,
                                const std::function<power_meter(meter_kind)>& discover);
 
-/// The meter cpu.preferredMeters chooses on this machine (RAPL under host.sysfs, the estimate,
+/// The meter cpu.preferredMeters chooses on this machine (RAPL, MSR, hwmon, the estimate,
 /// the fake meter).
 power_meter select_power_meter(const kepler_config& config);
 
