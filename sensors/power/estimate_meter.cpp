@@ -1,17 +1,13 @@
 #include "sensors/power/estimate_meter.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <memory>
 #include <utility>
 
 #include <fmt/format.h>
 
 #include "base/clock.hpp"
-#include "base/text.hpp"
+#include "sensors/power/sysfs_value.hpp"
 
 namespace kepler {
 namespace {
@@ -40,17 +36,10 @@ estimate_zone::estimate_zone(power_curve curve, std::string procfs_root, clock_f
 }
 
 result<cpu_times> estimate_zone::read_cpu() {
-  const int fd = ::open(stat_path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return make_error(errc::io, "unable to read " + stat_path_ + ": " + errno_text(errno));
   char buf[stat_head_bytes];
-  ssize_t n = 0;
-  do {
-    n = ::read(fd, buf, sizeof buf);
-  } while (n < 0 && errno == EINTR);
-  const int err = errno;
-  ::close(fd);
-  if (n < 0) return make_error(errc::io, "unable to read " + stat_path_ + ": " + errno_text(err));
-  std::string_view head(buf, static_cast<std::size_t>(n));
+  auto n = read_file_head(stat_path_, buf, sizeof buf);
+  if (!n) return n.error();
+  std::string_view head(buf, n.value());
   const auto line_end = head.find('\n');
   if (line_end == std::string_view::npos && head.size() == sizeof buf)
     return make_error(errc::parse, stat_path_ + ": first line longer than " + std::to_string(sizeof buf) + " bytes");
