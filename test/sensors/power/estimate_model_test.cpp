@@ -1,6 +1,5 @@
-// The estimate's models against figures computed by hand from the sources
-// (/work/shared/data/power-models/SOURCES.md's worked examples and the shipped tables of
-// sensors/power/models/). Every expected figure's arithmetic is in the comments; each must
+// The estimate's models against figures computed by hand from the sources (the shipped
+// tables of sensors/power/models/, whose README names them, and the sources' worked examples). Every expected figure's arithmetic is in the comments; each must
 // match within 1 %.
 #include "sensors/power/estimate_model.hpp"
 
