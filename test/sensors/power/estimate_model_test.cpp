@@ -1,6 +1,6 @@
 // The estimate's models against figures computed by hand from the sources (the shipped
-// tables of sensors/power/models/, whose README names them, and the sources' worked examples). Every expected figure's arithmetic is in the comments; each must
-// match within 1 %.
+// tables of sensors/power/models/, whose README names them, and the sources' worked examples). Every expected figure's
+// arithmetic is in the comments; each must match within 1 %.
 #include "sensors/power/estimate_model.hpp"
 
 #include <catch2/catch.hpp>
