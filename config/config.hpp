@@ -159,6 +159,25 @@ struct kepler_config {
     double idle_watts = 10.0;        ///< ours: package watts at 0 % CPU
     double max_watts = 60.0;         ///< ours: package watts at 100 % CPU
   } fake_cpu_meter;
+  /// Whole-node power (docs/platform.md): the server's BMC over Redfish, as Kepler's
+  /// experimental.platform.redfish, and the ACPI power meter (ours).
+  struct {
+    struct {
+      bool enabled = false;
+      std::string node_name;    ///< empty: kube.nodeName, else the host name
+      std::string config_file;  ///< node name → BMC, and each BMC's endpoint and credentials
+      std::chrono::nanoseconds http_timeout = std::chrono::seconds(5);  ///< per request
+      /// Ours: how often the BMC is read, on its own schedule (never on the engine's path).
+      std::chrono::nanoseconds poll_interval = std::chrono::seconds(10);
+      /// Ours: a reading older than this is not used; its power is not carried further.
+      std::chrono::nanoseconds staleness = std::chrono::seconds(60);
+    } redfish;
+    struct {
+      bool enabled = true;  ///< ours: the ACPI power meter (hwmon `power_meter`) where there is one
+    } acpi;
+    /// Ours: also share platform energy among workloads (kepler_*_platform_*); doubles their series.
+    bool attribute_workloads = false;
+  } platform;
   /// Ours: the estimate meter (docs/estimate.md). Unset overrides (0, empty) leave the model to
   /// the node's DMI and /proc/cpuinfo; at most one kind of override may be given.
   struct {

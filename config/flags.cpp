@@ -189,25 +189,15 @@ void add_service_flags(flag_table& flags) {
       ->check(existing_file_check);
   flags.value("--kube.node-name", "Name of the Kubernetes node Kepler runs on", defaults.kube.node_name,
               [](kepler_config& c, const std::string& v) { c.kube.node_name = v; });
-}
-
-/// Where the ignored redfish flags land.
-struct redfish_sink {
-  bool enabled = false;
-  std::string text;
-};
-
-/// Accepted so that Kepler command lines still start, but never applied.
-std::vector<CLI::Option*> add_redfish_flags(CLI::App& app, redfish_sink& sink) {
-  auto& [enabled, text] = sink;
-  const std::string note = " (not supported; ignored)";
-  return {
-      app.add_flag("--experimental.platform.redfish.enabled,!--no-experimental.platform.redfish."
-                   "enabled",
-                   enabled, "Enable Redfish BMC power monitoring" + note),
-      app.add_option("--experimental.platform.redfish.node-name", text, "Node name for Redfish" + note),
-      app.add_option("--experimental.platform.redfish.config-file", text, "Path to the Redfish BMC config file" + note),
-  };
+  const auto& redfish = defaults.platform.redfish;
+  flags
+      .toggle("--experimental.platform.redfish.enabled", "Read the node's power from its BMC over Redfish",
+              [](kepler_config& c, bool v) { c.platform.redfish.enabled = v; })
+      ->default_str(text_of(redfish.enabled));
+  flags.value("--experimental.platform.redfish.node-name", "Node name to look up in the Redfish file",
+              redfish.node_name, [](kepler_config& c, const std::string& v) { c.platform.redfish.node_name = v; });
+  flags.value("--experimental.platform.redfish.config-file", "Path to the Redfish BMC file", redfish.config_file,
+              [](kepler_config& c, const std::string& v) { c.platform.redfish.config_file = v; });
 }
 
 flag_result stop(int code, std::string message) {
@@ -229,8 +219,6 @@ flag_result parse_flags(int argc, const char* const* argv) {
   flag_table flags(app);
   add_core_flags(flags);
   add_service_flags(flags);
-  redfish_sink sink;
-  auto redfish = add_redfish_flags(app, sink);
 
   std::vector<std::string> args(argv + std::min(argc, 1), argv + std::max(argc, 0));
   std::reverse(args.begin(), args.end());  // CLI11 consumes a vector from the back
@@ -246,8 +234,6 @@ flag_result parse_flags(int argc, const char* const* argv) {
   flag_result result;
   result.config_file = trim(config_file);
   result.overrides = flags.typed();
-  for (const auto* option : redfish)
-    if (option->count() > 0) result.warnings.push_back("redfish is not supported; " + option->get_name() + " ignored");
   return result;
 }
 

@@ -20,11 +20,6 @@ struct level_set {
   unsigned* bits;
 };
 
-/// A key accepted for compatibility but never applied (redfish).
-struct ignored_key {
-  std::string_view warning_if_true;  ///< logged when the key is a true boolean
-};
-
 /// A setting that takes one of an enum's texts (leading and trailing spaces ignored, as v0.11
 /// trims its strings).
 struct choice_key {
@@ -80,16 +75,13 @@ struct hwmon_rules_key {
 /// Where a key's value goes.
 using key_target =
     std::variant<std::string*, bool*, int64_t*, double*, std::chrono::nanoseconds*, std::vector<std::string>*,
-                 std::vector<load_watts>*, level_set, choice_key, choice_list_key, ignored_key, hwmon_rules_key>;
+                 std::vector<load_watts>*, level_set, choice_key, choice_list_key, hwmon_rules_key>;
 
 /// A known key: its full dotted path in Kepler's names and its field.
 struct key_binding {
   std::string_view path;
   key_target target;
 };
-
-inline constexpr std::string_view redfish_warning =
-    "redfish is not supported; experimental.platform.redfish is ignored";
 
 /// Every key the YAML file may hold, bound to `c`'s fields, in printing order.
 inline std::vector<key_binding> known_keys(kepler_config& c) {
@@ -141,10 +133,14 @@ inline std::vector<key_binding> known_keys(kepler_config& c) {
       {"estimate.maxWatts", &c.estimate.max_watts},
       {"estimate.curve", &c.estimate.curve},
       {"estimate.instanceType", &c.estimate.instance_type},
-      {"experimental.platform.redfish.enabled", ignored_key{redfish_warning}},
-      {"experimental.platform.redfish.nodeName", ignored_key{}},
-      {"experimental.platform.redfish.configFile", ignored_key{}},
-      {"experimental.platform.redfish.httpTimeout", ignored_key{}},
+      {"experimental.platform.redfish.enabled", &c.platform.redfish.enabled},
+      {"experimental.platform.redfish.nodeName", &c.platform.redfish.node_name},
+      {"experimental.platform.redfish.configFile", &c.platform.redfish.config_file},
+      {"experimental.platform.redfish.httpTimeout", &c.platform.redfish.http_timeout},
+      {"experimental.platform.redfish.pollInterval", &c.platform.redfish.poll_interval},
+      {"experimental.platform.redfish.staleness", &c.platform.redfish.staleness},
+      {"experimental.platform.acpi.enabled", &c.platform.acpi.enabled},
+      {"experimental.platform.attributeToWorkloads", &c.platform.attribute_workloads},
   };
 }
 

@@ -170,6 +170,24 @@ void check_estimate(std::vector<std::string>& errors, const kepler_config& c) {
         "set only one of estimate.curve, estimate.maxWatts (with estimate.idleWatts) and estimate.tdpWatts");
 }
 
+/// Kepler's rule (a readable file when enabled), plus ours: positive intervals.
+void check_platform(std::vector<std::string>& errors, const kepler_config& c) {
+  const auto& redfish = c.platform.redfish;
+  if (!redfish.enabled) return;
+  if (redfish.config_file.empty())
+    errors.push_back("experimental.platform.redfish.configFile is required when Redfish is enabled");
+  else if (!readable_file(redfish.config_file))
+    errors.push_back("experimental.platform.redfish.configFile " + in_quotes(redfish.config_file) +
+                     " is not a readable file");
+  using std::chrono::nanoseconds;
+  if (redfish.http_timeout <= nanoseconds::zero())
+    errors.push_back("experimental.platform.redfish.httpTimeout must be > 0");
+  if (redfish.poll_interval <= nanoseconds::zero())
+    errors.push_back("experimental.platform.redfish.pollInterval must be > 0");
+  if (redfish.staleness < redfish.poll_interval)
+    errors.push_back("experimental.platform.redfish.staleness must be ≥ experimental.platform.redfish.pollInterval");
+}
+
 void trim_each(std::vector<std::string>& items) {
   for (auto& item : items) item = detail::trim(item);
 }
@@ -186,12 +204,14 @@ std::vector<std::string> validate(const kepler_config& config) {
   check_kube(errors, config);
   check_meters(errors, config);
   check_estimate(errors, config);
+  check_platform(errors, config);
   return errors;
 }
 
 void sanitize(kepler_config& config) {
-  for (auto* text : {&config.host.sysfs, &config.host.procfs, &config.web.config_file, &config.kube.config,
-                     &config.estimate.instance_type})
+  for (auto* text :
+       {&config.host.sysfs, &config.host.procfs, &config.web.config_file, &config.kube.config,
+        &config.estimate.instance_type, &config.platform.redfish.node_name, &config.platform.redfish.config_file})
     *text = detail::trim(*text);
   trim_each(config.web.listen_addresses);
   trim_each(config.rapl.zones);

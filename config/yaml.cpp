@@ -95,7 +95,6 @@ class yaml_decoder {
                    [&](level_set out) { levels(node, path, *out.bits); },
                    [&](const choice_key& key) { choice(node, path, key); },
                    [&](const choice_list_key& key) { choices(node, path, key); },
-                   [&](ignored_key key) { ignored(node, path, key); },
                    [&](hwmon_rules_key key) { chip_rules(node, path, *key.rules); },
                },
                target);
@@ -285,12 +284,6 @@ class yaml_decoder {
     out = bits == 0 ? unsigned{level_all} : bits;  // an empty list means every level
   }
 
-  void ignored(const YAML::Node& node, const std::string&, ignored_key key) {
-    bool enabled = false;
-    if (!key.warning_if_true.empty() && YAML::convert<bool>::decode(node, enabled) && enabled)
-      warnings_.emplace_back(key.warning_if_true);
-  }
-
   kepler_config& config_;
   std::vector<key_binding> keys_;
   std::vector<std::string>& warnings_;
@@ -364,7 +357,6 @@ YAML::Node to_node(const key_target& target) {
                         },
                         [](const choice_key& key) { return YAML::Node(key.text()); },
                         [](const choice_list_key& key) { return sequence(key.texts()); },
-                        [](ignored_key) { return YAML::Node(); },
                         [](hwmon_rules_key key) { return chip_rules_node(*key.rules); },
                     },
                     target);
@@ -399,7 +391,6 @@ std::string to_yaml(const kepler_config& config) {
   kepler_config copy = config;  // the key table binds mutable fields
   YAML::Node root(YAML::NodeType::Map);
   for (const auto& key : detail::known_keys(copy)) {
-    if (std::holds_alternative<detail::ignored_key>(key.target)) continue;
     auto path = std::string(key.path);
     auto node = root;
     size_t start = 0;

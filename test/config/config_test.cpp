@@ -481,20 +481,55 @@ TEST_CASE("metricsLevel is a name or a list and an empty list means all", "[conf
   CHECK(fails(load({"--config.file=" + tmp.config("exporter:\n  prometheus:\n    metricsLevel: [node, gpu]\n")})));
 }
 
-TEST_CASE("redfish settings are accepted and ignored with a warning", "[config]") {
+TEST_CASE("redfish settings are read from the file and the flags, flags winning", "[config]") {
   scratch tmp;
+  auto bmcs = tmp.write("redfish.yaml", "nodes: {n1: b}\nbmcs: {b: {endpoint: https://10.0.0.1}}\n");
   auto file = tmp.config(
-      "experimental:\n  platform:\n    redfish:\n      enabled: true\n"
-      "      configFile: /nope\n      httpTimeout: 5s\n");
+      "experimental:\n  platform:\n    redfish:\n      enabled: true\n      nodeName: ' from-file '\n"
+      "      configFile: " +
+      bmcs +
+      "\n      httpTimeout: 2s\n      pollInterval: 15s\n      staleness: 45s\n"
+      "    acpi:\n      enabled: false\n    attributeToWorkloads: true\n");
   auto out = load({"--config.file=" + file});
+  INFO(out.message);
   REQUIRE(runs(out));
-  REQUIRE(out.warnings.size() == 1);
-  CHECK_THAT(out.warnings[0], Catch::Contains("redfish is not supported"));
+  const auto& platform = out.config.platform;
+  CHECK(platform.redfish.enabled);
+  CHECK(platform.redfish.node_name == "from-file");
+  CHECK(platform.redfish.config_file == bmcs);
+  CHECK(platform.redfish.http_timeout == std::chrono::seconds(2));
+  CHECK(platform.redfish.poll_interval == std::chrono::seconds(15));
+  CHECK(platform.redfish.staleness == std::chrono::seconds(45));
+  CHECK_FALSE(platform.acpi.enabled);
+  CHECK(platform.attribute_workloads);
+  CHECK(out.warnings.empty());
 
-  auto flags = load({"--experimental.platform.redfish.enabled", "--experimental.platform.redfish.node-name=n1"});
+  auto flags = load({"--config.file=" + file, "--experimental.platform.redfish.node-name=n1",
+                     "--no-experimental.platform.redfish.enabled"});
   REQUIRE(runs(flags));
-  REQUIRE(flags.warnings.size() == 2);
-  CHECK_THAT(flags.warnings[0], Catch::Contains("redfish is not supported"));
+  CHECK(flags.config.platform.redfish.node_name == "n1");
+  CHECK_FALSE(flags.config.platform.redfish.enabled);
+}
+
+TEST_CASE("redfish needs a readable BMC file and sane intervals when enabled", "[config]") {
+  scratch tmp;
+  auto errors_of = [&](const std::string& redfish) {
+    auto out = load({"--config.file=" + tmp.config("experimental:\n  platform:\n    redfish:\n" + redfish)});
+    return out.message;
+  };
+  CHECK_THAT(errors_of("      enabled: true\n"),
+             Catch::Contains("experimental.platform.redfish.configFile is required when Redfish is enabled"));
+  CHECK_THAT(errors_of("      enabled: true\n      configFile: /nope\n"),
+             Catch::Contains("experimental.platform.redfish.configFile \"/nope\" is not a readable file"));
+  auto bmcs = tmp.write("redfish.yaml", "nodes: {n1: b}\n");
+  CHECK_THAT(errors_of("      enabled: true\n      configFile: " + bmcs + "\n      pollInterval: 90s\n"),
+             Catch::Contains("staleness must be ≥ experimental.platform.redfish.pollInterval"));
+  CHECK_THAT(errors_of("      enabled: true\n      configFile: " + bmcs + "\n      httpTimeout: 0s\n"),
+             Catch::Contains("httpTimeout must be > 0"));
+  // Disabled, nothing is checked (as in Kepler).
+  auto off =
+      load({"--config.file=" + tmp.config("experimental:\n  platform:\n    redfish:\n      configFile: /nope\n")});
+  CHECK(runs(off));
 }
 
 TEST_CASE("dev.fake-cpu-meter.enabled is an alias of preferredMeters = fake", "[config]") {

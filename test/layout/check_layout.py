@@ -30,10 +30,10 @@ THIRD_PARTY = {
     "caf/": ({"actors"}, ("test/support/caf_fixture.hpp",)),
     "bpf/": ({"bpf"}, ("bench/", "test/fuzz/")),  # libbpf
     "spdlog/": ({"actors"}, ()),
-    "simdjson.h": ({"k8s"}, ("bench/", "test/fuzz/")),
-    "boost/": ({"http", "k8s"}, ("test/support/", "bench/", "test/fuzz/")),
+    "simdjson.h": ({"k8s", "sensors"}, ("bench/", "test/fuzz/")),
+    "boost/": ({"http", "k8s", "sensors"}, ("test/support/", "bench/", "test/fuzz/")),
     "CLI/": ({"config"}, ("test/support/fake_kubelet.cpp",)),
-    "yaml-cpp/": ({"config", "http", "k8s"}, ()),
+    "yaml-cpp/": ({"config", "http", "k8s", "sensors"}, ()),
 }
 THIRD_PARTY_SOURCE = "third-party table in test/layout/check_layout.py"
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
