@@ -15,6 +15,7 @@
 #include "actors/energy_sampler_actor.hpp"
 #include "actors/engine_supervisor.hpp"
 #include "actors/http_server_actor.hpp"
+#include "actors/platform_poller_actor.hpp"
 #include "actors/pod_watcher_actor.hpp"
 #include "actors/source_supervisor.hpp"
 #include "actors/stdout_exporter_actor.hpp"
@@ -29,15 +30,84 @@
 namespace kepler {
 namespace {
 
-std::string node_name_for(const kepler_config& config) {
-  if (!config.kube.node_name.empty()) return config.kube.node_name;
+std::string host_name() {
   char host[256] = {};
   return gethostname(host, sizeof host - 1) == 0 ? host : "";
 }
 
-render_context make_render_context(const kepler_config& config, const power_meter& meter) {
+std::string node_name_for(const kepler_config& config) {
+  if (!config.kube.node_name.empty()) return config.kube.node_name;
+  return host_name();
+}
+
+/// Whole-node power (docs/platform.md): the BMC over Redfish where it is enabled and knows this
+/// node, else the ACPI power meter where there is one.
+struct platform_setup {
+  std::string source;               ///< redfish or acpi; empty: none
+  std::optional<zone_source> zone;  ///< the platform zone the engine attributes, if any
+  std::shared_ptr<platform_feed> feed;
+  std::optional<platform_poller_config> poller;
+};
+
+void log(const log_note& note) {
+  if (note.warning) spdlog::warn("{}", note.text);
+  else spdlog::info("{}", note.text);
+}
+
+/// A zone whose readings are the BMC's energy feed, read at once (the poller does the waiting).
+zone_source redfish_zone(const redfish_bmc& bmc, const std::shared_ptr<platform_feed>& feed) {
+  physical_zone zone{"platform", 0, "redfish:" + bmc.id, 0, platform_max_plausible_watts};
+  zone.platform = true;
+  auto reader = [feed]() -> energy_read_fn { return [feed] { return feed->energy_uj(monotonic_now_ns()); }; };
+  return zone_source{zone, "platform", reader, zone_provenance{meter_method::integrated_power, "", ""}};
+}
+
+/// v0.11 runs without Redfish (after a warning) when the BMC file is wrong or lacks this node.
+std::optional<platform_setup> redfish_setup(const kepler_config& config) {
+  const auto& settings = config.platform.redfish;
+  auto node = redfish_node_name(settings.node_name, config.kube.node_name, host_name());
+  auto file = load_redfish_file(settings.config_file);
+  auto bmc = file ? bmc_for_node(file.value(), node) : result<redfish_bmc>(file.error());
+  if (!bmc) {
+    spdlog::warn("Redfish: {}; running without the BMC's power", bmc.error_message());
+    return std::nullopt;
+  }
+  platform_setup setup;
+  setup.source = "redfish";
+  setup.feed = std::make_shared<platform_feed>(bmc.value().id, settings.staleness);
+  setup.poller =
+      platform_poller_config{bmc.value(), std::chrono::duration_cast<std::chrono::milliseconds>(settings.http_timeout),
+                             std::chrono::duration_cast<std::chrono::milliseconds>(settings.poll_interval), setup.feed};
+  auto sharing = nodes_of_bmc(file.value(), bmc.value().id);
+  if (sharing.size() > 1) {
+    spdlog::info("Redfish: BMC {} measures {} nodes together; its power is exported, not attributed to workloads",
+                 bmc.value().id, sharing.size());
+    return setup;
+  }
+  setup.zone = redfish_zone(bmc.value(), setup.feed);
+  spdlog::info("Redfish: node {} is measured by BMC {} at {}, every {} ms", node, bmc.value().id, bmc.value().endpoint,
+               setup.poller->poll_interval.count());
+  return setup;
+}
+
+platform_setup select_platform(const kepler_config& config) {
+  if (config.platform.redfish.enabled)
+    if (auto redfish = redfish_setup(config)) return std::move(*redfish);
+  platform_setup setup;
+  if (!config.platform.acpi.enabled) return setup;
+  std::vector<log_note> notes;
+  setup.zone = acpi_power_meter_zone(config, notes);
+  for (const auto& note : notes) log(note);
+  if (setup.zone) setup.source = "acpi";
+  return setup;
+}
+
+render_context make_render_context(const kepler_config& config, const power_meter& meter,
+                                   const platform_setup& platform) {
   render_context ctx;
   ctx.node_name = node_name_for(config);
+  ctx.platform_source = platform.source;
+  ctx.platform_workloads = config.platform.attribute_workloads;
   ctx.metrics_level = config.exporter.prometheus.metrics_level;
   ctx.legacy_metrics = config.exporter.prometheus.legacy_metrics;
   ctx.power_source = meter.source;
@@ -166,7 +236,7 @@ caf::timespan engine_interval(const kepler_config& config) {
 
 /// Spawns every source, the engine and the exporters; returns the actors to stop at the end.
 std::vector<caf::actor> spawn_pipeline(caf::actor_system& system, const kepler_config& config, const power_meter& meter,
-                                       std::shared_ptr<cpu_time_probe> probe,
+                                       const platform_setup& platform, std::shared_ptr<cpu_time_probe> probe,
                                        std::shared_ptr<metrics_server> http_endpoint,
                                        const std::shared_ptr<actor_stats>& stats,
                                        const std::shared_ptr<std::atomic<bool>>& stopping) {
@@ -178,9 +248,19 @@ std::vector<caf::actor> spawn_pipeline(caf::actor_system& system, const kepler_c
     engine.energy_sources.push_back(spawn_energy_source(system, zone, meter.source, interval, stats));
     roots.push_back(caf::actor_cast<caf::actor>(engine.energy_sources.back().handle));
   }
+  if (platform.zone) {
+    engine.zones.push_back(platform.zone->zone);
+    engine.energy_sources.push_back(spawn_energy_source(system, *platform.zone, platform.source, interval, stats));
+    roots.push_back(caf::actor_cast<caf::actor>(engine.energy_sources.back().handle));
+  }
+  if (platform.poller) {
+    engine.platform_feeds.push_back(platform.feed);
+    roots.push_back(system.spawn<caf::detached>(platform_poller, *platform.poller));
+  }
   engine.cpu_source = spawn_cpu_source(system, config, std::move(probe), stats);
   roots.push_back(caf::actor_cast<caf::actor>(engine.cpu_source));
-  engine.sinks.push_back(system.spawn(http_server, std::move(http_endpoint), make_render_context(config, meter), stats,
+  engine.sinks.push_back(system.spawn(http_server, std::move(http_endpoint),
+                                      make_render_context(config, meter, platform), stats,
                                       make_ui_settings(config, meter, interval)));
   if (config.exporter.stdout_exporter.enabled)
     engine.sinks.push_back(system.spawn<caf::detached>(stdout_exporter, stdout));
@@ -260,10 +340,8 @@ int run_daemon(const kepler_config& config) {
     return 1;
   }
   auto meter = select_power_meter(config);
-  for (const auto& note : meter.notes) {
-    if (note.warning) spdlog::warn("{}", note.text);
-    else spdlog::info("{}", note.text);
-  }
+  for (const auto& note : meter.notes) log(note);
+  auto platform = select_platform(config);
 
   auto probe = load_bpf_probe(config);
   if (!probe) {
@@ -303,7 +381,7 @@ int run_daemon(const kepler_config& config) {
   {
     caf::actor_system system{caf_config};
     auto stopping = std::make_shared<std::atomic<bool>>(false);
-    auto roots = spawn_pipeline(system, config, meter, probe.value(), http_endpoint, stats, stopping);
+    auto roots = spawn_pipeline(system, config, meter, platform, probe.value(), http_endpoint, stats, stopping);
     wait_for_stop_signal();
     arm_shutdown_watchdog();
     stopping->store(true);  // a pod list request in progress gives up

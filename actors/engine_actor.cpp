@@ -37,6 +37,7 @@ void finish_round(engine_ptr self) {
   context.stats = st.config.stats.get();
   context.collection_seconds = std::chrono::duration<double>(self->clock().now() - st.round_started).count();
   if (auto usage = read_self_stats(st.config.procfs_root)) context.self = usage.value();
+  for (const auto& feed : st.config.platform_feeds) context.platform.push_back(feed->report(monotonic_now_ns()));
   snapshot_ptr published = close_round(*st.books, st.input, context);
   for (const auto& sink : st.config.sinks) self->send(sink, published);
 }

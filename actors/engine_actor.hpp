@@ -31,6 +31,8 @@ struct engine_config {
   terminated_policy terminated;
   std::shared_ptr<actor_stats> stats;
   std::string procfs_root = "/proc";  ///< for the exporter's own process_* metrics
+  /// The BMCs' state, read at the end of every round (written by their pollers).
+  std::vector<std::shared_ptr<platform_feed>> platform_feeds;
   /// Shared with the engine's previous incarnations; created on first start when null.
   std::shared_ptr<engine_books> books;
   /// Called with each round's input before the math runs (tests slow or fail the engine here).

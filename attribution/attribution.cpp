@@ -14,7 +14,7 @@ std::vector<node_zone_stats> merge_sockets(const std::vector<physical_zone>& zon
     auto same_name = [&](const node_zone_stats& n) { return n.name == zone.name; };
     auto it = std::find_if(nodes.begin(), nodes.end(), same_name);
     if (it == nodes.end()) {
-      nodes.push_back(node_zone_stats{.name = zone.name, .path = zone.path});
+      nodes.push_back(node_zone_stats{.name = zone.name, .path = zone.path, .platform = zone.platform});
     } else {
       it->path = "aggregated-" + zone.name;
     }
@@ -61,7 +61,7 @@ attribution::attribution(std::vector<physical_zone> zones, terminated_policy pol
     physical_state state;
     auto same_name = [&](const node_zone_stats& n) { return n.name == zone.name; };
     state.node = std::find_if(nodes_.begin(), nodes_.end(), same_name) - nodes_.begin();
-    state.stats = socket_zone_stats{zone.name, zone.index, zone.path, 0, 0};
+    state.stats = socket_zone_stats{zone.name, zone.index, zone.path, 0, 0, zone.platform};
     physical_state_.push_back(std::move(state));
   }
 }

@@ -63,6 +63,7 @@ snapshot_ptr close_round(engine_books& books, const round_input& input, const ro
   snap->procfs_skipped_total = books.procfs_skipped_total;
   snap->procfs_fallback_reads_total = books.procfs_fallback_reads_total;
   snap->collection_seconds = context.collection_seconds;
+  snap->platform = context.platform;
   if (context.self) snap->self = *context.self;
   return snap;
 }

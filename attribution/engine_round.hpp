@@ -66,9 +66,10 @@ void record_cpu_sample(engine_books& books, cpu_sample sample, round_input& inpu
 
 /// What the round knows besides the readings.
 struct round_context {
-  const actor_stats* stats = nullptr;  ///< restarts, mailbox depths, rejected readings
-  std::optional<self_stats> self;      ///< the exporter's own CPU and memory
-  double collection_seconds = 0;       ///< how long the round took
+  const actor_stats* stats = nullptr;     ///< restarts, mailbox depths, rejected readings
+  std::optional<self_stats> self;         ///< the exporter's own CPU and memory
+  double collection_seconds = 0;          ///< how long the round took
+  std::vector<platform_report> platform;  ///< each BMC's state at the round's end
 };
 
 /// The snapshot after one round: the math on `input`, with the pipeline's own health.

@@ -11,6 +11,7 @@
 #include "bpf/probe_health.hpp"
 #include "k8s/pod_index.hpp"
 #include "k8s/pod_informer.hpp"
+#include "sensors/platform/platform_feed.hpp"
 #include "sensors/proc/process_table.hpp"
 #include "sensors/proc/self_stats.hpp"
 
@@ -28,6 +29,7 @@ struct node_zone_stats {
   int64_t conservation_error_uj = 0;
   /// Active energy outside every container: non-container processes plus unattributed.
   uint64_t outside_containers_uj = 0;
+  bool platform = false;  ///< the whole node's power (physical_zone::platform), not a CPU zone
 };
 
 /// One physical zone (one socket's package, core, ...), docs/compatibility.md difference #18.
@@ -37,6 +39,7 @@ struct socket_zone_stats {
   std::string path;
   uint64_t total_uj = 0;
   double watts = 0;
+  bool platform = false;  ///< the whole node's power, not a CPU zone
 };
 
 /// A process as exported; its per-zone values live in the snapshot's flat arrays.
@@ -144,6 +147,7 @@ struct snapshot {
   std::optional<bpf_probe_health> bpf;       ///< set while eBPF is the CPU-time source
   uint64_t procfs_skipped_total = 0;         ///< processes a scan could not read
   uint64_t procfs_fallback_reads_total = 0;  ///< stat reads without a kept file (fd cap reached)
+  std::vector<platform_report> platform;     ///< each BMC's latest readings and faults
   self_stats self;
 };
 

@@ -22,6 +22,9 @@ struct number_text {
   std::size_t length = 0;
 };
 
+/// Whether the snapshot has a platform zone (physical_zone::platform).
+bool has_platform_zone(const snapshot& snap);
+
 void render_containers(exposition_writer& out, const snapshot& snap, const render_context& ctx);
 void render_vms(exposition_writer& out, const snapshot& snap, const render_context& ctx);
 /// Pods with a known name (kube.enabled); pod = Σ its containers.
@@ -29,6 +32,8 @@ void render_pods(exposition_writer& out, const snapshot& snap, const render_cont
 /// Kepler ≤ 0.9's per-zone families (docs/compatibility.md difference #17), when legacy metrics are enabled.
 void render_legacy(exposition_writer& out, const snapshot& snap, const render_context& ctx);
 void render_health(exposition_writer& out, const snapshot& snap);
+/// kepler_platform_* and the node's platform families (docs/platform.md).
+void render_platform(exposition_writer& out, const snapshot& snap, const render_context& ctx);
 /// The pod source's health (kube.enabled).
 void render_kube(exposition_writer& out, const snapshot& snap);
 void render_self(exposition_writer& out, const self_stats& self);

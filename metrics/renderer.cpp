@@ -45,13 +45,15 @@ void render_node(exposition_writer& out, const snapshot& snap, const render_cont
   for (const auto& family : families) {
     out.family(family.name, family.help, family.type);
     for (const auto& zone : snap.zones)
-      out.sample(family.name, {{"zone", zone.name}, {"path", zone.path}, {"node_name", ctx.node_name}},
-                 family.value(zone));
+      if (!zone.platform)
+        out.sample(family.name, {{"zone", zone.name}, {"path", zone.path}, {"node_name", ctx.node_name}},
+                   family.value(zone));
   }
 
   out.family("kepler_node_cpu_socket_joules_total", "Energy consumption of cpu per socket zone at node level in joules",
              metric_type::counter);
   for (const auto& zone : snap.sockets) {
+    if (zone.platform) continue;
     number_text socket(zone.index);
     out.sample("kepler_node_cpu_socket_joules_total",
                {{"zone", zone.name}, {"socket", socket.view()}, {"path", zone.path}, {"node_name", ctx.node_name}},
@@ -60,6 +62,7 @@ void render_node(exposition_writer& out, const snapshot& snap, const render_cont
   out.family("kepler_node_cpu_socket_watts", "Power consumption of cpu per socket zone at node level in watts",
              metric_type::gauge);
   for (const auto& zone : snap.sockets) {
+    if (zone.platform) continue;
     number_text socket(zone.index);
     out.sample("kepler_node_cpu_socket_watts",
                {{"zone", zone.name}, {"socket", socket.view()}, {"path", zone.path}, {"node_name", ctx.node_name}},
@@ -77,14 +80,18 @@ std::vector<std::size_t> exported_terminated(const snapshot& snap) {
   return rows;
 }
 
-void render_process_energy(exposition_writer& out, const snapshot& snap, const render_context& ctx, bool watts) {
-  const char* name = watts ? "kepler_process_cpu_watts" : "kepler_process_cpu_joules_total";
+/// kepler_process_cpu_* (the CPU zones), or kepler_process_platform_* (the platform zone).
+void render_process_energy(exposition_writer& out, const snapshot& snap, const render_context& ctx, bool watts,
+                           bool platform = false) {
+  const std::string domain = platform ? "platform" : "cpu";
+  const std::string name = "kepler_process_" + domain + (watts ? "_watts" : "_joules_total");
   out.family(name,
-             watts ? "Power consumption of cpu at process level in watts"
-                   : "Energy consumption of cpu at process level in joules",
+             watts ? "Power consumption of " + domain + " at process level in watts"
+                   : "Energy consumption of " + domain + " at process level in joules",
              watts ? metric_type::gauge : metric_type::counter);
   std::size_t zones = snap.zones.size();
   auto emit = [&](const process_row& row, std::string_view state, double value, std::size_t z) {
+    if (snap.zones[z].platform != platform) return;
     number_text pid(row.key.pid);
     const auto& info = *row.info;
     std::array<label, 9> labels{{{"pid", pid.view()},
@@ -172,6 +179,10 @@ std::string render_metrics(const snapshot& snap, const render_context& ctx, std:
   if (ctx.metrics_level & level_process) {
     render_process_energy(out, snap, ctx, false);
     render_process_energy(out, snap, ctx, true);
+    if (ctx.platform_workloads && has_platform_zone(snap)) {
+      render_process_energy(out, snap, ctx, false, true);
+      render_process_energy(out, snap, ctx, true, true);
+    }
     render_process_seconds(out, snap, ctx);
   }
   if (ctx.metrics_level & level_container) render_containers(out, snap, ctx);
@@ -179,6 +190,7 @@ std::string render_metrics(const snapshot& snap, const render_context& ctx, std:
   if (ctx.metrics_level & level_pod) render_pods(out, snap, ctx);
   if (ctx.legacy_metrics) render_legacy(out, snap, ctx);
   render_health(out, snap);
+  render_platform(out, snap, ctx);
   render_kube(out, snap);
   render_bpf(out, snap);
   render_self(out, snap.self);

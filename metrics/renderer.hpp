@@ -28,6 +28,8 @@ struct render_context {
   std::string version, revision, branch, arch, compiler;
   std::vector<cpu_info> cpus;
   std::vector<zone_source_info> zone_sources;
+  std::string platform_source;      ///< redfish, acpi or empty: where the platform zone's power comes from
+  bool platform_workloads = false;  ///< also kepler_{process,container,vm,pod}_platform_*
 };
 
 /// The whole /metrics document for one snapshot. `size_hint` (the previous document's size)

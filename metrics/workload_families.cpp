@@ -15,27 +15,30 @@ using filter_fn = bool (*)(const workload_row&, const snapshot&);
 
 bool every_row(const workload_row&, const snapshot&) { return true; }
 
-/// Writes `<prefix>_cpu_joules_total` and `<prefix>_cpu_watts` for running and terminated rows.
+/// Writes `kepler_<level>_<domain>_joules_total` and `…_watts` for running and terminated rows:
+/// the CPU zones' (domain cpu) or the platform zone's (domain platform).
 void render_energy(exposition_writer& out, const snapshot& snap, const workload_table& table, const render_context& ctx,
-                   std::string_view level, label_fn labels_of, std::size_t label_count,
+                   std::string_view level, std::string_view domain, label_fn labels_of, std::size_t label_count,
                    filter_fn exported = every_row) {
-  std::string joules = "kepler_" + std::string(level) + "_cpu_joules_total";
-  std::string watts = "kepler_" + std::string(level) + "_cpu_watts";
+  const std::string prefix = "kepler_" + std::string(level) + "_" + std::string(domain);
+  const std::string joules = prefix + "_joules_total", watts = prefix + "_watts";
+  const std::string what = std::string(domain) + " at " + std::string(level) + " level";
+  const bool platform = domain == "platform";
   std::size_t zones = snap.zones.size();
   auto emit = [&](const std::string& name, const workload_row& row, std::string_view state, std::size_t z,
                   double value) {
-    if (!exported(row, snap)) return;
+    if (snap.zones[z].platform != platform || !exported(row, snap)) return;
     auto labels = labels_of(row, state, snap.zones[z].name, snap, ctx);
     out.sample(name, std::span<const label>(labels.data(), label_count), value);
   };
-  out.family(joules, "Energy consumption of cpu at " + std::string(level) + " level in joules", metric_type::counter);
+  out.family(joules, "Energy consumption of " + what + " in joules", metric_type::counter);
   for (std::size_t i = 0; i < table.running.size(); ++i)
     for (std::size_t z = 0; z < zones; ++z)
       emit(joules, table.running[i], "running", z, table.running_energy_uj[i * zones + z] * uj_to_joules);
   for (std::size_t i = 0; i < table.terminated.size(); ++i)
     for (std::size_t z = 0; z < zones; ++z)
       emit(joules, table.terminated[i], "terminated", z, table.terminated_energy_uj[i * zones + z] * uj_to_joules);
-  out.family(watts, "Power consumption of cpu at " + std::string(level) + " level in watts", metric_type::gauge);
+  out.family(watts, "Power consumption of " + what + " in watts", metric_type::gauge);
   for (std::size_t i = 0; i < table.running.size(); ++i)
     for (std::size_t z = 0; z < zones; ++z)
       emit(watts, table.running[i], "running", z, table.running_watts[i * zones + z]);
@@ -84,6 +87,15 @@ std::array<label, 7> pod_labels(const workload_row& row, std::string_view state,
 
 bool named_pod(const workload_row& row, const snapshot& snap) { return snap.kube && snap.kube->pod(row.id()); }
 
+/// The CPU families, and the platform's where they are asked for.
+void render_domains(exposition_writer& out, const snapshot& snap, const workload_table& table,
+                    const render_context& ctx, std::string_view level, label_fn labels_of, std::size_t label_count,
+                    filter_fn exported = every_row) {
+  render_energy(out, snap, table, ctx, level, "cpu", labels_of, label_count, exported);
+  if (ctx.platform_workloads && has_platform_zone(snap))
+    render_energy(out, snap, table, ctx, level, "platform", labels_of, label_count, exported);
+}
+
 std::array<label, 7> vm_labels(const workload_row& row, std::string_view state, std::string_view zone, const snapshot&,
                                const render_context& ctx) {
   const auto& info = *row.info;
@@ -99,7 +111,7 @@ std::array<label, 7> vm_labels(const workload_row& row, std::string_view state, 
 }  // namespace
 
 void render_containers(exposition_writer& out, const snapshot& snap, const render_context& ctx) {
-  render_energy(out, snap, snap.containers, ctx, "container", container_labels, 7);
+  render_domains(out, snap, snap.containers, ctx, "container", container_labels, 7);
   out.family("kepler_container_cpu_seconds_total", "Total user and system time of cpu at container level in seconds",
              metric_type::counter);
   auto seconds = [&](const workload_row& row, std::string_view state) {
@@ -118,12 +130,12 @@ void render_containers(exposition_writer& out, const snapshot& snap, const rende
 }
 
 void render_vms(exposition_writer& out, const snapshot& snap, const render_context& ctx) {
-  render_energy(out, snap, snap.vms, ctx, "vm", vm_labels, 6);
+  render_domains(out, snap, snap.vms, ctx, "vm", vm_labels, 6);
 }
 
 void render_pods(exposition_writer& out, const snapshot& snap, const render_context& ctx) {
   if (!snap.kube) return;  // without Kubernetes there are no pods (docs/compatibility.md §4.6)
-  render_energy(out, snap, snap.pods, ctx, "pod", pod_labels, 6, named_pod);
+  render_domains(out, snap, snap.pods, ctx, "pod", pod_labels, 6, named_pod);
 }
 
 }  // namespace kepler

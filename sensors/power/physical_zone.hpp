@@ -17,6 +17,9 @@ struct physical_zone {
   /// How often the zone must be read for its own sake (power readings to integrate), 0 = only
   /// as often as its counter's wrap requires.
   std::chrono::nanoseconds sample_period{0};
+  /// The whole node's power (a BMC, the ACPI power meter), not a CPU zone: exported as
+  /// kepler_platform_* and kept out of kepler_*_cpu_*.
+  bool platform = false;
 };
 
 }  // namespace kepler

@@ -1,17 +1,20 @@
 #include "sensors/power/power_meter.hpp"
 
+#include <filesystem>
 #include <map>
 #include <memory>
 
 #include <fmt/format.h>
 
 #include "base/clock.hpp"
+#include "base/text.hpp"
 #include "sensors/power/estimate_meter.hpp"
 #include "sensors/power/fake_meter.hpp"
 #include "sensors/power/hwmon.hpp"
 #include "sensors/power/msr.hpp"
 #include "sensors/power/power_integrator.hpp"
 #include "sensors/power/rapl.hpp"
+#include "sensors/proc/procfs.hpp"
 
 namespace kepler {
 namespace {
@@ -88,6 +91,12 @@ power_meter hwmon_meter(const kepler_config& config) {
   for (auto& warning : found.warnings) meter.notes.push_back({true, warning});
   std::map<std::string, int> next_index;  // zones of the same name (one per socket) are numbered
   for (const auto& channel : found.channels) {
+    if (is_acpi_power_meter(channel.path)) {
+      meter.notes.push_back({false, "hwmon " + channel.chip +
+                                        " is the ACPI power meter (the whole node): a platform "
+                                        "source, not a CPU zone"});
+      continue;
+    }
     if (auto first = read_hwmon_value(channel); !first) {
       meter.notes.push_back({true, "skipping hwmon " + channel.chip + " " + channel.id + ": " + first.error_message()});
       continue;
@@ -149,6 +158,30 @@ power_meter choose_power_meter(const std::vector<meter_kind>& ladder,
   }
   none.notes.push_back({true, "no power meter available; serving CPU time and health only"});
   return none;
+}
+
+bool is_acpi_power_meter(const std::string& channel_path) {
+  auto name = read_text_file(std::filesystem::path(channel_path).parent_path().string() + "/name");
+  return name && trim_space(name.value()) == "power_meter";
+}
+
+std::optional<zone_source> acpi_power_meter_zone(const kepler_config& config, std::vector<log_note>& notes) {
+  auto found = discover_hwmon(config.host.sysfs, {}, {});
+  for (const auto& channel : found.channels) {
+    if (!is_acpi_power_meter(channel.path) || channel.kind != hwmon_channel_kind::power) continue;
+    if (auto first = read_hwmon_value(channel); !first) {
+      notes.push_back({true, "ACPI power meter " + channel.path + " is not readable: " + first.error_message()});
+      continue;
+    }
+    auto zone = hwmon_zone(channel, 0, platform_max_plausible_watts);
+    zone.zone.name = "platform";
+    zone.zone.platform = true;
+    zone.label = "platform";
+    notes.push_back({false, "platform power from the ACPI power meter " + channel.path + " (averaged over " +
+                                std::to_string(channel.average_interval.count()) + " ms)"});
+    return zone;
+  }
+  return std::nullopt;
 }
 
 power_meter select_power_meter(const kepler_config& config) {

@@ -296,6 +296,17 @@ class SnapshotWatcher:
         raise AssertionError(f"/metrics did not change within {timeout} s\n" + self.daemon.log_tail())
 
 
+def watch_window(daemon, seconds):
+    """The first and the last snapshot of a window of at least `seconds`."""
+    watcher = SnapshotWatcher(daemon)
+    watcher.next_snapshot(timeout=10)  # the one being served when we started watching
+    first = watcher.next_snapshot(timeout=10)
+    last = first
+    while last.seen_at - first.seen_at < seconds:
+        last = watcher.next_snapshot(timeout=10)
+    return first, last
+
+
 # --------------------------------------------------------------------------- test bed
 
 class TestBed:

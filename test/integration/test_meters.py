@@ -26,17 +26,6 @@ def cpu_vendor():
     return ""
 
 
-def watch_window(daemon, seconds):
-    """The first and the last snapshot of a window of at least `seconds`."""
-    watcher = h.SnapshotWatcher(daemon)
-    watcher.next_snapshot(timeout=10)  # the one being served when we started watching
-    first = watcher.next_snapshot(timeout=10)
-    last = first
-    while last.seen_at - first.seen_at < seconds:
-        last = watcher.next_snapshot(timeout=10)
-    return first, last
-
-
 def joules(first, last, zone):
     return (last.metrics.value("kepler_node_cpu_joules_total", zone=zone)
             - first.metrics.value("kepler_node_cpu_joules_total", zone=zone))
@@ -57,7 +46,7 @@ class HwmonMeterTest(unittest.TestCase):
             daemon = bed.add_daemon(driver.sysfs_root, extra=rules)
             driver.start()
             daemon.start()
-            first, last = watch_window(daemon, WINDOW_S)
+            first, last = h.watch_window(daemon, WINDOW_S)
             seconds = last.seen_at - first.seen_at
             counter = joules(first, last, "package") / seconds
             power = joules(first, last, "platform") / seconds
@@ -75,7 +64,7 @@ class HwmonMeterTest(unittest.TestCase):
             driver.set_sentinel(True)
             time.sleep(0.5)
             driver.set_sentinel(False)
-            before, after = watch_window(daemon, 4.0)
+            before, after = h.watch_window(daemon, 4.0)
             rejected = after.metrics.value("kepler_source_rejected_readings_total", source="hwmon", zone="platform-0",
                                            reason="implausible")
             self.assertGreater(rejected, 0)
@@ -92,7 +81,7 @@ class HwmonMeterTest(unittest.TestCase):
             self.assertEqual(gone.metrics.value("kepler_source_up", source="hwmon", zone="package-0"), 0)
             self.assertEqual(gone.metrics.value("kepler_source_up", source="hwmon", zone="platform-0"), 0)
             driver.start()
-            _, back = watch_window(daemon, 4.0)
+            _, back = h.watch_window(daemon, 4.0)
             self.assertEqual(back.metrics.value("kepler_source_up", source="hwmon", zone="package-0"), 1)
             counted = joules(first, back, "package")
             driven = driver.counter_joules(back.seen_at) - driver.counter_joules(first.seen_at)
@@ -115,7 +104,7 @@ class MsrMeterTest(unittest.TestCase):
             daemon = bed.add_daemon(driver.sysfs_root, extra=extra)
             driver.start()
             daemon.start()
-            first, last = watch_window(daemon, WINDOW_S)
+            first, last = h.watch_window(daemon, WINDOW_S)
             seconds = last.seen_at - first.seen_at
             rate = joules(first, last, "package") / seconds
             wraps = driver.wraps(last.seen_at) - driver.wraps(first.seen_at)

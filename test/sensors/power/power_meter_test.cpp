@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "sensors/power/msr.hpp"
+#include "sensors/power/sysfs_value.hpp"
 #include "test/sensors/power/msr_machine.hpp"
 #include "test/sensors/test_support.hpp"
 
@@ -166,4 +167,42 @@ TEST_CASE("experimental.hwmon.enabled puts hwmon alone on the ladder") {
   config.cpu.preferred_meters = {meter_kind::hwmon};                                          // what the switch sets
   auto chosen = select_power_meter(config);
   CHECK(chosen.source.empty());  // no hwmon under that tree, and nothing else is tried
+}
+
+TEST_CASE("the ACPI power meter is the platform zone, never a CPU zone") {
+  kepler::test::msr_machine machine("GenuineIntel", 1, 1);
+  auto config = node_without_powercap(machine);
+  config.host.sysfs = kepler::test::fixtures_dir() + "/acpi_power_meter/sys";
+  std::vector<log_note> notes;
+  auto platform = acpi_power_meter_zone(config, notes);
+  REQUIRE(platform);
+  CHECK(platform->zone.platform);
+  CHECK(platform->zone.name == "platform");
+  CHECK(platform->zone.sample_period == std::chrono::milliseconds(1000));
+  CHECK(platform->provenance.method == meter_method::integrated_power);
+  CHECK(platform->zone.path == config.host.sysfs + "/class/hwmon/hwmon0/power1_average");
+  CHECK(read_unsigned_file(platform->zone.path).value() == 245'000'000u);  // µW: 245 W
+  auto read = platform->make_reader();
+  CHECK(read().value() == 0u);  // the first reading starts the integration
+  REQUIRE(notes.size() == 1);
+  CHECK_THAT(notes[0].text, Catch::Contains("platform power from the ACPI power meter"));
+
+  auto cpu = select_power_meter(config);
+  CHECK(cpu.source == "hwmon");
+  REQUIRE(cpu.zones.size() == 1);
+  CHECK(cpu.zones[0].label == "package-0");
+  CHECK_FALSE(cpu.zones[0].zone.platform);
+}
+
+TEST_CASE("the ACPI power meter's sentinel is rejected, not read as 4.29 MW") {
+  kepler::test::msr_machine machine("GenuineIntel", 1, 1);
+  auto config = node_without_powercap(machine);
+  config.host.sysfs = kepler::test::fixtures_dir() + "/acpi_power_meter_sentinel/sys";
+  std::vector<log_note> notes;
+  auto platform = acpi_power_meter_zone(config, notes);
+  REQUIRE(platform);
+  auto read = platform->make_reader();
+  auto first = read();
+  REQUIRE_FALSE(first.ok());
+  CHECK(first.error_kind() == errc::implausible);
 }
