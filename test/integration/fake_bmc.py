@@ -32,7 +32,6 @@ import os
 import secrets
 import socket
 import ssl
-import subprocess
 import sys
 import tempfile
 import threading
@@ -41,7 +40,8 @@ import traceback
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from plumbing import log, write_atomically
+from plumbing import log
+from test_web import make_certificates
 
 MOCKUPS_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "fixtures", "redfish"))
 
@@ -63,46 +63,13 @@ Reply = collections.namedtuple("Reply", "status body headers", defaults=((),))
 
 # --------------------------------------------------------------------------- certificates
 
-OPENSSL_CONFIG = """[req]
-distinguished_name = subject
-prompt = no
-[subject]
-CN = fake-bmc
-[ca]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-[server]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-"""
-
-
 def make_bmc_certificates(workdir):
-    """A new CA and a server certificate for IP 127.0.0.1 signed by it, made by the openssl CLI
-    (OpenSSL 3: `req -x509 -CA`) in a fresh folder under `workdir`, so that several BMCs can
-    share a workdir. Key identifiers are included: strict verifiers (Python 3.13, OpenSSL's
-    X509_STRICT) reject certificates without them. Returns (ca_file, cert_file, key_file)."""
-    directory = tempfile.mkdtemp(prefix="bmc-tls-", dir=workdir)
-    write_atomically(os.path.join(directory, "openssl.cnf"), OPENSSL_CONFIG)
-    new_key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-noenc", "-days", "2"]
-    _openssl(["req", "-x509", "-config", "openssl.cnf", "-extensions", "ca", *new_key,
-              "-subj", "/CN=fake-bmc-ca", "-keyout", "ca.key", "-out", "ca.crt"], directory)
-    _openssl(["req", "-x509", "-config", "openssl.cnf", "-extensions", "server", *new_key,
-              "-subj", "/CN=fake-bmc", "-CA", "ca.crt", "-CAkey", "ca.key",
-              "-keyout", "server.key", "-out", "server.crt"], directory)
-    return tuple(os.path.join(directory, name) for name in ("ca.crt", "server.crt", "server.key"))
-
-
-def _openssl(arguments, directory):
-    done = subprocess.run(["openssl", *arguments], cwd=directory, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, timeout=60)
-    if done.returncode != 0:
-        raise AssertionError(f"openssl {' '.join(arguments)} failed:\n{done.stdout.decode(errors='replace')}")
+    """A new CA and a server certificate for IP 127.0.0.1 signed by it (test_web's), in a fresh
+    folder under `workdir`, so that several BMCs can share a workdir. Returns (ca_file,
+    cert_file, key_file)."""
+    ca_file = make_certificates(tempfile.mkdtemp(prefix="bmc-", dir=workdir))
+    tls = os.path.dirname(ca_file)
+    return ca_file, os.path.join(tls, "server.crt"), os.path.join(tls, "server.key")
 
 
 # --------------------------------------------------------------------------- Redfish bodies

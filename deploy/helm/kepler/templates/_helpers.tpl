@@ -77,9 +77,15 @@ annotations:
 {{- define "kepler.configFile" -}}/etc/kepler/config.yaml{{- end }}
 {{- define "kepler.webConfigDir" -}}/etc/kepler/web{{- end }}
 {{- define "kepler.tlsDir" -}}/etc/kepler/tls{{- end }}
+{{- define "kepler.redfishDir" -}}/etc/kepler/redfish{{- end }}
+{{- define "kepler.redfishFile" -}}{{ include "kepler.redfishDir" . }}/redfish.yaml{{- end }}
 
 {{- define "kepler.webConfigSecretName" -}}
 {{- default (printf "%s-web-config" (include "kepler.fullname" .)) .Values.webConfig.existingSecret }}
+{{- end }}
+
+{{- define "kepler.redfishSecretName" -}}
+{{- default (printf "%s-redfish" (include "kepler.fullname" .)) .Values.redfish.existingSecret }}
 {{- end }}
 
 {{- define "kepler.tlsSecretName" -}}
@@ -87,9 +93,11 @@ annotations:
 {{- end }}
 
 {{/* The daemon's config: .Values.config, with web.configFile pointing at the mounted web
-     config when webConfig is enabled, and kube.enabled false: the daemon validates the file on
-     its own before flags apply (as v0.11 does), and the node name only arrives by flag, so
-     Kubernetes is switched on by --kube.enable next to --kube.node-name=$(NODE_NAME). */}}
+     config when webConfig is enabled, experimental.platform.redfish switched on and pointing at
+     the mounted BMC file when redfish is enabled, and kube.enabled false: the daemon validates
+     the file on its own before flags apply (as v0.11 does), and the node name only arrives by
+     flag, so Kubernetes is switched on by --kube.enable next to --kube.node-name=$(NODE_NAME).
+     That flag also names the node for Redfish: an empty redfish.nodeName falls back to it. */}}
 {{- define "kepler.config" -}}
 {{- $config := deepCopy .Values.config }}
 {{- if $config.kube }}
@@ -99,6 +107,26 @@ annotations:
 {{- $web := default dict $config.web }}
 {{- $_ := set $web "configFile" (printf "%s/web-config.yml" (include "kepler.webConfigDir" .)) }}
 {{- $_ := set $config "web" $web }}
+{{- end }}
+{{- if .Values.redfish.enabled }}
+{{- $experimental := default dict $config.experimental }}
+{{- $platform := default dict $experimental.platform }}
+{{- $redfish := default dict $platform.redfish }}
+{{- $file := include "kepler.redfishFile" . }}
+{{- /* A configFile of the user's own would silently lose to the mounted one: refuse it. */}}
+{{- if and $redfish.configFile (ne $redfish.configFile $file) }}
+{{- fail (printf "redfish.enabled mounts the BMC file at %s: leave config.experimental.platform.redfish.configFile empty (it is %q), or keep redfish.enabled false and mount your file with daemonset.extraVolumes" $file $redfish.configFile) }}
+{{- end }}
+{{- $_ := set $redfish "enabled" true }}
+{{- $_ := set $redfish "configFile" $file }}
+{{- $_ := set $platform "redfish" $redfish }}
+{{- $_ := set $experimental "platform" $platform }}
+{{- $_ := set $config "experimental" $experimental }}
+{{- end }}
+{{- /* The daemon refuses to start without the file: say so at install time instead. */}}
+{{- $redfish := ((($config.experimental).platform).redfish) }}
+{{- if and ($redfish).enabled (not ($redfish).configFile) }}
+{{- fail "config.experimental.platform.redfish.enabled needs the BMC file: set redfish.enabled (and redfish.existingSecret or redfish.config), or config.experimental.platform.redfish.configFile" }}
 {{- end }}
 {{- toYaml $config }}
 {{- end }}
