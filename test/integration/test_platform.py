@@ -1,7 +1,7 @@
 """Whole-node power from a BMC over Redfish through the real daemon: a fake BMC (HTTPS with a CA
-made at test time, sessions, keep-alive) serves DMTF mockups at driven watts; the exported
-platform energy must match what was driven within 1 %, with the BMC's energy counter and with
-power integrated between readings, and the workloads' platform energy must add up to the node's
+made at test time, sessions or basic auth, keep-alive) serves DMTF mockups (both schemas, one
+and two chassis) at driven watts; the exported platform energy must match what was driven
+within 1 %, with the BMC's energy counter and with power integrated between readings, and the workloads' platform energy must add up to the node's
 active platform energy to the microjoule. Then each fault a BMC shows (down at start, 401, an
 expired session, 429 with Retry-After, a 10 s stall, garbage, a restart) is logged once, counted
 by kind, never stops /metrics, and passes without restarting the daemon."""
@@ -21,13 +21,14 @@ FAULT_TIMEOUT_S = 30.0
 BMC_ID = "bmc-1"
 
 
-def redfish_settings(bed, bmc, http_timeout="2s", staleness="5s"):
+def redfish_settings(bed, bmc, http_timeout="2s", staleness="5s", auth="session"):
     """The BMC file for `bmc` and the daemon's settings pointing at it (YAML to append)."""
     bmc_file = os.path.join(bed.workdir, "redfish.yaml")
     write_atomically(bmc_file, (
         "nodes:\n  test-node: " + BMC_ID + "\n"
         "bmcs:\n  " + BMC_ID + ":\n"
-        f"    endpoint: {bmc.url}\n    username: monitor\n    password: secret\n    caFile: {bmc.ca_file}\n"))
+        f"    endpoint: {bmc.url}\n    username: monitor\n    password: secret\n    caFile: {bmc.ca_file}\n"
+        f"    auth: {auth}\n"))
     return ("experimental:\n  platform:\n    redfish:\n      enabled: true\n      nodeName: test-node\n"
             f"      configFile: {bmc_file}\n      httpTimeout: {http_timeout}\n      pollInterval: 1s\n"
             f"      staleness: {staleness}\n    attributeToWorkloads: true\n")
@@ -116,6 +117,25 @@ class DrivenPlatformTest(unittest.TestCase):
 
     def test_energy_counter_within_one_percent(self):
         self.measure(energy_counter=True, watts=450.0)
+
+    def test_current_schema_only_two_chassis_basic_auth(self):
+        """DMTF's public-smartnic, where v0.11 exports nothing: each chassis's EnvironmentMetrics
+        is exported, the node's power is the server's (not the card inside it as well)."""
+        with h.TestBed("kepler-it-platform-smartnic-") as bed:
+            bed.start_powercap()
+            bmc = start_bmc(bed, "dmtf/public-smartnic")
+            bmc.drive(250.0)
+            daemon = bed.add_daemon(extra=redfish_settings(bed, bmc, auth="basic"))
+            daemon.start()
+            wait_for(daemon, "platform energy exported", lambda m: m.series("kepler_platform_joules_total"))
+            first, last = h.watch_window(daemon, WINDOW_S)
+            exported = (platform_joules(last) - platform_joules(first)) / (last.seen_at - first.seen_at)
+            self.assertTrue(close(exported, 250.0, TOLERANCE), f"{exported} W for 250 W")
+            series = last.metrics.series("kepler_platform_watts", source="redfish")
+            self.assertEqual(sorted((s.labels["chassis_id"], s.labels["source_type"], s.value) for s in series),
+                             [("1U", "EnvironmentMetrics", 250.0), ("Card1", "EnvironmentMetrics", 250.0)])
+            self.assertEqual(bmc.sessions_created, 0)
+            self.assertTrue(all(r.had_basic for r in bmc.requests if r.path.rstrip("/") != "/redfish/v1"))
 
 
 class BmcFaultTest(unittest.TestCase):
