@@ -24,6 +24,7 @@
 #include "bpf/cpu_time_source.hpp"
 #include "http/web_config.hpp"
 #include "http/web_security.hpp"
+#include "sensors/platform/platform_source.hpp"
 #include "sensors/power/power_meter.hpp"
 #include "sensors/proc/procfs.hpp"
 
@@ -40,70 +41,13 @@ std::string node_name_for(const kepler_config& config) {
   return host_name();
 }
 
-/// Whole-node power (docs/platform.md): the BMC over Redfish where it is enabled and knows this
-/// node, else the ACPI power meter where there is one.
-struct platform_setup {
-  std::string source;               ///< redfish or acpi; empty: none
-  std::optional<zone_source> zone;  ///< the platform zone the engine attributes, if any
-  std::shared_ptr<platform_feed> feed;
-  std::optional<platform_poller_config> poller;
-};
-
 void log(const log_note& note) {
   if (note.warning) spdlog::warn("{}", note.text);
   else spdlog::info("{}", note.text);
 }
 
-/// A zone whose readings are the BMC's energy feed, read at once (the poller does the waiting).
-zone_source redfish_zone(const redfish_bmc& bmc, const std::shared_ptr<platform_feed>& feed) {
-  physical_zone zone{"platform", 0, "redfish:" + bmc.id, 0, platform_max_plausible_watts};
-  zone.platform = true;
-  auto reader = [feed]() -> energy_read_fn { return [feed] { return feed->energy_uj(monotonic_now_ns()); }; };
-  return zone_source{zone, "platform", reader, zone_provenance{meter_method::integrated_power, "", ""}};
-}
-
-/// v0.11 runs without Redfish (after a warning) when the BMC file is wrong or lacks this node.
-std::optional<platform_setup> redfish_setup(const kepler_config& config) {
-  const auto& settings = config.platform.redfish;
-  auto node = redfish_node_name(settings.node_name, config.kube.node_name, host_name());
-  auto file = load_redfish_file(settings.config_file);
-  auto bmc = file ? bmc_for_node(file.value(), node) : result<redfish_bmc>(file.error());
-  if (!bmc) {
-    spdlog::warn("Redfish: {}; running without the BMC's power", bmc.error_message());
-    return std::nullopt;
-  }
-  platform_setup setup;
-  setup.source = "redfish";
-  setup.feed = std::make_shared<platform_feed>(bmc.value().id, settings.staleness);
-  setup.poller =
-      platform_poller_config{bmc.value(), std::chrono::duration_cast<std::chrono::milliseconds>(settings.http_timeout),
-                             std::chrono::duration_cast<std::chrono::milliseconds>(settings.poll_interval), setup.feed};
-  auto sharing = nodes_of_bmc(file.value(), bmc.value().id);
-  if (sharing.size() > 1) {
-    spdlog::info("Redfish: BMC {} measures {} nodes together; its power is exported, not attributed to workloads",
-                 bmc.value().id, sharing.size());
-    return setup;
-  }
-  setup.zone = redfish_zone(bmc.value(), setup.feed);
-  spdlog::info("Redfish: node {} is measured by BMC {} at {}, every {} ms", node, bmc.value().id, bmc.value().endpoint,
-               setup.poller->poll_interval.count());
-  return setup;
-}
-
-platform_setup select_platform(const kepler_config& config) {
-  if (config.platform.redfish.enabled)
-    if (auto redfish = redfish_setup(config)) return std::move(*redfish);
-  platform_setup setup;
-  if (!config.platform.acpi.enabled) return setup;
-  std::vector<log_note> notes;
-  setup.zone = acpi_power_meter_zone(config, notes);
-  for (const auto& note : notes) log(note);
-  if (setup.zone) setup.source = "acpi";
-  return setup;
-}
-
 render_context make_render_context(const kepler_config& config, const power_meter& meter,
-                                   const platform_setup& platform) {
+                                   const platform_source& platform) {
   render_context ctx;
   ctx.node_name = node_name_for(config);
   ctx.platform_source = platform.source;
@@ -236,7 +180,7 @@ caf::timespan engine_interval(const kepler_config& config) {
 
 /// Spawns every source, the engine and the exporters; returns the actors to stop at the end.
 std::vector<caf::actor> spawn_pipeline(caf::actor_system& system, const kepler_config& config, const power_meter& meter,
-                                       const platform_setup& platform, std::shared_ptr<cpu_time_probe> probe,
+                                       const platform_source& platform, std::shared_ptr<cpu_time_probe> probe,
                                        std::shared_ptr<metrics_server> http_endpoint,
                                        const std::shared_ptr<actor_stats>& stats,
                                        const std::shared_ptr<std::atomic<bool>>& stopping) {
@@ -253,9 +197,14 @@ std::vector<caf::actor> spawn_pipeline(caf::actor_system& system, const kepler_c
     engine.energy_sources.push_back(spawn_energy_source(system, *platform.zone, platform.source, interval, stats));
     roots.push_back(caf::actor_cast<caf::actor>(engine.energy_sources.back().handle));
   }
-  if (platform.poller) {
+  if (platform.bmc) {
     engine.platform_feeds.push_back(platform.feed);
-    roots.push_back(system.spawn<caf::detached>(platform_poller, *platform.poller));
+    const auto& redfish = config.platform.redfish;
+    platform_poller_config poller{*platform.bmc,
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(redfish.http_timeout),
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(redfish.poll_interval),
+                                  platform.feed, stopping};
+    roots.push_back(system.spawn<caf::detached>(platform_poller, std::move(poller)));
   }
   engine.cpu_source = spawn_cpu_source(system, config, std::move(probe), stats);
   roots.push_back(caf::actor_cast<caf::actor>(engine.cpu_source));
@@ -341,7 +290,8 @@ int run_daemon(const kepler_config& config) {
   }
   auto meter = select_power_meter(config);
   for (const auto& note : meter.notes) log(note);
-  auto platform = select_platform(config);
+  auto platform = select_platform_source(config, host_name());
+  for (const auto& note : platform.notes) log(note);
 
   auto probe = load_bpf_probe(config);
   if (!probe) {

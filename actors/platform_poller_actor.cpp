@@ -26,6 +26,7 @@ void log(const std::optional<log_note>& note) {
 std::chrono::milliseconds poll_once(poller_ptr self, const platform_poller_config& config) {
   auto& st = self->state;
   auto poll = st.reader->read();
+  if (!poll && poll.error_kind() == errc::stopped) return config.poll_interval;  // shutting down
   if (poll) {
     config.feed->record_poll(poll.value(), monotonic_now_ns());
     st.last_ok = true;
@@ -50,7 +51,8 @@ std::chrono::milliseconds poll_once(poller_ptr self, const platform_poller_confi
 
 caf::behavior platform_poller(caf::stateful_actor<platform_poller_state>* self, platform_poller_config config) {
   auto& st = self->state;
-  auto client = redfish_client::create(config.bmc, config.http_timeout);
+  auto client =
+      redfish_client::create(config.bmc, config.http_timeout, [flag = config.stopping] { return flag->load(); });
   if (!client) {  // only a setting can fail here (a CA file): nothing to retry
     spdlog::error("BMC {}: {}; the node's power is not read from it", config.bmc.id, client.error_message());
     self->quit();

@@ -21,6 +21,8 @@ struct platform_poller_config {
   std::chrono::milliseconds http_timeout{5000};
   std::chrono::milliseconds poll_interval{10'000};
   std::shared_ptr<platform_feed> feed;
+  /// Raised at shutdown so a request in progress gives up within ~100 ms.
+  std::shared_ptr<std::atomic<bool>> stopping = std::make_shared<std::atomic<bool>>(false);
 };
 
 struct platform_poller_state {

@@ -1,5 +1,7 @@
 #include "sensors/platform/redfish_client.hpp"
 
+#include <functional>
+
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
@@ -24,6 +26,8 @@ using tcp = net::ip::tcp;
 
 constexpr std::uint64_t max_body_bytes = 8u << 20;  // a Redfish resource is kilobytes
 constexpr std::size_t error_snippet_bytes = 200;
+// The logout at shutdown must not hold the daemon's stop up for long.
+constexpr std::chrono::milliseconds last_request_limit{1000};
 
 struct endpoint {
   bool tls = false;
@@ -110,22 +114,37 @@ struct bmc_connection::impl {
   bool connected = false;
   uint64_t connects = 0;
   bool timed_out = false;
+  std::function<bool()> should_stop;  ///< polled while waiting; true: give up at once
+  bool may_stop = true;               ///< false for the last request (the logout at shutdown)
+  bool stopped = false;
 
   beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
 
-  /// Runs one asynchronous operation to completion; the stream's expiry ends it on time.
+  /// Runs one asynchronous operation to completion; the stream's expiry ends it on time, and a
+  /// stop request (polled every 100 ms) ends it at once by closing the socket.
   template <class Start>
   beast::error_code run(Start&& start) {
     beast::error_code outcome;
-    start([&outcome](beast::error_code ec, auto&&...) { outcome = ec; });
+    bool done = false;
+    start([&outcome, &done](beast::error_code ec, auto&&...) {
+      outcome = ec;
+      done = true;
+    });
     ioc.restart();
-    ioc.run();
+    while (!done) {
+      ioc.run_one_for(std::chrono::milliseconds(100));
+      if (!done && !stopped && may_stop && should_stop && should_stop()) {
+        stopped = true;
+        lowest().close();
+      }
+    }
     if (outcome == beast::error::timeout) timed_out = true;
     return outcome;
   }
 
   error failure(errc kind, const std::string& step, const beast::error_code& ec) {
     connected = false;
+    if (stopped) return make_error(errc::stopped, step + ": stopped (shutting down)");
     if (timed_out)
       return make_error(errc::timeout, step + ": no answer within " + std::to_string(timeout.count()) + " ms");
     if (ec.category() == net::error::get_ssl_category()) kind = errc::tls;
@@ -204,6 +223,7 @@ struct bmc_connection::impl {
   result<bmc_response> send_once(http::request<http::string_body>& request, const std::string& what,
                                  std::chrono::steady_clock::time_point deadline) {
     timed_out = false;
+    stopped = false;
     lowest().expires_at(deadline);
     return secure ? exchange(*secure, request, what) : exchange(*plain, request, what);
   }
@@ -212,13 +232,14 @@ struct bmc_connection::impl {
 bmc_connection::bmc_connection(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
 bmc_connection::~bmc_connection() = default;
 
-result<std::unique_ptr<bmc_connection>> bmc_connection::open(const redfish_bmc& bmc,
-                                                             std::chrono::milliseconds timeout) {
+result<std::unique_ptr<bmc_connection>> bmc_connection::open(const redfish_bmc& bmc, std::chrono::milliseconds timeout,
+                                                             std::function<bool()> should_stop) {
   auto where = parse_endpoint(bmc.endpoint);
   if (!where) return where.error();
   auto state = std::make_unique<impl>();
   state->where = where.value();
   state->timeout = timeout;
+  state->should_stop = std::move(should_stop);
   state->tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                          ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
   beast::error_code ec;
@@ -237,7 +258,7 @@ result<std::unique_ptr<bmc_connection>> bmc_connection::open(const redfish_bmc& 
 }
 
 result<bmc_response> bmc_connection::send(std::string_view method, std::string_view target, std::string_view body,
-                                          const std::vector<bmc_header>& headers) {
+                                          const std::vector<bmc_header>& headers, bool last) {
   auto& s = *impl_;
   http::request<http::string_body> request{http::string_to_verb({method.data(), method.size()}), std::string(target),
                                            11};
@@ -252,7 +273,8 @@ result<bmc_response> bmc_connection::send(std::string_view method, std::string_v
   request.keep_alive(true);
   request.prepare_payload();
   const std::string what = std::string(method) + " " + std::string(target);
-  const auto deadline = std::chrono::steady_clock::now() + s.timeout;
+  s.may_stop = !last;
+  const auto deadline = std::chrono::steady_clock::now() + (last ? std::min(s.timeout, last_request_limit) : s.timeout);
   bool reused = s.connected;
   if (!s.connected)
     if (auto connected = s.connect(deadline); !connected) return connected.error();
@@ -276,8 +298,9 @@ void bmc_connection::close() {
   s.connected = false;
 }
 
-result<redfish_client> redfish_client::create(const redfish_bmc& bmc, std::chrono::milliseconds timeout) {
-  auto connection = bmc_connection::open(bmc, timeout);
+result<redfish_client> redfish_client::create(const redfish_bmc& bmc, std::chrono::milliseconds timeout,
+                                              std::function<bool()> should_stop) {
+  auto connection = bmc_connection::open(bmc, timeout, std::move(should_stop));
   if (!connection) return connection.error();
   return redfish_client(bmc, std::shared_ptr<bmc_connection>(std::move(connection).value()));
 }
@@ -351,7 +374,7 @@ result<std::string> redfish_client::get(std::string_view path) {
 
 void redfish_client::logout() {
   if (session_url_.empty()) return;
-  (void)connection_->send("DELETE", session_url_, "", auth_headers());
+  (void)connection_->send("DELETE", session_url_, "", auth_headers(), true);
   session_token_.clear();
   session_url_.clear();
   connection_->close();

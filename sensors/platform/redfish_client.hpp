@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,13 +36,16 @@ struct bmc_response {
 class bmc_connection {
  public:
   /// Parses the endpoint and loads the trust settings; errors name the problem (kind config).
-  static result<std::unique_ptr<bmc_connection>> open(const redfish_bmc& bmc, std::chrono::milliseconds timeout);
+  /// `should_stop`, polled every 100 ms while a request waits, ends it at once (kind stopped).
+  static result<std::unique_ptr<bmc_connection>> open(const redfish_bmc& bmc, std::chrono::milliseconds timeout,
+                                                      std::function<bool()> should_stop = {});
   ~bmc_connection();
 
   /// Sends one request (method GET, POST or DELETE) and reads the whole response. Errors:
-  /// connect, tls, timeout (the whole request took longer than the timeout), io, body_too_large.
+  /// connect, tls, timeout (the whole request took longer than the timeout), io, body_too_large,
+  /// stopped. The `last` request (a logout at shutdown) is not stopped, and gets a second at most.
   result<bmc_response> send(std::string_view method, std::string_view target, std::string_view body,
-                            const std::vector<bmc_header>& headers = {});
+                            const std::vector<bmc_header>& headers = {}, bool last = false);
 
   /// TCP connections opened so far (a kept connection is reused: one per BMC restart).
   uint64_t connects() const;
@@ -59,7 +63,8 @@ class bmc_connection {
 /// logs in again once (the session expired or the BMC restarted) before it counts as refused.
 class redfish_client {
  public:
-  static result<redfish_client> create(const redfish_bmc& bmc, std::chrono::milliseconds timeout);
+  static result<redfish_client> create(const redfish_bmc& bmc, std::chrono::milliseconds timeout,
+                                       std::function<bool()> should_stop = {});
 
   /// GETs `path` and returns the body of a 2xx answer. Other answers are errors: auth (401,
   /// 403), http_status (the status set; Retry-After, if any, in retry_after()), or the

@@ -1,6 +1,7 @@
 #include "sensors/platform/redfish_power.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 
 #include <simdjson.h>
@@ -41,14 +42,17 @@ json field(const element& object, std::string_view key) { return field(json(elem
 std::optional<double> number_of(json value) {
   element e;
   if (value.get(e) != simdjson::SUCCESS) return std::nullopt;
-  if (e.is_double() || e.is_int64() || e.is_uint64()) return double(e);
+  std::optional<double> number;
+  if (e.is_double() || e.is_int64() || e.is_uint64()) number = double(e);
   if (e.is_string()) {
     std::string text(trim_space(std::string_view(e)));
     char* end = nullptr;
     double parsed = std::strtod(text.c_str(), &end);
-    if (!text.empty() && end == text.c_str() + text.size()) return parsed;
+    if (!text.empty() && end == text.c_str() + text.size()) number = parsed;
   }
-  return std::nullopt;
+  // Power and energy readings: a negative, infinite or NaN one is no reading.
+  if (number && (!std::isfinite(*number) || *number < 0)) return std::nullopt;
+  return number;
 }
 
 /// A string property, or a number's text (MemberId is either); "" when absent.
