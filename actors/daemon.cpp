@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -209,17 +210,33 @@ std::vector<caf::actor> spawn_pipeline(caf::actor_system& system, const kepler_c
 }
 
 /// Counts every connection the metrics server drops by reason, and logs each reason at most
-/// once a minute (a flood of broken clients must not flood the log).
+/// once a minute (a flood of broken clients must not flood the log). Connections closed at the
+/// connection limit are logged per episode instead (see on_connection_limit).
 drop_observer http_drop_observer(const std::shared_ptr<actor_stats>& stats) {
   for (auto reason : enum_texts(http_drop{})) stats->add_http_drop_reason(reason);
   auto limiter = std::make_shared<log_limiter>(std::chrono::minutes(1));
   return [stats, limiter](http_drop reason, const std::string& detail) {
     stats->add_http_drop(to_string(reason));
+    if (at_connection_limit(reason)) return;
     auto held_back = limiter->admit(to_string(reason), monotonic_now_ns());
     if (!held_back) return;
     spdlog::warn("metrics server dropped a connection ({}): {}{}", to_string(reason), detail,
                  *held_back ? fmt::format(" ({} more since the last line about it)", *held_back) : std::string());
   };
+}
+
+/// Raises the soft RLIMIT_NOFILE to the hard one (a daemon started with a low soft limit,
+/// 1024 under many init systems, could otherwise serve few connections) and returns the soft
+/// limit in force.
+std::uint64_t raise_file_limit() {
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) != 0) return 1024;
+  if (files.rlim_cur < files.rlim_max) {
+    rlimit raised = files;
+    raised.rlim_cur = files.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) files = raised;
+  }
+  return files.rlim_cur;
 }
 
 /// An invalid web config stops the daemon before anything starts (exit 1).
@@ -277,6 +294,13 @@ int run_daemon(const kepler_config& config) {
   web.ui_enabled = config.exporter.ui.enabled;
   if (web.ui_enabled) web.ui_waiting_page = ui_page(nullptr, {config.exporter.prometheus.enabled});
   web.on_drop = http_drop_observer(stats);
+  const auto file_limit = raise_file_limit();
+  web.limits.max_connections = connection_cap(web.limits.max_connections, file_limit);
+  spdlog::info("metrics server: at most {} connections (open files limit {})", web.limits.max_connections, file_limit);
+  web.on_connection_limit = [](bool at_limit, const std::string& message) {
+    if (at_limit) spdlog::warn("metrics server: {}", message);
+    else spdlog::info("metrics server: {}", message);
+  };
   web.on_web_config_reload = [](bool ok, const std::string& message) {
     if (ok) spdlog::info("{}", message);
     else spdlog::error("{}", message);
