@@ -199,6 +199,8 @@ void metrics_server::impl::serve(tcp::socket socket) {
       shed(http_drop::over_limit);
       return;
     }
+    error_code ignored;  // a default-sized buffer is no reason to turn the client away
+    socket.set_option(net::socket_base::send_buffer_size(env->limits.send_buffer_bytes), ignored);
     const auto address = key_of(socket);
     auto session = make_connection(std::move(socket), env, web.current(on_reload));
     sessions.push_back({session, address});

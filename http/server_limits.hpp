@@ -27,6 +27,12 @@ struct server_limits {
   /// To send one response. A scraper reading a byte a second holds one shared document (no
   /// copy) for at most this long.
   std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};
+  /// The kernel's send buffer for each connection (SO_SNDBUF; Linux doubles it). Left to
+  /// autotuning, loopback and LAN buffers grow to megabytes, so a client that asks for the
+  /// whole document and never reads it would park a copy of it in kernel memory, and a
+  /// thousand of them gigabytes. 64 KiB still moves an uncompressed document at tens of MB/s
+  /// on a LAN, and a gzipped one in a few round trips over a WAN.
+  int send_buffer_bytes = 64 * 1024;
   /// Request line and headers, in bytes; more gets 431.
   std::uint32_t header_limit = 8 * 1024;
   /// Request body, in bytes (GET and HEAD carry none worth reading); more gets 413.
