@@ -41,16 +41,24 @@ def _read_small_response(sock, deadline):
 
 
 class Flood:
-    """`count` connections of one `kind` to 127.0.0.1:`port`, from `sources` in turn."""
+    """`count` connections of one `kind` to 127.0.0.1:`port`, from `sources` in turn. A
+    connection the server refuses or resets raises, unless `count_refusals` (then they are
+    counted in `refused`: a benchmark of a server that refuses)."""
 
-    def __init__(self, port, kind, count, sources=("127.0.0.1",)):
+    def __init__(self, port, kind, count, sources=("127.0.0.1",), count_refusals=False):
         if kind not in KINDS:
             raise ValueError(f"unknown flood kind {kind!r} (one of {', '.join(KINDS)})")
         self.kind = kind
         self.sockets = []
+        self.refused = 0
         try:
             for i in range(count):
-                self.sockets.append(self._open(port, sources[i % len(sources)]))
+                try:
+                    self.sockets.append(self._open(port, sources[i % len(sources)]))
+                except (OSError, AssertionError):
+                    if not count_refusals:
+                        raise
+                    self.refused += 1
         except BaseException:
             self.close()
             raise
