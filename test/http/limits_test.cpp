@@ -62,6 +62,27 @@ TEST_CASE("at max_connections the oldest unfinished request makes room for a new
   CHECK(stalled[2]->exchange_raw("Connection: close\r\n\r\n").rfind("HTTP/1.1 200 OK", 0) == 0);
 }
 
+TEST_CASE("a new connection is refused only when every open one is busy on a worker", "[http][limits]") {
+  auto limits = quick_limits();
+  limits.max_connections = 1;
+  drop_log drops;
+  auto [server, port] = serve_local_with(limits, {}, &drops);
+  std::promise<void> rendering, release;
+  auto released = release.get_future().share();
+  server->publish(std::make_shared<const metrics_document>([&rendering, released] {
+    rendering.set_value();
+    released.wait();  // the first rendering holds its connection on a worker
+    return std::string("m 1\n");
+  }));
+  auto busy = std::async(std::launch::async, [port = port] { return fetch(port, "/metrics"); });
+  rendering.get_future().wait();
+  client refused(port);
+  CHECK(closed_by_server(refused, 5000ms));
+  CHECK(drops.count(http_drop::over_limit) == 1);
+  release.set_value();
+  CHECK(busy.get().body == "m 1\n");  // the busy one was not disturbed
+}
+
 TEST_CASE("at max_connections a response its client does not read makes room", "[http][limits]") {
   auto limits = quick_limits();
   limits.max_connections = 2;
