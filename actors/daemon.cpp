@@ -1,5 +1,6 @@
 #include "actors/daemon.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
@@ -20,11 +21,13 @@
 #include "actors/source_supervisor.hpp"
 #include "actors/stdout_exporter_actor.hpp"
 #include "base/clock.hpp"
+#include "base/descriptor_budget.hpp"
 #include "base/log_limiter.hpp"
 #include "bpf/cpu_time_source.hpp"
 #include "http/web_config.hpp"
 #include "http/web_security.hpp"
 #include "sensors/power/power_meter.hpp"
+#include "sensors/proc/kept_file.hpp"
 #include "sensors/proc/procfs.hpp"
 
 namespace kepler {
@@ -225,18 +228,14 @@ drop_observer http_drop_observer(const std::shared_ptr<actor_stats>& stats) {
   };
 }
 
-/// Raises the soft RLIMIT_NOFILE to the hard one (a daemon started with a low soft limit,
-/// 1024 under many init systems, could otherwise serve few connections) and returns the soft
-/// limit in force.
-std::uint64_t raise_file_limit() {
+/// The soft RLIMIT_NOFILE after raising it as the procfs scanner does (to the hard limit, at
+/// most 2^20; many init systems leave the soft one at 1,024): what the connection limit and
+/// the scanner's kept files are shared from.
+std::uint64_t raised_file_limit() {
+  raise_open_file_limit();
   rlimit files{};
   if (::getrlimit(RLIMIT_NOFILE, &files) != 0) return 1024;
-  if (files.rlim_cur < files.rlim_max) {
-    rlimit raised = files;
-    raised.rlim_cur = files.rlim_max;
-    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) files = raised;
-  }
-  return files.rlim_cur;
+  return std::min<std::uint64_t>(files.rlim_cur, wanted_file_descriptors);
 }
 
 /// An invalid web config stops the daemon before anything starts (exit 1).
@@ -294,8 +293,9 @@ int run_daemon(const kepler_config& config) {
   web.ui_enabled = config.exporter.ui.enabled;
   if (web.ui_enabled) web.ui_waiting_page = ui_page(nullptr, {config.exporter.prometheus.enabled});
   web.on_drop = http_drop_observer(stats);
-  const auto file_limit = raise_file_limit();
-  web.limits.max_connections = connection_cap(web.limits.max_connections, file_limit);
+  const auto file_limit = raised_file_limit();
+  web.limits.max_connections =
+      share_descriptors(file_limit, reserved_file_descriptors, web.limits.max_connections).connections;
   spdlog::info("metrics server: at most {} connections (open files limit {})", web.limits.max_connections, file_limit);
   web.on_connection_limit = [](bool at_limit, const std::string& message) {
     if (at_limit) spdlog::warn("metrics server: {}", message);

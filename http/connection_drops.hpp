@@ -22,7 +22,7 @@ namespace kepler {
   X(evicted, "evicted")                     /* an idle keep-alive client, to make room */    \
   X(evicted_request, "evicted_request")     /* an unfinished request, to make room */        \
   X(evicted_response, "evicted_response")   /* a response not yet read, to make room */      \
-  X(over_limit, "over_limit")               /* a new client at the limit, all busy */        \
+  X(over_limit, "over_limit")               /* a new client refused: no longer happens */    \
   X(accept_error, "accept_error")           /* accepting failed (e.g. out of descriptors) */ \
   X(exception, "exception")                 /* serving threw (out of memory): swallowed */
 KEPLER_NAMED_ENUM(http_drop, KEPLER_HTTP_DROPS)

@@ -12,7 +12,8 @@ int keep_worth(connection_phase phase) {
     case connection_phase::idle: return 1;
     case connection_phase::request: return 2;
     case connection_phase::response: return 3;
-    default: return 4;  // working or closed: never chosen (see evictable)
+    case connection_phase::working: return 4;  // most likely a scraper whose answer is nearly made
+    default: return 5;                         // closed: never chosen (see evictable)
   }
 }
 

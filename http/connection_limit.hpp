@@ -24,14 +24,13 @@ struct eviction_candidate {
 /// Whether `a` should be closed before `b` to admit a new connection. First the address
 /// holding the most connections, so that one address (a scanner, a stuck sidecar) cannot push
 /// out the others; then the connection least worth keeping: lingering after its answer, idle
-/// on keep-alive, an unfinished request, a response not read; within a phase the oldest, so the
-/// newest connection (the scrape that just arrived) is the last to go.
+/// on keep-alive, an unfinished request, a response not read, a request waiting for a worker;
+/// within a phase the oldest, so the newest connection (the scrape that just arrived) is the
+/// last to go.
 bool evict_before(const eviction_candidate& a, const eviction_candidate& b);
 
-/// Whether a connection in this phase can be closed at once to make room.
-constexpr bool evictable(connection_phase phase) {
-  return phase != connection_phase::working && phase != connection_phase::closed;
-}
+/// Whether a connection in this phase can be closed to make room (not when it already is).
+constexpr bool evictable(connection_phase phase) { return phase != connection_phase::closed; }
 
 /// One episode at the connection limit, for the log: a line when it begins and one when it
 /// ends, however many connections are closed in between (each is counted in

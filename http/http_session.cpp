@@ -64,6 +64,8 @@ std::pair<http_drop, const char*> eviction_of(connection_phase phase) {
       return {http_drop::evicted, "an idle keep-alive connection closed to make room for a new one"};
     case connection_phase::request:
       return {http_drop::evicted_request, "an unfinished request closed to make room for a new connection"};
+    case connection_phase::working:
+      return {http_drop::evicted_request, "a request waiting for a worker closed to make room for a new connection"};
     default:
       return {http_drop::evicted_response, "a response its client did not read closed to make room for a new one"};
   }
@@ -91,8 +93,8 @@ class http_session final : public connection, public std::enable_shared_from_thi
 
   bool evict() override {
     const auto phase = status_.phase;
-    if (phase == connection_phase::working || phase == connection_phase::closed) return false;
-    evicted_ = true;
+    if (phase == connection_phase::closed) return false;
+    evicted_ = true;  // a worker job of this connection not yet begun is skipped
     // A lingering connection has had its answer: closing it drops nothing of the client's.
     if (phase != connection_phase::lingering) {
       const auto [reason, detail] = eviction_of(phase);
@@ -125,13 +127,15 @@ class http_session final : public connection, public std::enable_shared_from_thi
     net::post(*env_->workers, [self = self(), work = std::move(work), then = std::move(then), io]() mutable {
       bool outcome = false;
       try {
-        outcome = work();
+        // Evicted while queued: the client is gone, so a bcrypt run would be wasted (and an
+        // attacker could queue them faster than they run).
+        if (!self->evicted_) outcome = work();
       } catch (...) {
         self->env_->dropped(http_drop::exception, current_exception_text());  // out of memory: a failed check
       }
       net::post(io, [self = std::move(self), then = std::move(then), outcome] {
         self->busy_ = false;
-        if (self->closing_) return self->close();
+        if (self->closing_ || self->evicted_) return self->close();
         then(outcome);
       });
     });
@@ -398,7 +402,7 @@ class http_session final : public connection, public std::enable_shared_from_thi
   connection_status status_{connection_phase::request, steady::now()};  // from connect: the first request
   bool busy_ = false;  // a write or a worker job is under way: a stop waits for it
   bool closing_ = false;
-  bool evicted_ = false;  // closed by evict(): already reported
+  std::atomic<bool> evicted_{false};  // closed by evict(): already reported; read by workers
 };
 
 }  // namespace

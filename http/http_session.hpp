@@ -65,7 +65,7 @@ enum class connection_phase {
   idle,       ///< keep-alive: waits for the next request
   request,    ///< TLS handshake or a request under way, not yet complete
   response,   ///< writing a response the client has not read yet
-  working,    ///< a worker checks its password or renders its document: cannot be closed now
+  working,    ///< waits for a worker: its password checked, its document rendered
   closed,     ///< closed; its handlers are finishing
 };
 
@@ -85,7 +85,8 @@ class connection {
   /// Server stop: closes now when idle, otherwise right after the response in flight.
   virtual void shutdown() = 0;
   /// Closes now to make room for a new connection, reporting the drop by its phase; false
-  /// (and nothing done) while working or already closed.
+  /// (and nothing done) when already closed. A worker job it waits for is skipped if not yet
+  /// begun; the object lives on until the job is done, its descriptor does not.
   virtual bool evict() = 0;
   /// Its phase and since when (I/O thread only).
   virtual connection_status status() const = 0;

@@ -106,7 +106,7 @@ struct metrics_server::impl {
   result<unsigned short> bind(const std::string& text);
   void accept(listener& l);
   void serve(tcp::socket socket);
-  void forget_closed();
+  std::size_t forget_closed();
   bool make_room();
   void shed(http_drop reason);
   void watch_limit();
@@ -190,12 +190,11 @@ void metrics_server::impl::accept(listener& l) {
 
 void metrics_server::impl::serve(tcp::socket socket) {
   try {
-    forget_closed();
-    if (env->open->load() >= env->limits.max_connections && !make_room()) {
+    if (forget_closed() >= env->limits.max_connections && !make_room()) {
       error_code ignored;
-      socket.close(ignored);  // at the limit and every connection busy on a worker: refused at once
+      socket.close(ignored);  // defensive: make_room finds a connection whenever the limit is reached
       env->dropped(http_drop::over_limit, "a new connection refused: " + std::to_string(env->limits.max_connections) +
-                                              " connections open, all of them busy");
+                                              " connections open, none of them could be closed");
       shed(http_drop::over_limit);
       return;
     }
@@ -211,14 +210,20 @@ void metrics_server::impl::serve(tcp::socket socket) {
   }
 }
 
-/// Drops the connections that have ended from `sessions` and from their address's count.
-void metrics_server::impl::forget_closed() {
-  std::erase_if(sessions, [this](const tracked& t) {
-    if (!t.session.expired()) return false;
+/// Drops the connections that have ended from `sessions` and from their address's count, and
+/// returns how many hold a descriptor (closed ones may wait for a worker job a little longer).
+std::size_t metrics_server::impl::forget_closed() {
+  std::size_t open = 0;
+  std::erase_if(sessions, [&](const tracked& t) {
+    if (auto session = t.session.lock()) {
+      if (session->status().phase != connection_phase::closed) ++open;
+      return false;
+    }
     if (auto found = per_address.find(t.address); found != per_address.end() && --found->second == 0)
       per_address.erase(found);
     return true;
   });
+  return open;
 }
 
 /// Closes one connection to admit a new one, chosen by evict_before; false if none can be closed.
@@ -238,7 +243,8 @@ bool metrics_server::impl::make_room() {
   if (!victim || !victim->evict()) return false;
   switch (worst.status.phase) {
     case connection_phase::idle: shed(http_drop::evicted); break;
-    case connection_phase::request: shed(http_drop::evicted_request); break;
+    case connection_phase::request:
+    case connection_phase::working: shed(http_drop::evicted_request); break;
     case connection_phase::response: shed(http_drop::evicted_response); break;
     default: break;  // lingering: already answered, nothing lost
   }

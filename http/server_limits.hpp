@@ -1,10 +1,11 @@
 #pragma once
 // What one client may cost the metrics server: connections, time and bytes.
 
-#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+
+#include "base/descriptor_budget.hpp"
 
 namespace kepler {
 
@@ -13,11 +14,10 @@ namespace kepler {
 /// a scrape through floods of clients that connect and then stall.
 struct server_limits {
   /// Open connections at most (the daemon lowers it to what RLIMIT_NOFILE allows, see
-  /// connection_cap). At the limit a new connection is always admitted and another one closed
+  /// share_descriptors). At the limit a new connection is always admitted and another one closed
   /// to make room: from the address holding the most connections, the one that is least worth
-  /// keeping (see metrics_server.cpp, choose_victim). Only when every connection is busy on a
-  /// worker (bcrypt, first rendering) is the new one closed instead.
-  std::size_t max_connections = 2048;
+  /// keeping (see connection_limit.hpp, evict_before).
+  std::size_t max_connections = max_http_connections;
   /// From connect (TLS handshake included), or from the first byte of a later request, to the
   /// end of that request: a client sending a byte a second is cut off after this (slowloris).
   std::chrono::milliseconds header_timeout{std::chrono::seconds(10)};
@@ -38,13 +38,5 @@ struct server_limits {
   /// Request body, in bytes (GET and HEAD carry none worth reading); more gets 413.
   std::uint64_t body_limit = 1024;
 };
-
-/// The connection limit for a process that may open `file_limit` descriptors (RLIMIT_NOFILE):
-/// `ceiling`, or half the descriptors if that is less, so that connections can never starve
-/// the daemon's own reads (/proc, sysfs, eBPF maps) of descriptors; at least 8.
-constexpr std::size_t connection_cap(std::size_t ceiling, std::uint64_t file_limit) {
-  const auto half = static_cast<std::size_t>(std::min<std::uint64_t>(file_limit / 2, ceiling));
-  return std::max<std::size_t>(std::min(ceiling, half), 8);
-}
 
 }  // namespace kepler

@@ -7,8 +7,6 @@
 
 #include <catch2/catch.hpp>
 
-#include "http/server_limits.hpp"
-
 using namespace kepler;
 using namespace std::chrono_literals;
 
@@ -40,10 +38,11 @@ TEST_CASE("among equals, the connection least worth keeping goes first, then the
   CHECK(first_to_go({at(p::request, 2s), at(p::request, 9s), at(p::request, 5s)}) == 1);  // the newest goes last
 }
 
-TEST_CASE("connections being worked on or already closed are never chosen", "[http][limits]") {
-  CHECK_FALSE(evictable(connection_phase::working));
-  CHECK_FALSE(evictable(connection_phase::closed));
-  CHECK(evictable(connection_phase::request));
+TEST_CASE("a request waiting for a worker goes last, a closed connection never", "[http][limits]") {
+  using p = connection_phase;
+  CHECK(first_to_go({at(p::working, 50s), at(p::response, 1s)}) == 1);
+  CHECK(evictable(p::working));
+  CHECK_FALSE(evictable(p::closed));
 }
 
 TEST_CASE("an episode at the limit is logged once when it begins and once when it ends", "[http][limits]") {
@@ -61,12 +60,4 @@ TEST_CASE("an episode at the limit is logged once when it begins and once when i
                                      "refused 1"));
   CHECK_FALSE(episode.active());
   CHECK(episode.shed(http_drop::evicted_response, 100, 100));  // a new flood is a new episode
-}
-
-TEST_CASE("the connection limit leaves half the open files limit to the rest of the daemon", "[http][limits]") {
-  CHECK(connection_cap(2048, 1048576) == 2048);
-  CHECK(connection_cap(2048, 1024) == 512);
-  CHECK(connection_cap(2048, 256) == 128);
-  CHECK(connection_cap(2048, 4) == 8);                     // never below a handful
-  CHECK(connection_cap(2048, ~std::uint64_t{0}) == 2048);  // RLIM_INFINITY
 }

@@ -20,8 +20,8 @@ from plumbing import log
 FLOOD_SIZE = 200
 SCRAPES = 5
 SCRAPE_BOUND_S = 2.0
-FILE_LIMIT = 256          # the daemon raises its soft limit to this hard one ...
-CONNECTION_LIMIT = 128    # ... and serves at most half as many connections
+FILE_LIMIT = 512          # the daemon raises its soft limit to this hard one ...
+CONNECTION_LIMIT = 128    # ... and serves half of what its 256 reserved descriptors leave
 # An unread answer that fits in the socket buffers has left the server: its connection then
 # waits for the next request like an idle one.
 REASONS_OF = {"slowloris": ["evicted_request"], "idle": ["evicted"], "unread": ["evicted_response", "evicted"]}
