@@ -22,9 +22,11 @@ SCRAPES = 5
 SCRAPE_BOUND_S = 2.0
 FILE_LIMIT = 512          # the daemon raises its soft limit to this hard one ...
 CONNECTION_LIMIT = 128    # ... and serves half of what its 256 reserved descriptors leave
-# An unread answer that fits in the socket buffers has left the server: its connection then
-# waits for the next request like an idle one.
-REASONS_OF = {"slowloris": ["evicted_request"], "idle": ["evicted"], "unread": ["evicted_response", "evicted"]}
+# An unread request for /metrics is closed while its answer is written (evicted_response), or
+# while it waits for the interval's first rendering on a worker (evicted_request), or, if its
+# answer fitted in the socket buffers, once it waits for the next request (evicted).
+REASONS_OF = {"slowloris": ["evicted_request"], "idle": ["evicted"],
+              "unread": ["evicted_response", "evicted_request", "evicted"]}
 BEGIN = "metrics server: connection limit reached"
 END = "metrics server: connection limit no longer reached"
 
