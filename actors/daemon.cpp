@@ -1,10 +1,12 @@
 #include "actors/daemon.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <thread>
 
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -20,12 +22,14 @@
 #include "actors/source_supervisor.hpp"
 #include "actors/stdout_exporter_actor.hpp"
 #include "base/clock.hpp"
+#include "base/descriptor_budget.hpp"
 #include "base/log_limiter.hpp"
 #include "bpf/cpu_time_source.hpp"
 #include "http/web_config.hpp"
 #include "http/web_security.hpp"
 #include "sensors/platform/platform_source.hpp"
 #include "sensors/power/power_meter.hpp"
+#include "sensors/proc/kept_file.hpp"
 #include "sensors/proc/procfs.hpp"
 
 namespace kepler {
@@ -238,17 +242,29 @@ std::vector<caf::actor> spawn_pipeline(caf::actor_system& system, const kepler_c
 }
 
 /// Counts every connection the metrics server drops by reason, and logs each reason at most
-/// once a minute (a flood of broken clients must not flood the log).
+/// once a minute (a flood of broken clients must not flood the log). Connections closed at the
+/// connection limit are logged per episode instead (see on_connection_limit).
 drop_observer http_drop_observer(const std::shared_ptr<actor_stats>& stats) {
   for (auto reason : enum_texts(http_drop{})) stats->add_http_drop_reason(reason);
   auto limiter = std::make_shared<log_limiter>(std::chrono::minutes(1));
   return [stats, limiter](http_drop reason, const std::string& detail) {
     stats->add_http_drop(to_string(reason));
+    if (at_connection_limit(reason)) return;
     auto held_back = limiter->admit(to_string(reason), monotonic_now_ns());
     if (!held_back) return;
     spdlog::warn("metrics server dropped a connection ({}): {}{}", to_string(reason), detail,
                  *held_back ? fmt::format(" ({} more since the last line about it)", *held_back) : std::string());
   };
+}
+
+/// The soft RLIMIT_NOFILE after raising it as the procfs scanner does (to the hard limit, at
+/// most 2^20; many init systems leave the soft one at 1,024): what the connection limit and
+/// the scanner's kept files are shared from.
+std::uint64_t raised_file_limit() {
+  raise_open_file_limit();
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) != 0) return 1024;
+  return std::min<std::uint64_t>(files.rlim_cur, wanted_file_descriptors);
 }
 
 /// An invalid web config stops the daemon before anything starts (exit 1).
@@ -305,6 +321,14 @@ int run_daemon(const kepler_config& config) {
   web.ui_enabled = config.exporter.ui.enabled;
   if (web.ui_enabled) web.ui_waiting_page = ui_page(nullptr, {config.exporter.prometheus.enabled});
   web.on_drop = http_drop_observer(stats);
+  const auto file_limit = raised_file_limit();
+  web.limits.max_connections =
+      share_descriptors(file_limit, reserved_file_descriptors, web.limits.max_connections).connections;
+  spdlog::info("metrics server: at most {} connections (open files limit {})", web.limits.max_connections, file_limit);
+  web.on_connection_limit = [](bool at_limit, const std::string& message) {
+    if (at_limit) spdlog::warn("metrics server: {}", message);
+    else spdlog::info("metrics server: {}", message);
+  };
   web.on_web_config_reload = [](bool ok, const std::string& message) {
     if (ok) spdlog::info("{}", message);
     else spdlog::error("{}", message);

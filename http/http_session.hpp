@@ -59,6 +59,21 @@ struct session_env {
   }
 };
 
+/// Where a connection stands, for choosing which one to close when the server is full.
+enum class connection_phase {
+  lingering,  ///< answered for good; waits only for the client to close (cheapest to drop)
+  idle,       ///< keep-alive: waits for the next request
+  request,    ///< TLS handshake or a request under way, not yet complete
+  response,   ///< writing a response the client has not read yet
+  working,    ///< waits for a worker: its password checked, its document rendered
+  closed,     ///< closed; its handlers are finishing
+};
+
+struct connection_status {
+  connection_phase phase = connection_phase::request;
+  std::chrono::steady_clock::time_point since;  ///< when it entered this phase
+};
+
 /// One client connection: reads requests one at a time, answers them through route(), keeps
 /// the connection alive when the client asks. Every error ends the connection and nothing else,
 /// and is reported to `session_env::on_drop` (a client that simply leaves is not an error).
@@ -69,10 +84,12 @@ class connection {
   virtual void start() = 0;
   /// Server stop: closes now when idle, otherwise right after the response in flight.
   virtual void shutdown() = 0;
-  /// Closes now if the connection waits for its next request (making room for a new one).
-  virtual void evict() = 0;
-  /// Since when the connection waits for its next request; nullopt while a request is under way.
-  virtual std::optional<std::chrono::steady_clock::time_point> idle_since() const = 0;
+  /// Closes now to make room for a new connection, reporting the drop by its phase; false
+  /// (and nothing done) when already closed. A worker job it waits for is skipped if not yet
+  /// begun; the object lives on until the job is done, its descriptor does not.
+  virtual bool evict() = 0;
+  /// Its phase and since when (I/O thread only).
+  virtual connection_status status() const = 0;
 };
 
 /// A connection over `socket`, with TLS when `security->tls` is set; counted in `env->open`

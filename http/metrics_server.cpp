@@ -1,8 +1,10 @@
 #include "http/metrics_server.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -14,6 +16,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "http/connection_limit.hpp"
 #include "http/http_session.hpp"
 #include "http/listen_address.hpp"
 #include "http/web_config_watcher.hpp"
@@ -33,6 +36,20 @@ constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
 constexpr auto web_config_check_interval = std::chrono::seconds(1);
 // Threads for bcrypt checks and first gzips: work that must not stall the I/O thread.
 constexpr std::size_t worker_threads = 2;
+// While at the connection limit, how often to look whether the flood is over (for the log).
+constexpr auto limit_check_interval = std::chrono::seconds(1);
+
+/// A client address, IPv4 as IPv4-mapped IPv6, as a map key (Asio's addresses have no hash
+/// in Boost 1.74, and the map stays small: one entry per address with open connections).
+using address_key = std::array<unsigned char, 16>;
+
+address_key key_of(const tcp::socket& socket) {
+  error_code ec;
+  const auto address = socket.remote_endpoint(ec).address();
+  if (ec) return {};
+  if (address.is_v4()) return net::ip::make_address_v6(net::ip::v4_mapped, address.to_v4()).to_bytes();
+  return address.to_v6().to_bytes();
+}
 
 /// Opens, binds and listens; `ec` tells why when it could not.
 tcp::acceptor open_acceptor(net::io_context& ioc, const tcp::endpoint& endpoint, bool dual_stack, error_code& ec) {
@@ -63,13 +80,21 @@ struct metrics_server::impl {
     net::steady_timer retry;
   };
 
+  /// An open connection and the address it came from.
+  struct tracked {
+    std::weak_ptr<connection> session;
+    address_key address;
+  };
+
   impl(const options& opts, web_config_watcher web)
       : state(std::make_shared<served_state>(opts.metrics_enabled, opts.ui_enabled,
                                              opts.ui_waiting_page.empty()
                                                  ? nullptr
                                                  : std::make_shared<const std::string>(opts.ui_waiting_page))),
         web(std::move(web)),
-        on_reload(opts.on_web_config_reload) {
+        on_reload(opts.on_web_config_reload),
+        on_limit(opts.on_connection_limit),
+        limit_timer(ioc) {
     auto shared = std::make_shared<session_env>();
     shared->state = state;
     shared->limits = opts.limits;
@@ -81,7 +106,10 @@ struct metrics_server::impl {
   result<unsigned short> bind(const std::string& text);
   void accept(listener& l);
   void serve(tcp::socket socket);
+  std::size_t forget_closed();
   bool make_room();
+  void shed(http_drop reason);
+  void watch_limit();
   void begin_shutdown();
   void run_io();
 
@@ -94,9 +122,13 @@ struct metrics_server::impl {
   std::function<void(bool, const std::string&)> on_reload;
   std::shared_ptr<const session_env> env;
   std::vector<std::unique_ptr<listener>> listeners;
-  std::vector<std::weak_ptr<connection>> sessions;  // I/O thread only
-  bool stopping = false;                            // I/O thread only
-  std::vector<unsigned short> ports;                // fixed once start() returns
+  std::function<void(bool, const std::string&)> on_limit;
+  std::vector<tracked> sessions;                   // I/O thread only
+  std::map<address_key, std::size_t> per_address;  // I/O thread only: connections in `sessions`
+  limit_episode episode;                           // I/O thread only
+  net::steady_timer limit_timer;
+  bool stopping = false;              // I/O thread only
+  std::vector<unsigned short> ports;  // fixed once start() returns
   bool tls_at_start = web.config().tls.has_value();
   bool auth_at_start = !web.config().users.empty();
   std::thread io_thread;
@@ -158,36 +190,86 @@ void metrics_server::impl::accept(listener& l) {
 
 void metrics_server::impl::serve(tcp::socket socket) {
   try {
-    std::erase_if(sessions, [](const auto& weak) { return weak.expired(); });
-    if (env->open->load() >= env->limits.max_connections && !make_room()) {
+    if (forget_closed() >= env->limits.max_connections && !make_room()) {
       error_code ignored;
-      socket.close(ignored);  // at the limit and nobody idle: refused at once
+      socket.close(ignored);  // defensive: make_room finds a connection whenever the limit is reached
       env->dropped(http_drop::over_limit, "a new connection refused: " + std::to_string(env->limits.max_connections) +
-                                              " connections open, none of them idle");
+                                              " connections open, none of them could be closed");
+      shed(http_drop::over_limit);
       return;
     }
+    error_code ignored;  // a default-sized buffer is no reason to turn the client away
+    socket.set_option(net::socket_base::send_buffer_size(env->limits.send_buffer_bytes), ignored);
+    const auto address = key_of(socket);
     auto session = make_connection(std::move(socket), env, web.current(on_reload));
-    sessions.push_back(session);
+    sessions.push_back({session, address});
+    ++per_address[address];
     session->start();
   } catch (...) {
     env->dropped(http_drop::exception, current_exception_text());  // out of memory: the next one may fare better
   }
 }
 
-/// Closes the keep-alive connection that has waited longest for its next request.
+/// Drops the connections that have ended from `sessions` and from their address's count, and
+/// returns how many hold a descriptor (closed ones may wait for a worker job a little longer).
+std::size_t metrics_server::impl::forget_closed() {
+  std::size_t open = 0;
+  std::erase_if(sessions, [&](const tracked& t) {
+    if (auto session = t.session.lock()) {
+      if (session->status().phase != connection_phase::closed) ++open;
+      return false;
+    }
+    if (auto found = per_address.find(t.address); found != per_address.end() && --found->second == 0)
+      per_address.erase(found);
+    return true;
+  });
+  return open;
+}
+
+/// Closes one connection to admit a new one, chosen by evict_before; false if none can be closed.
 bool metrics_server::impl::make_room() {
-  std::shared_ptr<connection> oldest;
-  std::chrono::steady_clock::time_point oldest_since;
-  for (const auto& weak : sessions) {
-    auto session = weak.lock();
-    const auto since = session ? session->idle_since() : std::nullopt;
-    if (since && (!oldest || *since < oldest_since)) {
-      oldest = session;
-      oldest_since = *since;
+  std::shared_ptr<connection> victim;
+  eviction_candidate worst;
+  for (const auto& t : sessions) {
+    auto session = t.session.lock();
+    if (!session) continue;
+    const eviction_candidate candidate{session->status(), per_address[t.address]};
+    if (!evictable(candidate.status.phase)) continue;
+    if (!victim || evict_before(candidate, worst)) {
+      victim = std::move(session);
+      worst = candidate;
     }
   }
-  if (oldest) oldest->evict();
-  return oldest != nullptr;
+  if (!victim || !victim->evict()) return false;
+  switch (worst.status.phase) {
+    case connection_phase::idle: shed(http_drop::evicted); break;
+    case connection_phase::request:
+    case connection_phase::working: shed(http_drop::evicted_request); break;
+    case connection_phase::response: shed(http_drop::evicted_response); break;
+    default: break;  // lingering: already answered, nothing lost
+  }
+  return true;
+}
+
+/// Counts a connection closed or refused at the limit for the episode's log lines.
+void metrics_server::impl::shed(http_drop reason) {
+  auto began = episode.shed(reason, env->open->load(), env->limits.max_connections);
+  if (!began) return;
+  if (on_limit) on_limit(true, *began);
+  watch_limit();
+}
+
+/// While at the limit, looks every second whether the flood is over, to say so once.
+void metrics_server::impl::watch_limit() {
+  limit_timer.expires_after(limit_check_interval);
+  limit_timer.async_wait([this](error_code ec) {
+    if (ec || stopping) return;
+    if (auto over = episode.settle(env->open->load(), env->limits.max_connections)) {
+      if (on_limit) on_limit(false, *over);
+      return;
+    }
+    watch_limit();
+  });
 }
 
 void metrics_server::impl::begin_shutdown() {
@@ -197,10 +279,12 @@ void metrics_server::impl::begin_shutdown() {
     l->acceptor.close(ignored);
     l->retry.cancel();
   }
-  for (auto& weak : sessions) {
-    if (auto session = weak.lock()) session->shutdown();
+  limit_timer.cancel();
+  for (auto& t : sessions) {
+    if (auto session = t.session.lock()) session->shutdown();
   }
   sessions.clear();
+  per_address.clear();
 }
 
 void metrics_server::impl::run_io() {

@@ -38,6 +38,9 @@ class metrics_server {
     std::function<void(bool ok, const std::string& message)> on_web_config_reload;
     /// Told of every dropped connection and lost request (I/O thread or a worker).
     drop_observer on_drop;
+    /// Told (on the I/O thread) when the server reaches its connection limit and starts closing
+    /// connections to admit new ones (true), and when that is over (false), with a line to log.
+    std::function<void(bool at_limit, const std::string& message)> on_connection_limit;
   };
 
   /// Loads the web config, binds every address and starts serving. The error names the

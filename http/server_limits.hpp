@@ -5,14 +5,19 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "base/descriptor_budget.hpp"
+
 namespace kepler {
 
 /// Limits that keep slow or hostile clients from holding the server. The defaults suit
-/// Prometheus scraping a node: a few scrapers and probes, keep-alive between scrapes.
+/// Prometheus scraping a node (a few scrapers and probes, keep-alive between scrapes) and let
+/// a scrape through floods of clients that connect and then stall.
 struct server_limits {
-  /// Open connections at most. At the limit, the keep-alive connection idle longest is closed
-  /// to make room; if none is idle, the new connection is closed at once.
-  std::size_t max_connections = 64;
+  /// Open connections at most (the daemon lowers it to what RLIMIT_NOFILE allows, see
+  /// share_descriptors). At the limit a new connection is always admitted and another one closed
+  /// to make room: from the address holding the most connections, the one that is least worth
+  /// keeping (see connection_limit.hpp, evict_before).
+  std::size_t max_connections = max_http_connections;
   /// From connect (TLS handshake included), or from the first byte of a later request, to the
   /// end of that request: a client sending a byte a second is cut off after this (slowloris).
   std::chrono::milliseconds header_timeout{std::chrono::seconds(10)};
@@ -22,6 +27,12 @@ struct server_limits {
   /// To send one response. A scraper reading a byte a second holds one shared document (no
   /// copy) for at most this long.
   std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};
+  /// The kernel's send buffer for each connection (SO_SNDBUF; Linux doubles it). Left to
+  /// autotuning, loopback and LAN buffers grow to megabytes, so a client that asks for the
+  /// whole document and never reads it would park a copy of it in kernel memory, and a
+  /// thousand of them gigabytes. 64 KiB still moves an uncompressed document at tens of MB/s
+  /// on a LAN, and a gzipped one in a few round trips over a WAN.
+  int send_buffer_bytes = 64 * 1024;
   /// Request line and headers, in bytes; more gets 431.
   std::uint32_t header_limit = 8 * 1024;
   /// Request body, in bytes (GET and HEAD carry none worth reading); more gets 413.

@@ -29,11 +29,29 @@ std::string openssl_error() {
 /// "what: why" for an OpenSSL failure reported through Asio's error codes.
 std::string failure(const std::string& what, const boost::system::error_code& ec) { return what + ": " + ec.message(); }
 
-/// Cipher suite names are Go's (IANA); OpenSSL names them its own way. TLS 1.3 suites are not
-/// configurable in Go and are skipped here too.
-result<std::string> openssl_cipher_list(SSL_CTX* native, const std::vector<std::string>& names) {
+/// TLS 1.2 suites when the web config names none: forward secrecy (ECDHE) and AEAD ciphers
+/// only, as Mozilla's "intermediate" profile without DHE. Go's crypto/tls default also offers
+/// ECDHE with AES-CBC-SHA; static RSA key exchange, CBC-SHA256 (LUCKY13) and 3DES (SWEET32)
+/// are offered by neither. TLS 1.3 keeps OpenSSL's suites, all of them AEAD.
+constexpr const char* default_tls12_ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+/// Key exchange groups when curve_preferences is not given: Go's, less P-521 (slow, and
+/// nothing needs it).
+constexpr const char* default_groups = "X25519:P-256:P-384";
+
+/// Cipher suite names are Go's (IANA); OpenSSL names them its own way. They are looked up
+/// among every suite this OpenSSL has, so that a user may still list a legacy suite (e.g.
+/// TLS_RSA_WITH_AES_128_CBC_SHA for an old client) that the default leaves out. TLS 1.3 suites
+/// are not configurable in Go and are skipped here too.
+result<std::string> openssl_cipher_list(const std::vector<std::string>& names) {
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> all(SSL_CTX_new(TLS_server_method()), &SSL_CTX_free);
+  if (!all || SSL_CTX_set_cipher_list(all.get(), "ALL") != 1)
+    return make_error("tls_server_config.cipher_suites: " + openssl_error());
+  const STACK_OF(SSL_CIPHER)* available = SSL_CTX_get_ciphers(all.get());
   std::string list;
-  const STACK_OF(SSL_CIPHER)* available = SSL_CTX_get_ciphers(native);
   for (const auto& name : names) {
     const SSL_CIPHER* found = nullptr;
     for (int i = 0; i < sk_SSL_CIPHER_num(available); ++i) {
@@ -116,23 +134,29 @@ result<bool> load_identity(ssl::context& ctx, const tls_settings& tls) {
 
 result<bool> apply_protocol(SSL_CTX* native, const tls_settings& tls) {
   SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  // Idle connections give their record buffers back (about 34 KiB each): a keep-alive client
+  // between scrapes, or a flood of idle ones, costs little memory.
+  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
   if (tls.prefer_server_cipher_suites) SSL_CTX_set_options(native, SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (SSL_CTX_set_min_proto_version(native, static_cast<int>(tls.min_version)) != 1)
     return make_error("tls_server_config.min_version: " + openssl_error());
   if (tls.max_version && SSL_CTX_set_max_proto_version(native, static_cast<int>(*tls.max_version)) != 1)
     return make_error("tls_server_config.max_version: " + openssl_error());
+  std::string ciphers = default_tls12_ciphers;
   if (!tls.cipher_suites.empty()) {
-    auto list = openssl_cipher_list(native, tls.cipher_suites);
+    auto list = openssl_cipher_list(tls.cipher_suites);
     if (!list) return make_error(list.error_message());
-    if (!list.value().empty() && SSL_CTX_set_cipher_list(native, list.value().c_str()) != 1)
-      return make_error("tls_server_config.cipher_suites: " + openssl_error());
+    if (!list.value().empty()) ciphers = list.value();  // only TLS 1.3 names: the default for 1.2
   }
+  if (SSL_CTX_set_cipher_list(native, ciphers.c_str()) != 1)
+    return make_error("tls_server_config.cipher_suites: " + openssl_error());
+  std::string groups = default_groups;
   if (!tls.curve_groups.empty()) {
-    std::string groups;
+    groups.clear();
     for (const auto& g : tls.curve_groups) groups += (groups.empty() ? "" : ":") + g;
-    if (SSL_CTX_set1_groups_list(native, groups.c_str()) != 1)
-      return make_error("tls_server_config.curve_preferences: " + openssl_error());
   }
+  if (SSL_CTX_set1_groups_list(native, groups.c_str()) != 1)
+    return make_error("tls_server_config.curve_preferences: " + openssl_error());
   // Session resumption with client certificates needs an id context.
   static constexpr unsigned char session_context[] = "kepler";
   SSL_CTX_set_session_id_context(native, session_context, sizeof session_context - 1);

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "base/descriptor_budget.hpp"
+
 namespace kepler {
 
 kept_file& kept_file::operator=(kept_file&& other) noexcept {
@@ -46,7 +48,7 @@ std::size_t raise_open_file_limit() {
     if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;  // else: keep what we have
   }
   const rlim_t soft = std::min<rlim_t>(limit.rlim_cur, wanted_file_descriptors);
-  return soft > reserved_file_descriptors ? static_cast<std::size_t>(soft) - reserved_file_descriptors : 0;
+  return share_descriptors(soft, reserved_file_descriptors).kept_files;  // the rest: connections
 }
 
 }  // namespace kepler

@@ -54,8 +54,9 @@ inline constexpr std::size_t reserved_file_descriptors = 256;
 inline constexpr std::size_t wanted_file_descriptors = std::size_t{1} << 20;
 
 /// Raises this process's RLIMIT_NOFILE soft limit to min(hard limit, 2^20) (keeping the
-/// current one if setrlimit refuses) and returns how many files may be kept open:
-/// soft limit - reserved_file_descriptors, or 0 when the soft limit is not above the reserve.
+/// current one if setrlimit refuses) and returns how many files may be kept open: what
+/// reserved_file_descriptors and the metrics server's connections leave of the soft limit
+/// (share_descriptors), 0 when nothing is left.
 ///
 /// A process-wide side effect, meant for start-up: descriptors above 1023 cannot be used with
 /// select() (the daemon calls neither select nor poll itself; CAF and Beast use epoll on

@@ -45,7 +45,8 @@ using process_classifier = std::function<void(const process_files&, process_info
 class process_scanner {
  public:
   /// Keeps at most raise_open_file_limit() files open: raises RLIMIT_NOFILE's soft limit
-  /// to min(hard, 2^20) and leaves reserved_file_descriptors (256) to the rest of the daemon.
+  /// to min(hard, 2^20) and leaves reserved_file_descriptors (256) and the metrics server's
+  /// connections (share_descriptors) to the rest of the daemon.
   explicit process_scanner(std::string procfs_root);
 
   /// Keeps at most `max_open_files` /proc/<pid>/stat files open between scans (0: none);

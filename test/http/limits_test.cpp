@@ -34,28 +34,119 @@ bool closed_by_server(client& c, std::chrono::milliseconds wait, std::string* re
   return true;
 }
 
+/// Opens a connection from `from` that sends part of a request and stalls (slowloris).
+std::unique_ptr<client> stalled_request(unsigned short port, std::string_view from = {}) {
+  auto c = std::make_unique<client>(port, "127.0.0.1", 10s, from);
+  boost::asio::write(c->socket(), boost::asio::buffer(std::string("GET /healthz HTTP/1.1\r\n")));
+  return c;
+}
+
 }  // namespace
 
-TEST_CASE("past max_connections a new connection is closed at once when nobody is idle", "[http][limits]") {
+TEST_CASE("at max_connections the oldest unfinished request makes room for a new client", "[http][limits]") {
   auto limits = quick_limits();
   limits.max_connections = 3;
-  limits.header_timeout = 30s;  // the busy ones stay busy for the whole test
+  limits.header_timeout = 30s;  // the stalled ones would stay for the whole test
   drop_log drops;
   auto [server, port] = serve_local_with(limits, {}, &drops);
-  std::vector<std::unique_ptr<client>> busy;
+  std::vector<std::unique_ptr<client>> stalled;
   for (int i = 0; i < 3; ++i) {
-    busy.push_back(std::make_unique<client>(port));
-    boost::asio::write(busy.back()->socket(), boost::asio::buffer(std::string("GET /healthz HTTP/1.1\r\n")));
+    stalled.push_back(stalled_request(port));
+    std::this_thread::sleep_for(20ms);  // accepted in this order
   }
-  std::this_thread::sleep_for(100ms);  // all three accepted
-  client extra(port);
-  std::string received;
-  CHECK(closed_by_server(extra, 5000ms, &received));
-  CHECK(received.empty());
-  CHECK(drops.count(http_drop::over_limit) == 1);
-  // A busy one finishes its request and is answered as usual.
-  const auto raw = busy[0]->exchange_raw("Connection: close\r\n\r\n");
-  CHECK(raw.rfind("HTTP/1.1 200 OK", 0) == 0);
+  CHECK(fetch(port, "/healthz").status == 200);  // the newcomer is served at once
+  CHECK(closed_by_server(*stalled[0], 5000ms));  // in place of the oldest
+  CHECK(drops.count(http_drop::evicted_request) == 1);
+  CHECK(drops.count(http_drop::over_limit, 0ms) == 0);
+  // The others still get their answer when they finish their request.
+  CHECK(stalled[2]->exchange_raw("Connection: close\r\n\r\n").rfind("HTTP/1.1 200 OK", 0) == 0);
+}
+
+TEST_CASE("at max_connections a request waiting for a worker makes room too, and its rendering is not lost",
+          "[http][limits]") {
+  auto limits = quick_limits();
+  limits.max_connections = 1;
+  drop_log drops;
+  auto [server, port] = serve_local_with(limits, {}, &drops);
+  std::promise<void> rendering, release;
+  auto released = release.get_future().share();
+  server->publish(std::make_shared<const metrics_document>([&rendering, released] {
+    rendering.set_value();
+    released.wait();  // the first rendering holds its connection on a worker
+    return std::string("m 1\n");
+  }));
+  auto waiting = std::async(std::launch::async, [port = port] { return fetch(port, "/metrics"); });
+  rendering.get_future().wait();
+  auto newcomer = std::async(std::launch::async, [port = port] { return fetch(port, "/metrics"); });
+  CHECK(drops.count(http_drop::evicted_request) == 1);  // the one waiting, not the newcomer
+  CHECK_THROWS(waiting.get());
+  release.set_value();
+  CHECK(newcomer.get().body == "m 1\n");  // the rendering it began serves the next one
+  CHECK(drops.count(http_drop::over_limit, 0ms) == 0);
+}
+
+TEST_CASE("at max_connections a response its client does not read makes room", "[http][limits]") {
+  auto limits = quick_limits();
+  limits.max_connections = 2;
+  limits.write_timeout = 30s;  // only eviction can end the stalled writes during the test
+  drop_log drops;
+  auto [server, port] = serve_local_with(limits, {}, &drops);
+  server->publish(document(std::string(16 * 1024 * 1024, 'x')));  // far more than socket buffers hold
+  std::vector<std::unique_ptr<client>> readers;
+  for (int i = 0; i < 2; ++i) {
+    readers.push_back(std::make_unique<client>(port));
+    boost::asio::write(readers.back()->socket(), boost::asio::buffer(std::string("GET /metrics HTTP/1.1\r\n\r\n")));
+    std::this_thread::sleep_for(50ms);
+  }
+  client newcomer(port);
+  CHECK(newcomer.get("/metrics").body.size() == 16 * 1024 * 1024);
+  CHECK(drops.count(http_drop::evicted_response) == 1);
+}
+
+TEST_CASE("at max_connections the address holding the most connections gives one up first", "[http][limits]") {
+  auto limits = quick_limits();
+  limits.max_connections = 4;
+  limits.header_timeout = 30s;
+  drop_log drops;
+  auto [server, port] = serve_local_with(limits, {}, &drops);
+  auto lone = stalled_request(port, "127.0.0.2");  // the oldest, but alone on its address
+  std::this_thread::sleep_for(20ms);
+  std::vector<std::unique_ptr<client>> crowd;
+  for (int i = 0; i < 3; ++i) {
+    crowd.push_back(stalled_request(port, "127.0.0.3"));
+    std::this_thread::sleep_for(20ms);
+  }
+  CHECK(fetch(port, "/healthz").status == 200);
+  CHECK(closed_by_server(*crowd[0], 5000ms));  // the crowd's oldest goes
+  CHECK_FALSE(closed_by_server(*lone, 200ms));
+  CHECK(drops.count(http_drop::evicted_request) == 1);
+}
+
+TEST_CASE("a scrape gets through a flood of stalled, idle and unread connections past the limit", "[http][limits]") {
+  auto limits = quick_limits();
+  limits.max_connections = 30;
+  limits.header_timeout = 30s;
+  limits.idle_timeout = 30s;
+  limits.write_timeout = 30s;
+  drop_log drops;
+  auto [server, port] = serve_local_with(limits, {}, &drops);
+  server->publish(large_document('f'));
+  std::vector<std::unique_ptr<client>> flood;
+  for (int i = 0; i < 60; ++i) {
+    const auto from = "127.0.0." + std::to_string(2 + i % 7);
+    if (i % 3 == 0) {
+      flood.push_back(stalled_request(port, from));
+    } else {
+      flood.push_back(std::make_unique<client>(port, "127.0.0.1", 10s, from));
+      const int small = 4096;
+      setsockopt(flood.back()->socket().native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+      if (i % 3 == 1) REQUIRE(flood.back()->get("/healthz").status == 200);  // then idle
+      else
+        boost::asio::write(flood.back()->socket(), boost::asio::buffer(std::string("GET /metrics HTTP/1.1\r\n\r\n")));
+    }
+  }
+  for (int i = 0; i < 5; ++i) CHECK(fetch(port, "/metrics").body == *large_document('f'));
+  CHECK(drops.count(http_drop::over_limit, 0ms) == 0);
 }
 
 TEST_CASE("at max_connections the longest idle keep-alive connection makes room", "[http][limits]") {

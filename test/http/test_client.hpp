@@ -85,10 +85,16 @@ reply exchange(SyncStream& stream, boost::beast::flat_buffer& buffer, http::verb
 /// One client connection; every blocking call gives up after `timeout`.
 class client {
  public:
+  /// `from`: the local address to connect from (e.g. 127.0.0.2, another loopback client).
   explicit client(unsigned short port, std::string_view host = "127.0.0.1",
-                  std::chrono::seconds timeout = std::chrono::seconds(10))
+                  std::chrono::seconds timeout = std::chrono::seconds(10), std::string_view from = {})
       : socket_(ioc_) {
-    socket_.connect({net::ip::make_address(std::string(host)), port});
+    const auto address = net::ip::make_address(std::string(host));
+    if (!from.empty()) {
+      socket_.open(address.is_v4() ? tcp::v4() : tcp::v6());
+      socket_.bind({net::ip::make_address(std::string(from)), 0});
+    }
+    socket_.connect({address, port});
     timeval tv{static_cast<time_t>(timeout.count()), 0};
     setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(socket_.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);

@@ -1,7 +1,11 @@
 #include "http/tls_context.hpp"
 
+#include <algorithm>
 #include <filesystem>
+#include <string_view>
 #include <thread>
+
+#include <openssl/ssl.h>
 
 #include <catch2/catch.hpp>
 
@@ -25,6 +29,30 @@ std::pair<std::string, std::string> client_cert_with_san(const temp_dir& dir, co
                               "' -set_serial 77 -days 2 -extfile san.cnf -out san.crt >/dev/null 2>&1";
   REQUIRE(std::system(command.c_str()) == 0);
   return {dir.root() + "/san.crt", dir.root() + "/san.key"};
+}
+
+/// The TLS 1.2 (and older) suites a context offers, by OpenSSL name; TLS 1.3 ones go to `tls13`.
+std::vector<std::string> tls12_suites(const std::shared_ptr<boost::asio::ssl::context>& ctx,
+                                      std::vector<std::string>* tls13 = nullptr) {
+  std::vector<std::string> names;
+  const STACK_OF(SSL_CIPHER)* ciphers = SSL_CTX_get_ciphers(ctx->native_handle());
+  for (int i = 0; i < sk_SSL_CIPHER_num(ciphers); ++i) {
+    const SSL_CIPHER* c = sk_SSL_CIPHER_value(ciphers, i);
+    if (std::string_view(SSL_CIPHER_get_version(c)) != "TLSv1.3") names.emplace_back(SSL_CIPHER_get_name(c));
+    else if (tls13) tls13->emplace_back(SSL_CIPHER_get_name(c));
+  }
+  return names;
+}
+
+/// A context made from the shared test certificate and key plus `suites` (Go names).
+std::shared_ptr<boost::asio::ssl::context> context_with(std::vector<std::string> suites = {}) {
+  tls_settings settings;
+  settings.cert_file = test_certs::shared().server_cert;
+  settings.key_file = test_certs::shared().server_key;
+  settings.cipher_suites = std::move(suites);
+  auto ctx = make_tls_context(settings);
+  if (!ctx) FAIL(ctx.error_message());
+  return ctx.value();
 }
 
 tls_options with_cert(const std::string& cert, const std::string& key) {
@@ -197,4 +225,63 @@ TEST_CASE("a rotated certificate is served to new connections; a broken edit kee
   REQUIRE(reports.size() == 2);
   CHECK_THAT(reports[1], Catch::Contains("tls_server_config.bogus: unknown key"));
   CHECK_THAT(reports[1], Catch::Contains("keeping the previous web config"));
+}
+
+TEST_CASE("with only a certificate and key, TLS 1.2 offers ECDHE key exchange with AEAD ciphers only", "[http][tls]") {
+  std::vector<std::string> tls13;
+  const auto ctx = context_with();
+  const auto names = tls12_suites(ctx, &tls13);
+  CHECK(names == std::vector<std::string>{"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+                                          "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+                                          "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305"});
+  const STACK_OF(SSL_CIPHER)* ciphers = SSL_CTX_get_ciphers(ctx->native_handle());
+  for (int i = 0; i < sk_SSL_CIPHER_num(ciphers); ++i) {
+    const SSL_CIPHER* c = sk_SSL_CIPHER_value(ciphers, i);
+    INFO(SSL_CIPHER_get_name(c));
+    CHECK(SSL_CIPHER_is_aead(c));  // no CBC: no LUCKY13, no SWEET32
+    const int kx = SSL_CIPHER_get_kx_nid(c);
+    CHECK((kx == NID_kx_ecdhe || kx == NID_kx_any));  // forward secrecy (any: TLS 1.3, always ECDHE here)
+  }
+  CHECK_THAT(tls13, Catch::VectorContains(std::string("TLS_AES_128_GCM_SHA256")));  // OpenSSL's TLS 1.3 suites stay
+  CHECK(tls13.size() == 3);
+}
+
+TEST_CASE("with no curve_preferences the key exchange groups are X25519, P-256 and P-384", "[http][tls]") {
+  web_server web(tls_yaml());
+  for (const char* groups : {"X25519", "P-256", "P-384"}) {
+    INFO(groups);
+    tls_options client;
+    client.groups = groups;
+    CHECK(tls_client(web.port, client).get("/healthz").status == 200);
+  }
+  for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+    INFO(version);
+    tls_options others;
+    others.groups = "P-521:X448:ffdhe2048";
+    others.min_version = version;
+    others.max_version = version;
+    CHECK_THROWS(tls_client(web.port, others));
+  }
+  const auto ctx = context_with();
+  CHECK((SSL_CTX_get_options(ctx->native_handle()) & SSL_OP_NO_COMPRESSION) != 0);
+  CHECK((SSL_CTX_get_options(ctx->native_handle()) & SSL_OP_NO_RENEGOTIATION) != 0);
+}
+
+TEST_CASE("cipher_suites may still name legacy suites that the default leaves out", "[http][tls]") {
+  const auto ctx = context_with({"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", "TLS_RSA_WITH_AES_128_CBC_SHA",
+                                 "TLS_AES_128_GCM_SHA256"});  // TLS 1.3 names are skipped, as in Go
+  CHECK(tls12_suites(ctx) == std::vector<std::string>{"ECDHE-ECDSA-AES128-SHA256", "AES128-SHA"});
+}
+
+TEST_CASE("a TLS 1.2 client offering only CBC suites is refused unless cipher_suites allows one", "[http][tls]") {
+  tls_options cbc_only;
+  cbc_only.max_version = TLS1_2_VERSION;
+  cbc_only.ciphers = "ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES128-SHA";
+  {
+    web_server web(tls_yaml());
+    CHECK_THROWS(tls_client(web.port, cbc_only));
+    CHECK(web.drops.count(http_drop::tls_handshake) == 1);
+  }
+  web_server web(tls_yaml() + "  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256]\n");
+  CHECK(tls_client(web.port, cbc_only).get("/healthz").status == 200);
 }

@@ -26,6 +26,8 @@ struct tls_options {
   std::string cert_file, key_file;       ///< a client certificate, if any
   int min_version = 0, max_version = 0;  ///< TLS1_x_VERSION; 0: OpenSSL's default
   bool allow_legacy = false;             ///< security level 0, so that TLS 1.0/1.1 can be offered
+  std::string ciphers;                   ///< TLS ≤ 1.2 suites to offer (OpenSSL names); empty: its default
+  std::string groups;                    ///< key exchange groups to offer ("P-521:X448"); empty: its default
 };
 
 /// One TLS connection; the constructor connects and handshakes (throws when it fails).
@@ -66,6 +68,8 @@ class tls_client {
       SSL_CTX_set_security_level(ctx.native_handle(), 0);
       SSL_CTX_set_cipher_list(ctx.native_handle(), "DEFAULT:@SECLEVEL=0");
     }
+    if (!opts.ciphers.empty()) SSL_CTX_set_cipher_list(ctx.native_handle(), opts.ciphers.c_str());
+    if (!opts.groups.empty()) SSL_CTX_set1_groups_list(ctx.native_handle(), opts.groups.c_str());
     if (opts.min_version) SSL_CTX_set_min_proto_version(ctx.native_handle(), opts.min_version);
     if (opts.max_version) SSL_CTX_set_max_proto_version(ctx.native_handle(), opts.max_version);
     return ctx;
