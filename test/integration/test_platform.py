@@ -17,7 +17,7 @@ from fake_bmc import MOCKUPS_DIR, FakeBmc
 from plumbing import log, write_atomically
 
 TOLERANCE = 0.01
-WINDOW_S = 24.0 if h.sanitizer() else 12.0
+WINDOW_S = 16.0 if h.sanitizer() else 10.0
 FAULT_TIMEOUT_S = 30.0
 BMC_ID = "bmc-1"
 
