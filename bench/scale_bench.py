@@ -21,7 +21,8 @@ a fresh daemon (monitor.interval 5s, the fake meter with `--zones`) is measured:
 
 pid_max is raised to 131072 for the run if it is lower, and restored. Prints a JSON document.
 
-Usage: bench/scale_bench.py build/actors/kepler build/test/fake_kubelet [--modes ebpf,procfs] [--caps 0,1000]
+Usage: bench/scale_bench.py build/actors/kepler build/test/fake_kubelet [--pods 500] [--modes ebpf,procfs]
+       [--caps 0,1000] [--seconds 60] [--accuracy-seconds 60] [--out scale.json]
 """
 
 import argparse
@@ -171,6 +172,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("kepler")
     parser.add_argument("fake_kubelet")
+    parser.add_argument("--pods", type=int, default=PODS, help="500: 20,000 processes; fewer to see how cost grows")
     parser.add_argument("--modes", default="ebpf,procfs")
     parser.add_argument("--caps", default="0,1000")
     parser.add_argument("--zones", default="package, dram")
@@ -185,7 +187,7 @@ def main():
         spawner = b.Spawner(workdir)
         pods = []
         try:
-            for index in range(PODS):
+            for index in range(args.pods):
                 pod = b.Pod(index, CONTAINERS_PER_POD)
                 for container in pod.containers:
                     spawner.start(PROCESSES_PER_CONTAINER, 0, BURN_US, container.path)
