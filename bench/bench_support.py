@@ -256,14 +256,18 @@ def proc_status(pid, key):
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def scrape(url, gzipped=False, timeout=5):
-    """The document's text."""
+def scrape_bytes(url, gzipped=False, timeout=5):
+    """(the body as sent, whether it is gzipped): what a scrape costs the server and the wire,
+    without the client's decompressing and decoding."""
     request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"} if gzipped else {})
     with _OPENER.open(request, timeout=timeout) as response:
-        body = response.read()
-        if response.headers.get("Content-Encoding") == "gzip":
-            body = gzip.decompress(body)
-    return body.decode()
+        return response.read(), response.headers.get("Content-Encoding") == "gzip"
+
+
+def scrape(url, gzipped=False, timeout=5):
+    """The document's text."""
+    body, compressed = scrape_bytes(url, gzipped, timeout)
+    return (gzip.decompress(body) if compressed else body).decode()
 
 
 def samples(text):
