@@ -224,6 +224,7 @@ std::vector<caf::actor> spawn_pipeline(caf::actor_system& system, const kepler_c
       terminated_policy{config.monitor.max_terminated,
                         static_cast<uint64_t>(config.monitor.min_terminated_energy_threshold) * 1'000'000,
                         config.monitor.terminated_retention.count()};
+  engine.max_process_series = static_cast<std::size_t>(config.exporter.prometheus.max_process_series);
   engine.stats = stats;
   engine.procfs_root = config.host.procfs;
   auto engine_handle = system.spawn(engine_supervisor, std::move(engine));

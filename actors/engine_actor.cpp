@@ -85,7 +85,9 @@ void start_round(engine_ptr self) {
 std::shared_ptr<engine_books> new_engine_books(const engine_config& config) {
   std::vector<source_label> labels;
   for (const auto& source : config.energy_sources) labels.push_back({source.source, source.zone});
-  return new_engine_books(config.zones, labels, config.terminated, config.stats);
+  auto books = new_engine_books(config.zones, labels, config.terminated, config.stats);
+  books->math->cap_process_series(config.max_process_series);
+  return books;
 }
 
 engine_actor::behavior_type attribution_engine(engine_actor::stateful_pointer<engine_state> self,

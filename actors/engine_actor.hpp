@@ -29,6 +29,7 @@ struct engine_config {
   caf::timespan interval = std::chrono::seconds(5);
   caf::timespan deadline = std::chrono::seconds(4);  ///< well inside the interval
   terminated_policy terminated;
+  std::size_t max_process_series = 0;  ///< exporter.prometheus.maxProcessSeries; 0 = no cap
   std::shared_ptr<actor_stats> stats;
   std::string procfs_root = "/proc";  ///< for the exporter's own process_* metrics
   /// The BMCs' state, read at the end of every round (written by their pollers).

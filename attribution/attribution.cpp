@@ -66,6 +66,14 @@ attribution::attribution(std::vector<physical_zone> zones, terminated_policy pol
   }
 }
 
+void attribution::cap_process_series(std::size_t limit) {
+  if (limit == 0) {
+    cap_.reset();
+  } else {
+    cap_.emplace(limit, nodes_.size(), primary_zone_);
+  }
+}
+
 std::shared_ptr<snapshot> attribution::update(const round_input& input) {
   for (std::size_t z = 0; z < physical_.size() && z < input.readings.size(); ++z)
     if (input.readings[z]) accept_reading(z, *input.readings[z]);
@@ -79,6 +87,7 @@ std::shared_ptr<snapshot> attribution::update(const round_input& input) {
     containers_.apply(ledger_, input.mono_ns);
     vms_.apply(ledger_, input.mono_ns);
     pods_.apply(ledger_, input.mono_ns);
+    if (cap_) cap_->apply(ledger_);
   }
   terminated_.expire(input.mono_ns);
   containers_.expire(input.mono_ns);
@@ -161,7 +170,7 @@ void attribution::split_zone(std::size_t zone, const cpu_window& window) {
   state.window_end_mono = -1;
 }
 
-std::shared_ptr<snapshot> attribution::make_snapshot(const round_input& input) const {
+std::shared_ptr<snapshot> attribution::make_snapshot(const round_input& input) {
   auto snap = std::make_shared<snapshot>();
   snap->sequence = sequence_;
   snap->wall_ns = input.wall_ns;
@@ -177,6 +186,10 @@ std::shared_ptr<snapshot> attribution::make_snapshot(const round_input& input) c
     snap->terminated_energy_uj.insert(snap->terminated_energy_uj.end(), entry.energy_uj.begin(), entry.energy_uj.end());
   }
   snap->containers = containers_.table();
+  if (cap_) {
+    cap_->expire(ledger_, terminated_.entries(), snap->containers);
+    snap->capped_processes = cap_->view(ledger_, terminated_.entries(), snap->containers);
+  }
   snap->vms = vms_.table();
   snap->pods = pods_.table();
   for (std::size_t z = 0; z < snap->zones.size(); ++z) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "attribution/process_ledger.hpp"
+#include "attribution/process_series_cap.hpp"
 #include "attribution/snapshot.hpp"
 #include "attribution/terminated_tracker.hpp"
 #include "attribution/workload_ledger.hpp"
@@ -33,6 +34,10 @@ struct round_input {
 class attribution {
  public:
   attribution(std::vector<physical_zone> zones, terminated_policy policy);
+
+  /// Caps the process series at `limit` (exporter.prometheus.maxProcessSeries; 0 = no cap).
+  /// Set before the first update: the books of a cap start with it.
+  void cap_process_series(std::size_t limit);
 
   /// Consumes one interval and returns the snapshot describing the state after it.
   std::shared_ptr<snapshot> update(const round_input& input);
@@ -70,7 +75,7 @@ class attribution {
   };
   cpu_outcome accept_cpu(const process_table& table, int64_t now_mono_ns);
   void split_zone(std::size_t zone, const cpu_window& window);
-  std::shared_ptr<snapshot> make_snapshot(const round_input& input) const;
+  std::shared_ptr<snapshot> make_snapshot(const round_input& input);
 
   std::vector<physical_zone> physical_;
   std::vector<physical_state> physical_state_;
@@ -82,6 +87,7 @@ class attribution {
   workload_ledger containers_;
   workload_ledger vms_;
   workload_ledger pods_;
+  std::optional<process_series_cap> cap_;    // only with maxProcessSeries
   std::optional<cpu_times> last_cpu_times_;  // the CPU baseline: node times at the last scan
   uint64_t last_uptime_ns_ = 0;
   double usage_ratio_ = 0;

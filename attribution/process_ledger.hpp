@@ -34,6 +34,7 @@ class process_ledger {
   uint64_t distribute(std::size_t zone, uint64_t active_uj, uint64_t pool_ns, double seconds);
 
   std::size_t size() const { return rows_.size(); }
+  bool contains(const process_key& key) const { return index_.contains(key); }
   const std::vector<process_row>& rows() const { return rows_; }
   const std::vector<uint64_t>& energy_uj() const { return energy_uj_; }
   const std::vector<double>& watts() const { return watts_; }

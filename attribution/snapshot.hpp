@@ -72,6 +72,25 @@ struct workload_table {
   std::vector<uint64_t> terminated_energy_uj;
 };
 
+/// Per-process series under exporter.prometheus.maxProcessSeries (attribution/process_series_cap.hpp):
+/// the processes that have their own series, and the rest summed per container.
+struct capped_process_series {
+  /// The rest of one container's processes; container_id "" holds those outside containers.
+  struct others_row {
+    std::string container_id;
+    bool terminated = false;  ///< its container ended (kept as long as the container is exported)
+    uint64_t cpu_ns = 0;      ///< CPU time of its processes while they were not among the top N
+  };
+  std::vector<process_row> running;         ///< the top N of the last window; cpu_ns: while among them
+  std::vector<uint64_t> running_energy_uj;  ///< energy while among the top N, row-major by zone
+  std::vector<double> running_watts;
+  std::vector<process_row> terminated;  ///< ended processes that had their own series at some time
+  std::vector<uint64_t> terminated_energy_uj;
+  std::vector<others_row> others;
+  std::vector<uint64_t> others_energy_uj;
+  std::vector<double> others_watts;
+};
+
 /// Health of one source as the engine saw it.
 struct source_health {
   std::string source;  ///< rapl, fake-cpu-meter, procfs
@@ -133,6 +152,9 @@ struct snapshot {
   std::vector<process_row> terminated;
   std::vector<uint64_t> terminated_energy_uj;
   workload_table containers;
+  /// Set when exporter.prometheus.maxProcessSeries caps the process series: the renderer
+  /// exports these instead of `running` and `terminated` (which stay complete for the rest).
+  std::optional<capped_process_series> capped_processes;
   workload_table vms;
   workload_table pods;                     ///< by the pod UID of the containers' cgroups
   std::shared_ptr<const kube_names> kube;  ///< null unless kube.enabled

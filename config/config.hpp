@@ -116,6 +116,10 @@ struct kepler_config {
       unsigned metrics_level = level_all;
       /// Ours: also export Kepler ≤ 0.9's per-zone families for old dashboards (docs/compatibility.md difference #17).
       bool legacy_metrics = false;
+      /// Ours: at most this many processes get their own kepler_process_* series, those with
+      /// the most energy in the interval; the rest are summed per container (pid="",
+      /// comm="others"). 0 = no cap, v0.11's families unchanged.
+      int64_t max_process_series = 0;
     } prometheus;
     struct {
       /// Ours: the page at `/` (where the node's power goes, live) and /api/v1/summary behind

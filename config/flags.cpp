@@ -181,6 +181,13 @@ void add_service_flags(flag_table& flags) {
             })
       ->check(level_check)
       ->default_str(joined(metrics_level_names(defaults.exporter.prometheus.metrics_level)));
+  flags
+      .value("--exporter.prometheus.max-process-series",
+             "Only the N processes with the most energy in an interval get their own process series; the rest "
+             "are summed per container (0: no cap)",
+             defaults.exporter.prometheus.max_process_series,
+             [](kepler_config& c, int64_t v) { c.exporter.prometheus.max_process_series = v; })
+      ->default_str(std::to_string(defaults.exporter.prometheus.max_process_series));
   flags.toggle("--kube.enable", "Monitor Kubernetes", [](kepler_config& c, bool v) { c.kube.enabled = v; })
       ->default_str(text_of(defaults.kube.enabled));
   flags

@@ -110,6 +110,7 @@ inline std::vector<key_binding> known_keys(kepler_config& c) {
       {"exporter.prometheus.debugCollectors", &prom.debug_collectors},
       {"exporter.prometheus.metricsLevel", level_set{&prom.metrics_level}},
       {"exporter.prometheus.legacyMetrics", &prom.legacy_metrics},
+      {"exporter.prometheus.maxProcessSeries", &prom.max_process_series},
       {"exporter.ui.enabled", &c.exporter.ui.enabled},
       {"debug.pprof.enabled", &c.debug.pprof_enabled},
       {"web.configFile", &c.web.config_file},

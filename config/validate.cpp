@@ -106,6 +106,8 @@ void check_exporters(std::vector<std::string>& errors, const kepler_config& c) {
     errors.push_back(
         "exporter.prometheus.metricsLevel must name levels among node, process, "
         "container, vm, pod");
+  if (c.exporter.prometheus.max_process_series < 0)
+    errors.push_back("exporter.prometheus.maxProcessSeries must be ≥ 0 (0: no cap)");
 }
 
 void check_kube(std::vector<std::string>& errors, const kepler_config& c) {

@@ -70,14 +70,60 @@ void render_node(exposition_writer& out, const snapshot& snap, const render_cont
   }
 }
 
+/// The process series to export: every process, or those that exporter.prometheus.maxProcessSeries
+/// keeps (then with one "others" series per container besides).
+struct process_series {
+  const std::vector<process_row>& running;
+  const std::vector<uint64_t>& running_energy_uj;
+  const std::vector<double>& running_watts;
+  const std::vector<process_row>& terminated;
+  const std::vector<uint64_t>& terminated_energy_uj;
+  const capped_process_series* capped = nullptr;
+};
+
+process_series series_of(const snapshot& snap) {
+  if (const auto& capped = snap.capped_processes)
+    return {capped->running,    capped->running_energy_uj,    capped->running_watts,
+            capped->terminated, capped->terminated_energy_uj, &*capped};
+  return {snap.running, snap.running_energy_uj, snap.running_watts, snap.terminated, snap.terminated_energy_uj};
+}
+
 /// Terminated rows to export: the newest entry per pid, so pid reuse never yields duplicates.
-std::vector<std::size_t> exported_terminated(const snapshot& snap) {
+std::vector<std::size_t> exported_terminated(const process_series& series) {
   std::unordered_set<int32_t> seen;
-  for (const auto& row : snap.running) seen.insert(row.key.pid);
+  for (const auto& row : series.running) seen.insert(row.key.pid);
   std::vector<std::size_t> rows;
-  for (std::size_t i = snap.terminated.size(); i-- > 0;)
-    if (seen.insert(snap.terminated[i].key.pid).second) rows.push_back(i);
+  for (std::size_t i = series.terminated.size(); i-- > 0;)
+    if (seen.insert(series.terminated[i].key.pid).second) rows.push_back(i);
   return rows;
+}
+
+/// The labels of an others series: no pid, comm "others", the container's id and type.
+std::array<label, 9> others_labels(const capped_process_series::others_row& row, std::string_view state,
+                                   std::string_view zone, const render_context& ctx) {
+  std::string_view type = to_string(row.container_id.empty() ? process_type::regular : process_type::container);
+  return {{{"pid", ""},
+           {"comm", "others"},
+           {"exe", ""},
+           {"type", type},
+           {"state", state},
+           {"container_id", row.container_id},
+           {"vm_id", ""},
+           {"zone", zone},
+           {"node_name", ctx.node_name}}};
+}
+
+void render_others_energy(exposition_writer& out, const std::string& name, const capped_process_series& capped,
+                          const snapshot& snap, const render_context& ctx, bool watts, bool platform) {
+  std::size_t zones = snap.zones.size();
+  for (std::size_t i = 0; i < capped.others.size(); ++i) {
+    const auto& row = capped.others[i];
+    for (std::size_t z = 0; z < zones; ++z) {
+      if (snap.zones[z].platform != platform) continue;
+      double value = watts ? capped.others_watts[i * zones + z] : capped.others_energy_uj[i * zones + z] * uj_to_joules;
+      out.sample(name, others_labels(row, row.terminated ? "terminated" : "running", snap.zones[z].name, ctx), value);
+    }
+  }
 }
 
 /// kepler_process_cpu_* (the CPU zones), or kepler_process_platform_* (the platform zone).
@@ -90,6 +136,7 @@ void render_process_energy(exposition_writer& out, const snapshot& snap, const r
                    : "Energy consumption of " + domain + " at process level in joules",
              watts ? metric_type::gauge : metric_type::counter);
   std::size_t zones = snap.zones.size();
+  auto series = series_of(snap);
   auto emit = [&](const process_row& row, std::string_view state, double value, std::size_t z) {
     if (snap.zones[z].platform != platform) return;
     number_text pid(row.key.pid);
@@ -105,19 +152,22 @@ void render_process_energy(exposition_writer& out, const snapshot& snap, const r
                                  {"node_name", ctx.node_name}}};
     out.sample(name, labels, value);
   };
-  for (std::size_t i = 0; i < snap.running.size(); ++i)
+  for (std::size_t i = 0; i < series.running.size(); ++i)
     for (std::size_t z = 0; z < zones; ++z)
-      emit(snap.running[i], "running",
-           watts ? snap.running_watts[i * zones + z] : snap.running_energy_uj[i * zones + z] * uj_to_joules, z);
-  for (std::size_t i : exported_terminated(snap))
+      emit(series.running[i], "running",
+           watts ? series.running_watts[i * zones + z] : series.running_energy_uj[i * zones + z] * uj_to_joules, z);
+  for (std::size_t i : exported_terminated(series))
     for (std::size_t z = 0; z < zones; ++z)
-      emit(snap.terminated[i], "terminated", watts ? 0.0 : snap.terminated_energy_uj[i * zones + z] * uj_to_joules, z);
+      emit(series.terminated[i], "terminated", watts ? 0.0 : series.terminated_energy_uj[i * zones + z] * uj_to_joules,
+           z);
+  if (series.capped) render_others_energy(out, name, *series.capped, snap, ctx, watts, platform);
 }
 
 void render_process_seconds(exposition_writer& out, const snapshot& snap, const render_context& ctx) {
   out.family("kepler_process_cpu_seconds_total", "Total user and system time of cpu at process level in seconds",
              metric_type::counter);
-  for (const auto& row : snap.running) {
+  auto series = series_of(snap);
+  for (const auto& row : series.running) {
     number_text pid(row.key.pid);
     const auto& info = *row.info;
     std::array<label, 7> labels{{{"pid", pid.view()},
@@ -127,6 +177,13 @@ void render_process_seconds(exposition_writer& out, const snapshot& snap, const 
                                  {"container_id", info.container_id},
                                  {"vm_id", info.vm_id},
                                  {"node_name", ctx.node_name}}};
+    out.sample("kepler_process_cpu_seconds_total", labels, static_cast<double>(row.cpu_ns) / 1e9);
+  }
+  if (!series.capped) return;
+  for (const auto& row : series.capped->others) {
+    auto all = others_labels(row, "", "", ctx);
+    // This family has neither state nor zone.
+    std::array<label, 7> labels{{all[0], all[1], all[2], all[3], all[5], all[6], all[8]}};
     out.sample("kepler_process_cpu_seconds_total", labels, static_cast<double>(row.cpu_ns) / 1e9);
   }
 }
@@ -172,7 +229,10 @@ void render_info(exposition_writer& out, const render_context& ctx) {
 std::string render_metrics(const snapshot& snap, const render_context& ctx, std::size_t size_hint) {
   exposition_writer out;
   // About 300 bytes per process series, or the last size plus room to grow.
-  std::size_t estimate = 8192 + (snap.running.size() + snap.terminated.size()) * (snap.zones.size() * 2 + 1) * 300;
+  auto series = series_of(snap);
+  std::size_t rows =
+      series.running.size() + series.terminated.size() + (series.capped ? series.capped->others.size() : 0);
+  std::size_t estimate = 8192 + rows * (snap.zones.size() * 2 + 1) * 300;
   out.reserve(std::max(estimate, size_hint + size_hint / 8));
   render_info(out, ctx);
   if (ctx.metrics_level & level_node) render_node(out, snap, ctx);

@@ -120,6 +120,19 @@ TEST_CASE("legacy metric families are off by default and switched on in the file
   CHECK(out.warnings.empty());
 }
 
+TEST_CASE("process series are uncapped by default; the file or the flag caps them", "[config]") {
+  CHECK(load({}).config.exporter.prometheus.max_process_series == 0);
+  scratch tmp;
+  auto file = tmp.config("exporter:\n  prometheus:\n    maxProcessSeries: 200\n");
+  auto out = load({"--config.file=" + file});
+  REQUIRE(runs(out));
+  CHECK(out.config.exporter.prometheus.max_process_series == 200);
+  CHECK(out.warnings.empty());
+  CHECK(load({"--config.file=" + file, "--exporter.prometheus.max-process-series=50"})
+            .config.exporter.prometheus.max_process_series == 50);
+  CHECK_FALSE(runs(load({"--exporter.prometheus.max-process-series=-1"})));
+}
+
 TEST_CASE("the page is on by default, off in the file, and must be a boolean", "[config]") {
   CHECK(load({}).config.exporter.ui.enabled);
   scratch tmp;

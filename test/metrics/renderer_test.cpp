@@ -132,6 +132,48 @@ TEST_CASE("a reused pid among terminated processes is exported once") {
         std::string::npos);
 }
 
+/// two_process_snapshot() with maxProcessSeries 1: pid 4242 keeps its series (with what it got
+/// while among the top), a container's others and the others outside containers are summed.
+snapshot capped_snapshot() {
+  auto snap = two_process_snapshot();
+  auto info = snap.running[0].info;
+  capped_process_series capped;
+  capped.running.push_back(process_row{{4242, 7}, info, 30'000'000'000, 0, 0});
+  capped.running_energy_uj = {7'000'000};
+  capped.running_watts = {1.875};
+  capped.others.push_back({"", false, 7'500'000'000});
+  capped.others.push_back({std::string(64, 'c'), true, 2'000'000'000});
+  capped.others_energy_uj = {2'375'000, 2'000'000};
+  capped.others_watts = {0.5, 0.0};
+  snap.capped_processes = capped;
+  return snap;
+}
+
+TEST_CASE("with maxProcessSeries only the kept processes and one others series per container are exported") {
+  auto text = render_metrics(capped_snapshot(), context());
+  CHECK(has_line(
+      text,
+      R"x(kepler_process_cpu_joules_total{pid="4242",comm="stress ng \"x\"",exe="/usr/bin/stress-ng",type="regular",state="running",container_id="",vm_id="",zone="package",node_name="node-a"} 7)x"));
+  CHECK(has_line(
+      text,
+      R"x(kepler_process_cpu_joules_total{pid="",comm="others",exe="",type="regular",state="running",container_id="",vm_id="",zone="package",node_name="node-a"} 2.375)x"));
+  CHECK(has_line(
+      text,
+      R"x(kepler_process_cpu_watts{pid="",comm="others",exe="",type="container",state="terminated",container_id=")x" +
+          std::string(64, 'c') + R"x(",vm_id="",zone="package",node_name="node-a"} 0)x"));
+  CHECK(has_line(
+      text,
+      R"x(kepler_process_cpu_seconds_total{pid="",comm="others",exe="",type="regular",container_id="",vm_id="",node_name="node-a"} 7.5)x"));
+  CHECK(has_line(
+      text,
+      R"x(kepler_process_cpu_seconds_total{pid="4242",comm="stress ng \"x\"",exe="/usr/bin/stress-ng",type="regular",container_id="",vm_id="",node_name="node-a"} 30)x"));
+  // The terminated process never had a series of its own.
+  CHECK(text.find(R"x(pid="4243")x") == std::string::npos);
+  auto [status, output] = promtool_check(text);
+  INFO(output);
+  CHECK(status == 0);
+}
+
 TEST_CASE("the rendered document passes promtool check metrics") {
   auto [status, output] = promtool_check(render_metrics(two_process_snapshot(), context()));
   INFO(output);
