@@ -18,6 +18,8 @@ import tempfile
 import time
 import urllib.request
 
+from bench_support import proc_status
+
 
 def free_port():
     with socket.socket() as s:
@@ -31,11 +33,7 @@ def scrape(port):
 
 
 def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    return proc_status(pid, "VmRSS") / 1024
 
 
 def cpu_seconds(pid):

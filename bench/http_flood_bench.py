@@ -27,15 +27,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import kepler_harness as h  # noqa: E402
 from http_flood import KINDS, Flood, loopback_sources, percentile, timed_scrape  # noqa: E402
 
+from bench_support import proc_status  # noqa: E402
+
 EVICTIONS = ("evicted", "evicted_request", "evicted_response", "over_limit")
-
-
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def drops(daemon):
@@ -67,7 +61,7 @@ def run_flood(daemon, kind, size, sources, scrapes):
     before = drops(daemon)
     with Flood(daemon.port, kind, size, sources, count_refusals=True) as flood:
         took, failed = scrape_series(daemon.port, scrapes)
-        rss = rss_mib(daemon.process.pid)
+        rss = proc_status(daemon.process.pid, "VmRSS") / 1024
     time.sleep(1.5)  # the next snapshot counts the drops
     after = drops(daemon)
     closed = {r: int(after.get(r, 0) - before.get(r, 0)) for r in EVICTIONS}
