@@ -17,6 +17,7 @@
 #include "actors/energy_sampler_actor.hpp"
 #include "actors/engine_supervisor.hpp"
 #include "actors/http_server_actor.hpp"
+#include "actors/logging.hpp"
 #include "actors/platform_poller_actor.hpp"
 #include "actors/pod_watcher_actor.hpp"
 #include "actors/source_supervisor.hpp"
@@ -43,11 +44,6 @@ std::string host_name() {
 std::string node_name_for(const kepler_config& config) {
   if (!config.kube.node_name.empty()) return config.kube.node_name;
   return host_name();
-}
-
-void log(const log_note& note) {
-  if (note.warning) spdlog::warn("{}", note.text);
-  else spdlog::info("{}", note.text);
 }
 
 render_context make_render_context(const kepler_config& config, const power_meter& meter,
@@ -306,9 +302,9 @@ int run_daemon(const kepler_config& config) {
     return 1;
   }
   auto meter = select_power_meter(config);
-  for (const auto& note : meter.notes) log(note);
+  for (const auto& note : meter.notes) write_log(note);
   auto platform = select_platform_source(config, host_name());
-  for (const auto& note : platform.notes) log(note);
+  for (const auto& note : platform.notes) write_log(note);
 
   auto probe = load_bpf_probe(config);
   if (!probe) {

@@ -1,7 +1,6 @@
 #include "actors/engine_actor.hpp"
 
-#include <spdlog/spdlog.h>
-
+#include "actors/logging.hpp"
 #include "base/clock.hpp"
 #include "sensors/proc/self_stats.hpp"
 
@@ -14,16 +13,11 @@ int64_t to_ns(caf::actor_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
-void log(const std::optional<log_note>& note) {
-  if (!note) return;
-  if (note->warning) spdlog::warn("{}", note->text);
-  else spdlog::info("{}", note->text);
-}
-
 /// Records source `index`'s answer (a failure when `err` is set).
 void record(engine_ptr self, std::size_t index, const caf::error* err) {
   std::string failure = err ? describe(*err) : std::string();
-  log(record_answer(*self->state.books, index, err ? &failure : nullptr, static_cast<double>(wall_now_ns()) / 1e9));
+  write_log(
+      record_answer(*self->state.books, index, err ? &failure : nullptr, static_cast<double>(wall_now_ns()) / 1e9));
 }
 
 void finish_round(engine_ptr self) {

@@ -1,6 +1,7 @@
 #include "actors/logging.hpp"
 
 #include <memory>
+#include <random>
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -66,6 +67,20 @@ void setup_logging(log_level level, log_format format, std::FILE* out) {
   logger->set_level(spdlog_level(level));
   logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(std::move(logger));
+}
+
+void write_log(const log_note& note) {
+  if (note.warning) spdlog::warn("{}", note.text);
+  else spdlog::info("{}", note.text);
+}
+
+void write_log(const std::optional<log_note>& note) {
+  if (note) write_log(*note);
+}
+
+double real_random() {
+  thread_local std::mt19937 generator{std::random_device{}()};
+  return std::uniform_real_distribution<>(0, 1)(generator);
 }
 
 }  // namespace kepler

@@ -1,26 +1,14 @@
 #include "actors/platform_poller_actor.hpp"
 
-#include <random>
-
 #include <spdlog/spdlog.h>
 
+#include "actors/logging.hpp"
 #include "base/clock.hpp"
 
 namespace kepler {
 namespace {
 
 using poller_ptr = caf::stateful_actor<platform_poller_state>*;
-
-double real_random() {
-  thread_local std::mt19937 generator{std::random_device{}()};
-  return std::uniform_real_distribution<>(0, 1)(generator);
-}
-
-void log(const std::optional<log_note>& note) {
-  if (!note) return;
-  if (note->warning) spdlog::warn("{}", note->text);
-  else spdlog::info("{}", note->text);
-}
 
 /// One poll; returns how long to wait before the next.
 std::chrono::milliseconds poll_once(poller_ptr self, const platform_poller_config& config) {
@@ -33,13 +21,13 @@ std::chrono::milliseconds poll_once(poller_ptr self, const platform_poller_confi
     if (!std::exchange(st.described, true))
       spdlog::info("BMC {} ({}): {}", config.bmc.id, config.bmc.endpoint, st.reader->describe());
     auto step = st.policy->succeeded();
-    log(step.note);
+    write_log(step.note);
     return step.next_poll;
   }
   st.last_ok = false;
   config.feed->record_failure(classify_bmc_error(poll.error()));
   auto step = st.policy->failed(poll.error(), st.client->retry_after());
-  log(step.note);
+  write_log(step.note);
   if (step.rediscover) {
     st.reader->rediscover();
     st.described = false;

@@ -1,20 +1,9 @@
 #include "actors/pod_watcher_actor.hpp"
 
-#include <random>
-
-#include <spdlog/spdlog.h>
-
+#include "actors/logging.hpp"
 #include "base/clock.hpp"
 
 namespace kepler {
-namespace {
-
-double real_random() {
-  thread_local std::mt19937 generator{std::random_device{}()};
-  return std::uniform_real_distribution<>(0, 1)(generator);
-}
-
-}  // namespace
 
 caf::behavior pod_watcher(caf::stateful_actor<pod_watcher_state>* self, pod_watcher_config config) {
   auto& st = self->state;
@@ -25,11 +14,8 @@ caf::behavior pod_watcher(caf::stateful_actor<pod_watcher_state>* self, pod_watc
       [self, engine](pod_index_ptr index, const kube_health& health) {
         self->send(engine, pod_update{std::move(index), health});
       },
-      [](const log_note& note) {
-        if (note.warning) spdlog::warn("{}", note.text);
-        else spdlog::info("{}", note.text);
-      },
-      config.random ? config.random : real_random, [] { return static_cast<double>(wall_now_ns()) / 1e9; });
+      [](const log_note& note) { write_log(note); }, config.random ? config.random : real_random,
+      [] { return static_cast<double>(wall_now_ns()) / 1e9; });
   st.informer->start();  // the engine reports the source down until the first sync
   self->send(self, poll_atom_v);
   return {
