@@ -288,8 +288,10 @@ hwmon_discovery discover_hwmon(const std::string& sysfs_root, const std::vector<
     if (channels.empty()) channels = power_channels(chip, name, rule);
     if (channels.empty()) channels = voltage_current_channels(chip, name, rule);
     before_filter += channels.size();
-    for (auto& channel : channels)
+    for (auto& channel : channels) {
+      channel.driver = chip.name;
       if (wanted.empty() || wanted.contains(lower(channel.zone))) out.channels.push_back(std::move(channel));
+    }
   }
   if (out.channels.empty() && before_filter > 0) {
     std::string list;

@@ -26,9 +26,10 @@ enum class hwmon_channel_kind { energy, power, voltage_current };
 
 /// One channel that measures power or energy.
 struct hwmon_channel {
-  std::string chip;  ///< the chip's name: from its `device` link, else its `name` file, else its directory
-  std::string zone;  ///< the rule's zone, else the channel's label, else `<chip>_<channel>`
-  std::string id;    ///< energy1, power2, in1*curr1
+  std::string chip;    ///< the chip's name: from its `device` link, else its `name` file, else its directory
+  std::string driver;  ///< the chip's `name` file (its driver's: `power_meter` for the ACPI power meter)
+  std::string zone;    ///< the rule's zone, else the channel's label, else `<chip>_<channel>`
+  std::string id;      ///< energy1, power2, in1*curr1
   hwmon_channel_kind kind = hwmon_channel_kind::power;
   std::string path;                               ///< the value file; for a pair, the voltage file
   std::string current_path;                       ///< for a pair, the current file

@@ -1,20 +1,17 @@
 #include "sensors/power/power_meter.hpp"
 
-#include <filesystem>
 #include <map>
 #include <memory>
 
 #include <fmt/format.h>
 
 #include "base/clock.hpp"
-#include "base/text.hpp"
 #include "sensors/power/estimate_meter.hpp"
 #include "sensors/power/fake_meter.hpp"
 #include "sensors/power/hwmon.hpp"
 #include "sensors/power/msr.hpp"
 #include "sensors/power/power_integrator.hpp"
 #include "sensors/power/rapl.hpp"
-#include "sensors/proc/procfs.hpp"
 
 namespace kepler {
 namespace {
@@ -59,6 +56,10 @@ power_meter msr_meter(const kepler_config& config) {
   return meter;
 }
 
+/// The ACPI power meter (hwmon `power_meter`) measures the whole node: a platform source, never
+/// a CPU zone.
+bool is_acpi_power_meter(const hwmon_channel& channel) { return channel.driver == "power_meter"; }
+
 /// A fresh reader of one hwmon channel: energy counters as they are, power integrated.
 energy_read_fn hwmon_reader(const hwmon_channel& channel, double max_watts) {
   if (channel.kind == hwmon_channel_kind::energy) return [channel] { return read_hwmon_value(channel); };
@@ -91,7 +92,7 @@ power_meter hwmon_meter(const kepler_config& config) {
   for (auto& warning : found.warnings) meter.notes.push_back({true, warning});
   std::map<std::string, int> next_index;  // zones of the same name (one per socket) are numbered
   for (const auto& channel : found.channels) {
-    if (is_acpi_power_meter(channel.path)) {
+    if (is_acpi_power_meter(channel)) {
       meter.notes.push_back({false, "hwmon " + channel.chip +
                                         " is the ACPI power meter (the whole node): a platform "
                                         "source, not a CPU zone"});
@@ -160,15 +161,10 @@ power_meter choose_power_meter(const std::vector<meter_kind>& ladder,
   return none;
 }
 
-bool is_acpi_power_meter(const std::string& channel_path) {
-  auto name = read_text_file(std::filesystem::path(channel_path).parent_path().string() + "/name");
-  return name && trim_space(name.value()) == "power_meter";
-}
-
 std::optional<zone_source> acpi_power_meter_zone(const kepler_config& config, std::vector<log_note>& notes) {
   auto found = discover_hwmon(config.host.sysfs, {}, {});
   for (const auto& channel : found.channels) {
-    if (!is_acpi_power_meter(channel.path) || channel.kind != hwmon_channel_kind::power) continue;
+    if (!is_acpi_power_meter(channel) || channel.kind != hwmon_channel_kind::power) continue;
     if (auto first = read_hwmon_value(channel); !first) {
       notes.push_back({true, "ACPI power meter " + channel.path + " is not readable: " + first.error_message()});
       continue;

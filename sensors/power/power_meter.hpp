@@ -58,10 +58,6 @@ power_meter select_power_meter(const kepler_config& config);
 /// The most a whole node can plausibly draw (a rack server with accelerators stays far below).
 inline constexpr double platform_max_plausible_watts = 100'000.0;
 
-/// Whether an hwmon channel belongs to the ACPI power meter (hwmon name `power_meter`), which
-/// measures the whole node: a platform source, never a CPU zone.
-bool is_acpi_power_meter(const std::string& channel_path);
-
 /// The ACPI power meter's `power1_average` as the platform zone (averages over its averaging
 /// interval, integrated as the hwmon meter integrates them; the 0xFFFFFFFF sentinel rejected),
 /// or nothing, with the reason, where there is none.
