@@ -14,13 +14,13 @@ packages=(  # building and running
   libcli11-dev libspdlog-dev libfmt-dev
   libsimdjson-dev  # pod lists and watch events from the kubelet / API server
   libssl-dev  # TLS: the metrics endpoint, the kubelet and the API server
-  zlib1g-dev libcrypt-dev  # the metrics endpoint: gzip, bcrypt (basic auth) via libxcrypt
+  libdeflate-dev libcrypt-dev  # the metrics endpoint: gzip, bcrypt (basic auth) via libxcrypt
   libbpf-dev bpftool clang llvm  # eBPF probes: libbpf, skeletons and vmlinux.h, BPF compiler, llvm-strip
 )
 test_packages=(  # what testing adds
   catch2 clang-format  # unit tests; the format check (test/layout)
   prometheus-cpp-dev  # benchmarks: prometheus-cpp's exposition against ours (bench/prometheus_cpp_bench)
-  openssl curl  # test certificates; requests in the web tests
+  openssl curl zlib1g-dev  # test certificates; requests in the web tests; zlib inflates gzip in tests
   testssl.sh  # the TLS defaults scanned as a client would (test/integration/test_tls_scan.py)
   python3 prometheus  # integration tests: the harness and a real Prometheus server (+ promtool)
   python3-fusepy fuse3  # fault-injection tests: a FUSE powercap tree (module fusepy) and fusermount3

@@ -3,19 +3,20 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
-#include <limits>
+#include <memory>
+#include <new>
 #include <optional>
+#include <string>
 
-#include <zlib.h>
+#include <libdeflate.h>
 
 namespace kepler {
 namespace {
 
-// The fastest level: on a busy node's 15 MB document it takes a third of the default level's
-// time (bench/http_bench) for 1/20 of the size instead of 1/23. It runs once per document, not
-// per scrape, on a worker thread.
-constexpr int compression_level = Z_BEST_SPEED;
-constexpr int gzip_window_bits = 15 + 16;  // +16: a gzip header and trailer, not zlib's
+// The fastest level: on a 28 MB document (20,000 processes) libdeflate takes 74 ms where
+// zlib's fastest takes 135 ms, for a smaller result (2.9 MB against 3.3 MB). It runs once per
+// document, on a worker thread.
+constexpr int compression_level = 1;
 
 std::string_view trimmed(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -63,20 +64,29 @@ bool accepts_gzip(std::string_view accept_encoding) {
 }
 
 result<std::string> gzip_compress(std::string_view text) {
-  if (text.size() > std::numeric_limits<uInt>::max()) return make_error("zlib: document too large");
-  z_stream stream{};
-  if (deflateInit2(&stream, compression_level, Z_DEFLATED, gzip_window_bits, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-    return make_error("zlib: cannot start a gzip stream");
-  std::string out(deflateBound(&stream, text.size()), '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  stream.avail_in = static_cast<uInt>(text.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  const int status = deflate(&stream, Z_FINISH);  // deflateBound guarantees one call suffices
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  if (status != Z_STREAM_END) return make_error("zlib: gzip compression failed");
-  return out;
+  const std::unique_ptr<libdeflate_compressor, decltype(&libdeflate_free_compressor)> compressor(
+      libdeflate_alloc_compressor(compression_level), libdeflate_free_compressor);
+  if (!compressor) throw std::bad_alloc();
+  // Not zero-filled: only the pages the result touches become resident (the bound is about
+  // the input's size; the result a tenth of it).
+  const auto bound = libdeflate_gzip_compress_bound(compressor.get(), text.size());
+  const std::unique_ptr<char[]> out(new char[bound]);
+  const auto size = libdeflate_gzip_compress(compressor.get(), text.data(), text.size(), out.get(), bound);
+  if (size == 0) return make_error("gzip: compression failed");
+  return std::string(out.get(), size);
+}
+
+result<std::string> gzip_decompress(std::string_view member, std::size_t size) {
+  const std::unique_ptr<libdeflate_decompressor, decltype(&libdeflate_free_decompressor)> decompressor(
+      libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
+  if (!decompressor) throw std::bad_alloc();
+  std::string text(size, '\0');
+  std::size_t in_used = 0, out_made = 0;
+  const auto status = libdeflate_gzip_decompress_ex(decompressor.get(), member.data(), member.size(), text.data(),
+                                                    text.size(), &in_used, &out_made);
+  if (status != LIBDEFLATE_SUCCESS || in_used != member.size() || out_made != size)
+    return make_error("gzip: not one whole member of " + std::to_string(size) + " bytes");
+  return text;
 }
 
 }  // namespace kepler

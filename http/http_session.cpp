@@ -50,6 +50,20 @@ constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
 beast::string_view to_beast(std::string_view text) { return {text.data(), text.size()}; }
 std::string_view to_std(beast::string_view text) { return {text.data(), text.size()}; }
 
+/// What a reply carries: a document's gzip form when the client takes it (and it could be
+/// made), else its text, or a route's fixed body.
+struct document_body {
+  std::shared_ptr<const std::string> bytes;
+  bool gzip = false;
+  bool gzip_failed = false;  // the client asked for gzip; compression ran out of memory
+};
+
+document_body body_of(const metrics_document& document, bool accepts_gzip) {
+  if (!accepts_gzip) return {document.text()};
+  if (auto compressed = document.gzipped()) return {std::move(compressed), true};
+  return {document.text(), false, true};
+}
+
 bool is_parse_error(const beast::error_code& ec) {
   return ec.category() == http::make_error_code(http::error::bad_method).category() &&
          ec != http::error::end_of_stream && ec != http::error::partial_message;
@@ -242,14 +256,19 @@ class http_session final : public connection, public std::enable_shared_from_thi
     try {
       const auto& request = parser_->get();
       auto reply = route(to_std(request.method_string()), to_std(request.target()), env_->state->snapshot());
-      const bool gzip = reply.document && accepts_gzip(to_std(request[http::field::accept_encoding]));
-      if (reply.document && !(gzip ? reply.document->gzip_ready() : reply.document->text_ready())) {
-        // The first request for this document renders it (and compresses it), on a worker.
-        auto document = reply.document;
-        return off_io_thread([document, gzip] { return (gzip ? document->gzipped() : document->text()) != nullptr; },
-                             [this, reply, gzip](bool) { send_reply(reply, gzip); });
-      }
-      send_reply(reply, gzip);
+      if (!reply.document) return send_reply(reply, {reply.body});
+      const bool gzip = accepts_gzip(to_std(request[http::field::accept_encoding]));
+      if (gzip && reply.document->gzip_ready()) return send_reply(reply, body_of(*reply.document, gzip));
+      if (auto text = gzip ? nullptr : reply.document->text_if_ready()) return send_reply(reply, {std::move(text)});
+      // The first request for this document renders and compresses it, and a plain request
+      // may inflate it: on a worker.
+      auto body = std::make_shared<document_body>();
+      off_io_thread(
+          [document = reply.document, gzip, body] {
+            *body = body_of(*document, gzip);
+            return true;
+          },
+          [this, reply, body](bool) { send_reply(reply, *body); });
     } catch (...) {
       lost(current_exception_text());
     }
@@ -260,29 +279,24 @@ class http_session final : public connection, public std::enable_shared_from_thi
     for (const auto& [name, value] : security_->headers) response.set(to_beast(name), to_beast(value));
   }
 
-  void send_reply(const route_response& reply, bool gzip) {
+  void send_reply(const route_response& reply, const document_body& body) {
     try {
       const auto& request = parser_->get();
-      auto body = reply.document ? reply.document->text() : reply.body;
-      if (!body) {
+      if (!body.bytes) {
         env_->dropped(http_drop::exception, "rendering the metrics failed; answered 500");
-        return send_reply(route_response{500, text_content_type, rendering_failed(), false, nullptr}, false);
+        return send_reply(route_response{500, text_content_type, rendering_failed(), false, nullptr},
+                          {rendering_failed()});
       }
-      if (auto compressed = gzip ? reply.document->gzipped() : nullptr) {
-        body = std::move(compressed);
-      } else if (gzip) {
-        env_->dropped(http_drop::exception, "compressing the metrics failed; served uncompressed");
-        gzip = false;
-      }
+      if (body.gzip_failed) env_->dropped(http_drop::exception, "compressing the metrics failed; served uncompressed");
       response_type response{static_cast<http::status>(reply.status), request.version()};
       decorate(response);
       response.set(http::field::content_type, to_beast(reply.content_type));
       if (reply.allow_get_head) response.set(http::field::allow, "GET, HEAD");
       if (reply.document) response.set(http::field::vary, "Accept-Encoding");
-      if (gzip) response.set(http::field::content_encoding, "gzip");
-      response.content_length(body->size());
+      if (body.gzip) response.set(http::field::content_encoding, "gzip");
+      response.content_length(body.bytes->size());
       // HEAD: same headers, Content-Length of the GET body, no body.
-      if (request.method() != http::verb::head) response.body() = std::move(body);
+      if (request.method() != http::verb::head) response.body() = body.bytes;
       response.keep_alive(request.keep_alive());
       write(std::move(response));
     } catch (...) {

@@ -49,6 +49,17 @@ TEST_CASE("gzip output inflates back to the input, with a gzip header", "[http][
   }
 }
 
+TEST_CASE("a gzip member inflates back to its text; anything else is an error", "[http][gzip]") {
+  const auto text = kepler::test::large_document('9');
+  const auto zipped = gzip_compress(*text).value();
+  CHECK(gzip_decompress(zipped, text->size()).value() == *text);
+  CHECK_FALSE(gzip_decompress(zipped, text->size() - 1).ok());  // the size must be the text's
+  CHECK_FALSE(gzip_decompress(zipped, text->size() + 1).ok());
+  CHECK_FALSE(gzip_decompress(zipped.substr(0, zipped.size() / 2), text->size()).ok());
+  CHECK_FALSE(gzip_decompress(zipped + "x", text->size()).ok());
+  CHECK_FALSE(gzip_decompress("not gzip at all", 4).ok());
+}
+
 TEST_CASE("exposition text shrinks several times under gzip", "[http][gzip]") {
   const auto text = kepler::test::large_document('3');
   CHECK(gzip_compress(*text).value().size() * 5 < text->size());
