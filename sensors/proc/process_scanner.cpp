@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -165,8 +166,7 @@ bool process_scanner::read_kept(scan_pass& pass, int32_t pid, cache_entry& entry
       pass.stat.starttime != entry.start_ticks)
     return false;
   entry.seen_in_scan = pass.scan_id;
-  pass.table.processes.push_back(
-      {{pid, entry.start_ticks}, ticks_to_ns(pass.stat.utime + pass.stat.stime), entry.info});
+  pass.table.processes.push_back({{pid, entry.start_ticks}, cpu_time_ns(pass, pid, entry), entry.info});
   return true;
 }
 
@@ -223,7 +223,52 @@ void process_scanner::read_fresh(scan_pass& pass, int32_t pid, const char* pid_n
     ++table.fallback_reads;  // `file` closes on return
   }
   entry.seen_in_scan = pass.scan_id;
-  table.processes.push_back({{pid, st.starttime}, ticks_to_ns(st.utime + st.stime), entry.info});
+  table.processes.push_back({{pid, st.starttime}, cpu_time_ns(pass, pid, entry), entry.info});
+}
+
+// /proc/<pid>/stat gives user and system time in clock ticks (10 ms), each rounded down: a
+// process that wakes for microseconds runs for minutes before either moves, and a node of
+// such processes shows half its CPU time or less. /proc/<pid>/schedstat gives the same time
+// in ns, but for the main thread only, so it is read for one-thread processes. Both count
+// short, never over: the larger is the closer, and keeping the largest so far means the
+// counter never goes back when a process gains or loses threads.
+uint64_t process_scanner::cpu_time_ns(scan_pass& pass, int32_t pid, cache_entry& entry) {
+  uint64_t ns = ticks_to_ns(pass.stat.utime + pass.stat.stime);
+  if (pass.stat.num_threads == 1) {
+    if (auto precise = read_schedstat(pass, pid, entry)) ns = std::max(ns, *precise);
+  } else if (entry.schedstat.is_open()) {
+    entry.schedstat.reset();  // its main thread's time alone would now count short
+    --open_files_;
+  }
+  entry.cpu_ns = std::max(entry.cpu_ns, ns);
+  return entry.cpu_ns;
+}
+
+std::optional<uint64_t> process_scanner::read_schedstat(scan_pass& pass, int32_t pid, cache_entry& entry) {
+  if (entry.no_schedstat) return std::nullopt;
+  char name[max_pid_digits + 1];
+  char* const end = std::to_chars(name, name + max_pid_digits, pid).ptr;  // fits: pid ≤ INT32_MAX
+  *end = '\0';
+  kept_file fresh;
+  const kept_file* file = &entry.schedstat;
+  if (!file->is_open()) {
+    int err = 0;
+    fresh = kept_file::open_at(pass.dir_fd, pid_path(pass.rel, name, static_cast<std::size_t>(end - name), "schedstat"),
+                               err);
+    if (!fresh.is_open()) {
+      entry.no_schedstat = err == ENOENT;  // a kernel without it (the process is alive: its stat was just read)
+      return std::nullopt;
+    }
+    file = &fresh;
+  }
+  char line[96];
+  const ssize_t n = file->read_from_start(line, sizeof line);
+  const auto ns = n > 0 ? parse_schedstat_run_ns(std::string_view(line, static_cast<std::size_t>(n))) : std::nullopt;
+  if (fresh.is_open() && ns && pass.may_keep && open_files_ < max_open_files_) {
+    entry.schedstat = std::move(fresh);
+    ++open_files_;
+  }
+  return ns;
 }
 
 void process_scanner::shed_files(scan_pass& pass) {
@@ -238,9 +283,11 @@ void process_scanner::shed_files(scan_pass& pass) {
 }
 
 void process_scanner::close_file(cache_entry& entry) {
-  if (!entry.stat.is_open()) return;
-  entry.stat.reset();
-  --open_files_;
+  for (kept_file* file : {&entry.stat, &entry.schedstat}) {
+    if (!file->is_open()) continue;
+    file->reset();
+    --open_files_;
+  }
 }
 
 result<std::string> process_files::read(const char* file, std::size_t limit) const {

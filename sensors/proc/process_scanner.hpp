@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -82,19 +83,26 @@ class process_scanner {
     uint64_t start_ticks = 0;
     std::shared_ptr<const process_info> info;
     kept_file stat;
+    kept_file schedstat;          ///< kept while the process has one thread
+    bool no_schedstat = false;    ///< the kernel has none (no CONFIG_SCHED_INFO) or a fake tree
+    uint64_t cpu_ns = 0;          ///< the counter reported last: it never goes back
     uint64_t seen_in_scan = 0;
   };
 
   struct scan_pass;  ///< one scan's directory, output table, buffers and budget state
 
   uint64_t ticks_to_ns(uint64_t ticks) const;
+  /// The process's CPU time from its stat line and, when it has one thread, its schedstat.
+  uint64_t cpu_time_ns(scan_pass& pass, int32_t pid, cache_entry& entry);
+  /// The first field of <pid>/schedstat (ns on the CPU), or nullopt.
+  std::optional<uint64_t> read_schedstat(scan_pass& pass, int32_t pid, cache_entry& entry);
   /// Re-reads a kept stat file; true when it still shows the cached lifetime (sample added).
   bool read_kept(scan_pass& pass, int32_t pid, cache_entry& entry);
   /// Opens and reads <pid>/stat, reads metadata for a new lifetime, keeps the file if allowed.
   void read_fresh(scan_pass& pass, int32_t pid, const char* pid_name, std::size_t pid_len);
   /// Out of descriptors: stop keeping files this scan, close a few, cap the budget there.
   void shed_files(scan_pass& pass);
-  /// Closes an entry's kept file, if any.
+  /// Closes an entry's kept files, if any.
   void close_file(cache_entry& entry);
 
   std::string procfs_root_;

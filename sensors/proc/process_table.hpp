@@ -45,7 +45,7 @@ struct process_info {
 /// One process's cumulative CPU time at scan time.
 struct process_sample {
   process_key key;
-  uint64_t cpu_ns = 0;  ///< (utime + stime) converted with USER_HZ
+  uint64_t cpu_ns = 0;  ///< /proc: utime + stime in ns, or schedstat's ns when ahead (process_scanner); eBPF: ns
   std::shared_ptr<const process_info> info;
 };
 

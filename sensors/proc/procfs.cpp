@@ -157,6 +157,13 @@ result<pid_stat> parse_pid_stat(std::string_view text) {
   return s;
 }
 
+std::optional<uint64_t> parse_schedstat_run_ns(std::string_view text) {
+  const auto first = text.find_first_of(" \n");
+  uint64_t ns = 0;
+  if (first == std::string_view::npos || !parse_decimal(text.substr(0, first), ns)) return std::nullopt;
+  return ns;
+}
+
 std::optional<uint64_t> pid_stat_starttime(std::string_view text) {
   auto rest = fields_after_comm(text);
   if (!rest) return std::nullopt;

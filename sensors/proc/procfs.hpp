@@ -48,6 +48,10 @@ struct pid_stat {
 /// Parses one /proc/<pid>/stat line; comm may hold spaces and parentheses.
 result<pid_stat> parse_pid_stat(std::string_view text);
 
+/// The first field of a /proc/<pid>/schedstat line ("<ns on a CPU> <ns waiting> <slices>"):
+/// the main thread's CPU time in ns; nullopt when the line does not start with a number.
+std::optional<uint64_t> parse_schedstat_run_ns(std::string_view text);
+
 /// Field 22 (starttime, clock ticks since boot) of a /proc/<pid>/stat line, without allocating
 /// (the same parser as parse_pid_stat's).
 std::optional<uint64_t> pid_stat_starttime(std::string_view text);

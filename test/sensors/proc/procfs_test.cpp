@@ -200,6 +200,16 @@ TEST_CASE("starttime is field 22 of a stat line even when comm holds ') '", "[pr
   CHECK(pid_stat_starttime(test::whole_file("/proc/self/stat")).has_value());
 }
 
+TEST_CASE("schedstat's first field is the main thread's time on a CPU in ns", "[procfs]") {
+  CHECK(parse_schedstat_run_ns("4321987 1000 42\n") == 4321987u);
+  CHECK(parse_schedstat_run_ns("0 0 0\n") == 0u);
+  CHECK_FALSE(parse_schedstat_run_ns(""));
+  CHECK_FALSE(parse_schedstat_run_ns("12345"));  // cut short: no end to the field
+  CHECK_FALSE(parse_schedstat_run_ns("-5 1 2\n"));
+  CHECK_FALSE(parse_schedstat_run_ns("x1 2 3\n"));
+  CHECK(parse_schedstat_run_ns(test::whole_file("/proc/self/schedstat")).has_value());
+}
+
 TEST_CASE("a live process is alive and a reaped or reused one is not", "[procfs]") {
   uint64_t ticks = testing::proc_start_ticks(getpid());
   uint64_t ns_per_tick = 1'000'000'000u / uint64_t(sysconf(_SC_CLK_TCK));
