@@ -200,6 +200,9 @@ void metrics_server::impl::serve(tcp::socket socket) {
     }
     error_code ignored;  // a default-sized buffer is no reason to turn the client away
     socket.set_option(net::socket_base::send_buffer_size(env->limits.send_buffer_bytes), ignored);
+    // As Go's servers do: a TLS answer goes out as several records, and Nagle would hold the
+    // last small one until the client's delayed ACK (40 ms) came.
+    socket.set_option(tcp::no_delay(true), ignored);
     const auto address = key_of(socket);
     auto session = make_connection(std::move(socket), env, web.current(on_reload));
     sessions.push_back({session, address});

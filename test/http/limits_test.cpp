@@ -4,7 +4,10 @@
 #include <future>
 #include <thread>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <catch2/catch.hpp>
 
@@ -41,7 +44,38 @@ std::unique_ptr<client> stalled_request(unsigned short port, std::string_view fr
   return c;
 }
 
+/// The server's end of `c`: the descriptor of this process whose peer is `c`'s local end (the
+/// server runs in this test process); -1 if there is none.
+int server_end_of(client& c) {
+  const auto local = c.socket().local_endpoint();
+  for (int fd = 0; fd < 4096; ++fd) {
+    sockaddr_in peer{};
+    socklen_t size = sizeof peer;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &size) != 0 || peer.sin_family != AF_INET) continue;
+    if (ntohs(peer.sin_port) == local.port() && fd != c.socket().native_handle()) return fd;
+  }
+  return -1;
+}
+
+int socket_option(int fd, int level, int name) {
+  int value = -1;
+  socklen_t size = sizeof value;
+  REQUIRE(::getsockopt(fd, level, name, &value, &size) == 0);
+  return value;
+}
+
 }  // namespace
+
+TEST_CASE("each connection sends without Nagle's delay, through a fixed send buffer", "[http][limits]") {
+  auto [server, port] = serve_local();
+  client scraper(port);
+  REQUIRE(scraper.get("/healthz").status == 200);  // accepted and set up
+  const int fd = server_end_of(scraper);
+  REQUIRE(fd >= 0);
+  // TLS answers go out as several records: Nagle would hold the last until a delayed ACK.
+  CHECK(socket_option(fd, IPPROTO_TCP, TCP_NODELAY) != 0);
+  CHECK(socket_option(fd, SOL_SOCKET, SO_SNDBUF) == 2 * server_limits{}.send_buffer_bytes);  // Linux doubles it
+}
 
 TEST_CASE("at max_connections the oldest unfinished request makes room for a new client", "[http][limits]") {
   auto limits = quick_limits();
