@@ -46,7 +46,7 @@ class metrics_document {
   std::shared_ptr<const std::string> make() const;
 
   const std::shared_ptr<const std::string> premade_;  // a text made in advance, kept
-  mutable renderer render_;  // dropped once run: what it holds (a snapshot) is freed
+  mutable renderer render_;                           // dropped once run: what it holds (a snapshot) is freed
   mutable std::once_flag make_once_;
   mutable std::atomic<bool> made_{false};
   // Written once, under make_once_:

@@ -83,9 +83,9 @@ class process_scanner {
     uint64_t start_ticks = 0;
     std::shared_ptr<const process_info> info;
     kept_file stat;
-    kept_file schedstat;          ///< kept while the process has one thread
-    bool no_schedstat = false;    ///< the kernel has none (no CONFIG_SCHED_INFO) or a fake tree
-    uint64_t cpu_ns = 0;          ///< the counter reported last: it never goes back
+    kept_file schedstat;        ///< kept while the process has one thread
+    bool no_schedstat = false;  ///< the kernel has none (no CONFIG_SCHED_INFO) or a fake tree
+    uint64_t cpu_ns = 0;        ///< the counter reported last: it never goes back
     uint64_t seen_in_scan = 0;
   };
 

@@ -37,7 +37,7 @@ TEST_CASE("a document asked for gzip first is rendered once for both forms", "[h
   });
   REQUIRE(document.gzipped());
   CHECK(document.gzipped()->size() < 1000);
-  CHECK(document.text_if_ready() == nullptr);  // only the gzip form is kept
+  CHECK(document.text_if_ready() == nullptr);           // only the gzip form is kept
   CHECK(*document.text() == std::string(100000, 'x'));  // inflated, not rendered again
   CHECK(renders == 1);
 }

@@ -66,8 +66,8 @@ std::string stat_line(int pid, const std::string& comm, uint64_t utime, uint64_t
                       int threads = 1) {
   return std::to_string(pid) + " (" + comm + ") S 1 " + std::to_string(pid) + " " + std::to_string(pid) +
          " 0 -1 4194560 100 0 0 0 " + std::to_string(utime) + " " + std::to_string(stime) + " 0 0 20 0 " +
-         std::to_string(threads) + " 0 " +
-         std::to_string(starttime) + " 1000000 250 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 3 0 0 0 0 0\n";
+         std::to_string(threads) + " 0 " + std::to_string(starttime) +
+         " 1000000 250 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 3 0 0 0 0 0\n";
 }
 
 uint64_t ticks_to_ns(uint64_t ticks) { return ticks * 1'000'000'000u / static_cast<uint64_t>(::sysconf(_SC_CLK_TCK)); }
