@@ -4,14 +4,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "test/attribution/scripted_scan.hpp"
 #include "test/support/process_info.hpp"
 
 using namespace kepler;
+using namespace kepler::test;
 
 namespace {
-
-constexpr uint64_t ns_per_tick = 10'000'000;  // USER_HZ = 100
-constexpr int64_t second = 1'000'000'000;
 
 /// Builds CPU scans: node busy/idle ticks plus processes with cumulative CPU time.
 struct cpu_script {
@@ -36,15 +35,7 @@ struct cpu_script {
     uptime_ns += (busy + idle) * ns_per_tick;
     for (auto [pid, ns] : used) at(pid).cpu_ns += ns;
   }
-  std::shared_ptr<const process_table> scan() const {
-    auto table = std::make_shared<process_table>();
-    table->node.user = busy_ticks;
-    table->node.idle = idle_ticks;
-    table->processes = processes;
-    table->ns_per_tick = ns_per_tick;
-    table->uptime_ns = uptime_ns;
-    return table;
-  }
+  std::shared_ptr<const process_table> scan() const { return scan_of(busy_ticks, idle_ticks, processes, uptime_ns); }
 };
 
 energy_reading reading(uint64_t total_uj, int64_t mono_ns, uint64_t generation = 1) {
@@ -55,8 +46,6 @@ round_input round(std::vector<std::optional<energy_reading>> readings, std::shar
                   int64_t mono_ns) {
   return round_input{std::move(readings), std::move(cpu), 0, mono_ns};
 }
-
-std::vector<physical_zone> one_package() { return {{"package", 0, "/sys/class/powercap/intel-rapl:0", 0}}; }
 
 terminated_policy keep_everything() { return terminated_policy{-1, 0, 3600 * second}; }
 

@@ -8,12 +8,12 @@
 
 #include <catch2/catch.hpp>
 
+#include "test/attribution/scripted_scan.hpp"
+
 using namespace kepler;
+using namespace kepler::test;
 
 namespace {
-
-constexpr uint64_t ns_per_tick = 10'000'000;  // USER_HZ = 100
-constexpr int64_t second = 1'000'000'000;
 
 std::shared_ptr<const process_info> in_container(const std::string& comm, const std::string& container) {
   auto info = std::make_shared<process_info>();
@@ -49,17 +49,12 @@ struct node_script {
     uptime_ns += second;
     now += second;
     energy_uj += 20'000'000;
-    auto table = std::make_shared<process_table>();
-    table->node.user = busy_ticks;
-    table->node.idle = idle_ticks;
-    table->processes = processes;
-    table->ns_per_tick = ns_per_tick;
-    table->uptime_ns = uptime_ns;
-    return round_input{{energy_reading{"/zone", energy_uj, energy_uj, 0, 1, now, 0}}, table, 0, now};
+    return round_input{{energy_reading{"/zone", energy_uj, energy_uj, 0, 1, now, 0}},
+                       scan_of(busy_ticks, idle_ticks, processes, uptime_ns),
+                       0,
+                       now};
   }
 };
-
-std::vector<physical_zone> one_package() { return {{"package", 0, "/sys/class/powercap/intel-rapl:0", 0}}; }
 
 terminated_policy keep_everything() { return terminated_policy{-1, 0, 3600 * second}; }
 

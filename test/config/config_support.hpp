@@ -63,6 +63,13 @@ inline bool fails(const config_outcome& outcome) {
   return outcome.next == config_outcome::action::exit && outcome.exit_code == 1;
 }
 
+/// The message of the error that a config file of `rest` gets (checked to be one).
+inline std::string refusal(const scratch& tmp, const std::string& rest) {
+  auto out = load({"--config.file=" + tmp.config(rest)});
+  CHECK(fails(out));
+  return out.message;
+}
+
 using strings = std::vector<std::string>;
 
 }  // namespace kepler::test

@@ -147,11 +147,7 @@ TEST_CASE("estimate.* overrides are read from the file", "[config]") {
 
 TEST_CASE("a malformed estimate.curve is an error naming the entry", "[config]") {
   scratch tmp;
-  auto message = [&tmp](const std::string& curve) {
-    auto out = load({"--config.file=" + tmp.config("estimate:\n  curve: " + curve + "\n")});
-    CHECK(fails(out));
-    return out.message;
-  };
+  auto message = [&tmp](const std::string& curve) { return refusal(tmp, "estimate:\n  curve: " + curve + "\n"); };
   CHECK_THAT(message("15"), Catch::Contains("estimate.curve: expected a list of [load %, watts] pairs"));
   CHECK_THAT(message("[[0, 15], [100]]"), Catch::Contains("estimate.curve entry 2: expected a pair [load %, watts]"));
   CHECK_THAT(message("[[0, 15], {a: 1}]"), Catch::Contains("estimate.curve entry 2: expected a pair"));
@@ -168,11 +164,7 @@ TEST_CASE("a malformed estimate.curve is an error naming the entry", "[config]")
 
 TEST_CASE("estimate overrides must be non-negative, complete and one at a time", "[config]") {
   scratch tmp;
-  auto message = [&tmp](const std::string& estimate) {
-    auto out = load({"--config.file=" + tmp.config("estimate:\n" + estimate)});
-    CHECK(fails(out));
-    return out.message;
-  };
+  auto message = [&tmp](const std::string& estimate) { return refusal(tmp, "estimate:\n" + estimate); };
   CHECK_THAT(message("  tdpWatts: -5\n"), Catch::Contains("estimate.tdpWatts must be a number ≥ 0"));
   CHECK_THAT(message("  tdpWatts: many\n"), Catch::Contains("estimate.tdpWatts \"many\" is not a number"));
   CHECK_THAT(message("  maxWatts: .inf\n"), Catch::Contains("estimate.maxWatts must be a number ≥ 0"));
