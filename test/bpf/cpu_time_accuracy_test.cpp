@@ -412,7 +412,10 @@ TEST_CASE("many short children are charged exactly, each and all together in the
                          << log.misses.str());
     CHECK(log.exact == children);
     CHECK(usage_us >= uint64_t(children) * 1000);
-    CHECK(charged_ns / 1000 == usage_us);
+    // Under TSan a child's own TSan thread may be mid-slice when the child moves in: the probe
+    // charges that whole slice to the new cgroup, the kernel only its part after the move.
+    CHECK(charged_ns / 1000 >= usage_us);
+    CHECK(charged_ns / 1000 <= usage_us + other_threads_allowance_ns() / 1000);
   }
   std::filesystem::remove(dir);
 }

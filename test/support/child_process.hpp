@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <sstream>
 #include <string>
@@ -35,6 +36,8 @@ class child_process {
   explicit child_process(std::function<void()> body) {
     int fds[2];
     if (pipe(fds) != 0) return;
+    // Unwritten output would be written twice: TSan's _exit flushes the child's copy of it.
+    std::fflush(nullptr);
     pid_ = fork();
     if (pid_ == 0) {
       close(fds[1]);
