@@ -286,7 +286,7 @@ class SensorFaultTest(unittest.TestCase):
 
     def test_counter_beyond_its_range_is_rejected_every_time(self):
         zone = "core-0"
-        before = self.watcher.latest()
+        before = self.watcher.fresh(zone)  # latest() could hold a snapshot up to an interval old
         before_rejected = before.rejected(zone, "out_of_range")
         _, during, _, down_s, up_s = self.wait_down_then_up(
             zone, "counter beyond max_energy_range_uj", energy_file(zone), "garbage", text="999999999999999")
@@ -345,9 +345,9 @@ class SensorFaultTest(unittest.TestCase):
         self.assertGreater((40 + extra_w) * INTERVAL_S, 2 * max_uj / 1e6, "not two wraps per interval")
         self.fs.set_fault(energy_file(zone), "fast", watts=extra_w)
         time.sleep(2 * INTERVAL_S)
-        first = self.watcher.latest()
+        first = self.watcher.fresh(zone)  # both just after a snapshot: latest() may be an interval old
         time.sleep(4.0)
-        last = self.watcher.latest()
+        last = self.watcher.fresh(zone)
         self.fs.clear(energy_file(zone))
         seconds = last.at - first.at
         watts = (last.joules(zone) - first.joules(zone)) / seconds
