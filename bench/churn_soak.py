@@ -20,7 +20,7 @@ daemon CPU per interval, series count, collection duration, and accuracy: the st
 containers' kepler_container_cpu_seconds_total against their cgroups' usage_usec (read right
 after a new snapshot appears), and the final totals of churned containers that ended.
 
-Writes <out>/soak.json, <out>/soak.md and <out>/soak.png (matplotlib, if installed).
+Writes <out>/soak.json; bench/soak_report.py turns it into the table and the plot.
 
 Usage: bench/churn_soak.py build/actors/kepler build/test/fake_kubelet [--minutes 30] [--out docs]
 """
